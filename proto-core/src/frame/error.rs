@@ -1,0 +1,115 @@
+//! [`FrameError`]: everything that can be wrong with a frame.
+
+use std::borrow::Cow;
+
+use super::length::FieldWidth;
+
+/// What was wrong with a frame, with the value and the limit involved.
+///
+/// Recoverable errors ([`FrameError::is_recoverable`]) leave the codec able to
+/// go on: call `decode` again and it skips the bad frame and resynchronises on
+/// the next one (Netty's discard mode). A caller that prefers to close the
+/// session simply stops. Every other error is sticky: the stream cannot be
+/// resynchronised and the codec returns the same error on every later call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// A frame would deliver more than `max_frame_length` bytes. Detected from
+    /// the header alone, before any of the body is buffered. Recoverable.
+    #[error("frame of {length} bytes exceeds max_frame_length {max}")]
+    FrameTooLarge {
+        /// Length the frame would deliver (saturated at `u64::MAX`).
+        length: u64,
+        /// The configured `max_frame_length`.
+        max: usize,
+    },
+    /// A line is longer than `max_line_length`; detected as soon as
+    /// `max_line_length + 2` bytes hold no line ending. Recoverable.
+    #[error("line longer than max_line_length {max} (at least {length} bytes)")]
+    LineTooLong {
+        /// Bytes of the line seen so far (a lower bound of its length).
+        length: usize,
+        /// The configured `max_line_length`.
+        max: usize,
+    },
+    /// The length field plus the length adjustment is negative.
+    #[error(
+        "length field value {value} with adjustment {adjustment} gives a negative frame length"
+    )]
+    NegativeLength {
+        /// The length field as read.
+        value: u64,
+        /// The adjustment added to it (including the header length in
+        /// whole-frame mode).
+        adjustment: i128,
+    },
+    /// The frame is shorter than the bytes the codec strips from its start.
+    #[error("frame of {frame_length} bytes is shorter than the {strip} bytes to strip")]
+    StripExceedsFrame {
+        /// The whole frame on the wire, header included.
+        frame_length: u64,
+        /// The configured bytes to strip.
+        strip: usize,
+    },
+    /// A payload length cannot be written into the length field.
+    #[error(
+        "payload of {length} bytes cannot be encoded in a {width} length field (adjustment {adjustment})"
+    )]
+    LengthNotEncodable {
+        /// The payload length.
+        length: usize,
+        /// The length field's width.
+        width: FieldWidth,
+        /// The effective adjustment.
+        adjustment: i128,
+    },
+    /// The header prefix given to the encoder does not match
+    /// `length_field_offset`.
+    #[error("header prefix of {actual} bytes given, length_field_offset is {expected}")]
+    PrefixLength {
+        /// The configured `length_field_offset`.
+        expected: usize,
+        /// The prefix length given.
+        actual: usize,
+    },
+    /// A line is not valid UTF-8 (UTF-8 line mode). Recoverable: the line is
+    /// skipped.
+    #[error("line is not valid UTF-8 (valid up to byte {valid_up_to})")]
+    InvalidUtf8 {
+        /// Length of the valid prefix.
+        valid_up_to: usize,
+    },
+    /// The stream ended in the middle of a frame.
+    #[error("stream ended inside a frame ({buffered} bytes left over)")]
+    Truncated {
+        /// Bytes buffered that did not make a whole frame.
+        buffered: usize,
+    },
+    /// A user protocol rejected the bytes.
+    #[error("malformed frame: {0}")]
+    Malformed(Cow<'static, str>),
+    /// A [`MessageResolver`](crate::message::MessageResolver) answered with
+    /// ranges outside the buffer: a bug in that resolver, reported instead of
+    /// panicking.
+    #[error("resolver broke its contract: {detail}")]
+    ResolverContract {
+        /// Which rule was broken.
+        detail: &'static str,
+    },
+}
+
+impl FrameError {
+    /// A [`FrameError::Malformed`] with the given reason.
+    pub fn malformed(reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::Malformed(reason.into())
+    }
+
+    /// Whether calling `decode` again skips the offending frame and goes on
+    /// (true for oversized frames and lines, and for invalid UTF-8 lines).
+    pub fn is_recoverable(&self) -> bool {
+        matches!(
+            self,
+            Self::FrameTooLarge { .. } | Self::LineTooLong { .. } | Self::InvalidUtf8 { .. }
+        )
+    }
+}

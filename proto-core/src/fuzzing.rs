@@ -1,0 +1,1 @@
+//! Harness code for the fuzz targets in `fuzz/` (not a public API).

@@ -1,0 +1,49 @@
+//! # proto-core — the sans-I/O core of a game-server networking library
+//!
+//! Every protocol rule lives here as a pure state machine over byte slices: no
+//! socket, no clock, no thread, no `unsafe`, and no panic on any input. Thin
+//! adapters (`proto-tokio`, `proto-smol`) run it on an async runtime.
+//!
+//! This release holds the framing layer:
+//!
+//! - [`message`]: the traits a user implements for their own wire protocol —
+//!   [`MessageResolver`] (bytes → frames), [`MessageBuilder`] (payload → wire
+//!   bytes) and [`MessageFactory`] (fresh codec state per session).
+//! - [`frame`]: the built-in codecs — a configurable [`LengthField`] codec with
+//!   presets for laster40Net, Netty and tokio-util, a [`Line`] codec and a
+//!   [`Raw`] pass-through — plus [`FrameReader`], the read buffer that keeps
+//!   memory small, and [`WireBuf`], encoded output ready for one vectored write.
+//!
+//! ```
+//! use bytes::{Bytes, BytesMut};
+//! use proto_core::frame::{LengthField, WireBuf};
+//! use proto_core::message::{MessageBuilder, MessageResolver};
+//!
+//! let mut codec = LengthField::laster40net().new_codec();
+//! let mut wire = WireBuf::new();
+//! codec.encode(Bytes::from_static(b"hello"), &mut wire)?;
+//! assert_eq!(wire.to_vec(), b"\x05\x00\x00\x00hello");
+//!
+//! // Any split of the stream decodes the same frames.
+//! let mut read = BytesMut::from(&wire.to_vec()[..3]);
+//! assert_eq!(codec.decode(&mut read)?, None);
+//! read.extend_from_slice(&wire.to_vec()[3..]);
+//! assert_eq!(codec.decode(&mut read)?, Some(Bytes::from_static(b"hello")));
+//! # Ok::<(), proto_core::frame::FrameError>(())
+//! ```
+//!
+//! ## Panic policy
+//!
+//! No byte sequence from the network panics. Every `expect` names the invariant
+//! that makes it unreachable; the fuzz targets in `fuzz/` keep that promise.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod frame;
+pub mod message;
+
+#[doc(hidden)]
+pub mod fuzzing;
+
+pub use frame::{FrameError, FrameReader, LengthField, Line, Raw, WireBuf};
+pub use message::{MessageBuilder, MessageFactory, MessageResolver, Resolved};

@@ -1,0 +1,243 @@
+//! The traits a user implements for their own protocol.
+//!
+//! They are the Rust form of laster40Net's `IMessageResolver`,
+//! `IMessageBuilder` and `IMessageFactory`:
+//!
+//! | laster40Net | here | job |
+//! | --- | --- | --- |
+//! | `IMessageResolver` | [`MessageResolver`] | find whole frames in received bytes |
+//! | `IMessageBuilder` | [`MessageBuilder`] | turn a payload into wire bytes |
+//! | `IMessageFactory` | [`MessageFactory`] | give each session its own resolver and builder |
+//!
+//! A resolver is written as a pure slice parser, [`MessageResolver::resolve`]:
+//! given the bytes received so far, say where the next frame is. The owned
+//! decode contract ([`MessageResolver::decode`]), the drain iterator
+//! ([`MessageResolver::frames`]) and the borrowed fast path
+//! ([`crate::frame::for_each_frame`]) are all built on that one method, so a
+//! protocol gets all three by writing one parser.
+//!
+//! ```
+//! use bytes::{Bytes, BytesMut};
+//! use proto_core::frame::FrameError;
+//! use proto_core::message::{MessageResolver, Resolved};
+//!
+//! /// Frames are `[kind: u8][len: u8][body]`; the frame is delivered whole.
+//! struct TinyTlv;
+//!
+//! impl MessageResolver for TinyTlv {
+//!     fn resolve(&mut self, src: &[u8]) -> Result<Resolved, FrameError> {
+//!         let Some(&len) = src.get(1) else { return Ok(Resolved::Incomplete) };
+//!         let total = 2 + usize::from(len);
+//!         if src.len() < total {
+//!             return Ok(Resolved::Incomplete);
+//!         }
+//!         if src[0] == 0 {
+//!             return Err(FrameError::malformed("kind 0 is reserved"));
+//!         }
+//!         Ok(Resolved::Frame { frame: 0..total, consumed: total })
+//!     }
+//! }
+//!
+//! let mut buf = BytesMut::from(&b"\x01\x02hi\x07\x00"[..]);
+//! let frames: Vec<Bytes> = TinyTlv.frames(&mut buf).collect::<Result<_, _>>()?;
+//! assert_eq!(frames, [&b"\x01\x02hi"[..], &b"\x07\x00"[..]]);
+//! # Ok::<(), FrameError>(())
+//! ```
+
+use std::ops::Range;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::frame::{FrameError, WireBuf};
+
+/// What [`MessageResolver::resolve`] found at the start of the buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// A whole frame: `src[frame]` is delivered to the application and
+    /// `src[..consumed]` is removed from the buffer.
+    ///
+    /// Invariant: `frame.start <= frame.end <= consumed <= src.len()`.
+    Frame {
+        /// The bytes delivered, as a range of the resolved slice.
+        frame: Range<usize>,
+        /// How many bytes, from the start, this frame occupies on the wire.
+        consumed: usize,
+    },
+    /// Drop this many bytes (at least one) and resolve again: used while
+    /// skipping an oversized frame or a bad line.
+    Discard(usize),
+    /// More bytes are needed before anything can be said.
+    Incomplete,
+}
+
+/// Finds whole frames in a byte stream (laster40Net's `IMessageResolver`).
+///
+/// Implementors write [`resolve`](Self::resolve); everything else is provided.
+/// A resolver may keep state between calls (a cached header, a discard
+/// count), relying on the caller to consume exactly what each answer says.
+/// All provided methods and [`crate::frame::for_each_frame`] do.
+pub trait MessageResolver {
+    /// Looks at the bytes received so far and says where the next frame is.
+    ///
+    /// `src` always starts at the first byte not yet consumed. Errors say what
+    /// was wrong with which value and which limit; see [`FrameError`] for
+    /// which errors leave the resolver able to continue.
+    fn resolve(&mut self, src: &[u8]) -> Result<Resolved, FrameError>;
+
+    /// The decode contract: removes the next whole frame from `src` and
+    /// returns it as a zero-copy slice of the buffer.
+    ///
+    /// `Ok(None)` means more bytes are needed; nothing but skipped bytes was
+    /// consumed. A frame split across any number of calls, or many frames in
+    /// one buffer, decode the same.
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        loop {
+            match self.resolve(src)? {
+                Resolved::Frame { frame, consumed } => {
+                    check_frame(&frame, consumed, src.len())?;
+                    let mut wire = src.split_to(consumed);
+                    wire.truncate(frame.end);
+                    wire.advance(frame.start);
+                    return Ok(Some(wire.freeze()));
+                }
+                Resolved::Discard(n) => {
+                    check_discard(n, src.len())?;
+                    src.advance(n);
+                }
+                Resolved::Incomplete => return Ok(None),
+            }
+        }
+    }
+
+    /// Like [`decode`](Self::decode), called once the peer has closed its
+    /// side: bytes left over that do not make a frame are an error.
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        match self.decode(src)? {
+            Some(frame) => Ok(Some(frame)),
+            None if src.is_empty() => Ok(None),
+            None => Err(FrameError::Truncated {
+                buffered: src.len(),
+            }),
+        }
+    }
+
+    /// Drains every whole frame in `src` as owned [`Bytes`], stopping at the
+    /// first error (which the iterator yields, then ends).
+    fn frames<'a>(&'a mut self, src: &'a mut BytesMut) -> Frames<'a, Self>
+    where
+        Self: Sized,
+    {
+        Frames {
+            resolver: self,
+            src,
+            done: false,
+        }
+    }
+}
+
+impl<R: MessageResolver + ?Sized> MessageResolver for &mut R {
+    fn resolve(&mut self, src: &[u8]) -> Result<Resolved, FrameError> {
+        (**self).resolve(src)
+    }
+}
+
+impl<R: MessageResolver + ?Sized> MessageResolver for Box<R> {
+    fn resolve(&mut self, src: &[u8]) -> Result<Resolved, FrameError> {
+        (**self).resolve(src)
+    }
+}
+
+/// Iterator returned by [`MessageResolver::frames`].
+#[derive(Debug)]
+pub struct Frames<'a, R> {
+    resolver: &'a mut R,
+    src: &'a mut BytesMut,
+    done: bool,
+}
+
+impl<R: MessageResolver> Iterator for Frames<'_, R> {
+    type Item = Result<Bytes, FrameError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.resolver.decode(self.src) {
+            Ok(Some(frame)) => Some(Ok(frame)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Turns payloads into wire bytes (laster40Net's `IMessageBuilder`).
+///
+/// Implementations append to a [`WireBuf`] without copying large payloads:
+/// the header goes in as a slice, the payload as the caller's [`Bytes`].
+pub trait MessageBuilder {
+    /// Appends the wire form of `payload` to `dst`. On error nothing is
+    /// appended.
+    fn encode(&mut self, payload: Bytes, dst: &mut WireBuf) -> Result<(), FrameError>;
+}
+
+impl<B: MessageBuilder + ?Sized> MessageBuilder for &mut B {
+    fn encode(&mut self, payload: Bytes, dst: &mut WireBuf) -> Result<(), FrameError> {
+        (**self).encode(payload, dst)
+    }
+}
+
+impl<B: MessageBuilder + ?Sized> MessageBuilder for Box<B> {
+    fn encode(&mut self, payload: Bytes, dst: &mut WireBuf) -> Result<(), FrameError> {
+        (**self).encode(payload, dst)
+    }
+}
+
+/// Gives every session its own resolver and builder (laster40Net's
+/// `IMessageFactory`). Shared by all sessions of a server, so it is `Send +
+/// Sync`; the codecs it makes are owned by one session each.
+pub trait MessageFactory: Send + Sync {
+    /// The resolver type each session gets.
+    type Resolver: MessageResolver + Send;
+    /// The builder type each session gets.
+    type Builder: MessageBuilder + Send;
+
+    /// A fresh resolver, in its initial state.
+    fn new_resolver(&self) -> Self::Resolver;
+    /// A fresh builder.
+    fn new_builder(&self) -> Self::Builder;
+}
+
+/// Checks a resolver's answer before the buffer is cut by it, so that a buggy
+/// user resolver yields an error instead of a panic.
+#[inline]
+pub(crate) fn check_frame(
+    frame: &Range<usize>,
+    consumed: usize,
+    available: usize,
+) -> Result<(), FrameError> {
+    if frame.start <= frame.end && frame.end <= consumed && consumed <= available && consumed > 0 {
+        Ok(())
+    } else {
+        Err(FrameError::ResolverContract {
+            detail: "Resolved::Frame must satisfy start <= end <= consumed <= available and consumed > 0",
+        })
+    }
+}
+
+/// Checks a [`Resolved::Discard`] answer (see [`check_frame`]).
+#[inline]
+pub(crate) fn check_discard(n: usize, available: usize) -> Result<(), FrameError> {
+    if n > 0 && n <= available {
+        Ok(())
+    } else {
+        Err(FrameError::ResolverContract {
+            detail: "Resolved::Discard must drop at least one and at most the available bytes",
+        })
+    }
+}
