@@ -82,7 +82,7 @@ enum LineState {
 
 /// Line codec: [`MessageResolver`] and [`MessageBuilder`] for `\n` or `\r\n`
 /// terminated lines. Delivers lines without their ending; encodes a payload
-/// followed by `\n`.
+/// followed by `\n` (by `\r\n` if it ends in `\r`, so that it decodes whole).
 ///
 /// Remembers how far it has searched, so a long line arriving in many reads
 /// is scanned once.
@@ -171,8 +171,10 @@ impl MessageResolver for LineCodec {
                 if too_long {
                     self.scanned = 0;
                     self.state = LineState::Discarding;
+                    // The first `limit` bytes hold no `\n`, so all belong to
+                    // the line but a last `\r`, which may yet end it.
                     return Err(FrameError::LineTooLong {
-                        length: src.len(),
+                        length: limit - usize::from(src[limit - 1] == b'\r'),
                         max,
                     });
                 }
@@ -204,16 +206,22 @@ impl MessageResolver for LineCodec {
 }
 
 impl MessageBuilder for LineCodec {
-    /// Writes the payload and `\n`. A payload holding a `\n`, or longer than
-    /// `max_line_length`, is refused: the peer could not decode it as one
-    /// line.
+    /// Writes the payload and `\n` (`\r\n` after a payload ending in `\r`,
+    /// which the decoder would otherwise take for part of the ending). A
+    /// payload holding a `\n`, or longer than `max_line_length`, is refused:
+    /// the peer could not decode it as one line.
     fn encode(&mut self, payload: Bytes, dst: &mut WireBuf) -> Result<(), FrameError> {
         if memchr::memchr(b'\n', &payload).is_some() {
             return Err(FrameError::malformed("line payload contains '\\n'"));
         }
         self.content(&payload)?;
+        let ending: &[u8] = if payload.ends_with(b"\r") {
+            b"\r\n"
+        } else {
+            b"\n"
+        };
         dst.put_bytes(payload);
-        dst.put_slice(b"\n");
+        dst.put_slice(ending);
         Ok(())
     }
 }

@@ -111,6 +111,9 @@ impl<R: MessageResolver> FrameReader<R> {
         self.note_capacity();
     }
 
+    /// Also called before each decode, while consumed bytes still count:
+    /// the buffer `read_buf` hands out may have been grown by an append
+    /// larger than its free space.
     fn note_capacity(&mut self) {
         if self.buf.capacity() > self.config.retain_capacity {
             self.oversized = true;
@@ -120,6 +123,7 @@ impl<R: MessageResolver> FrameReader<R> {
     /// The next whole frame, as a zero-copy slice of the buffer; `Ok(None)`
     /// when more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Bytes>, FrameError> {
+        self.note_capacity();
         let frame = self.resolver.decode(&mut self.buf);
         if !matches!(frame, Ok(Some(_))) {
             self.shrink();
@@ -130,6 +134,7 @@ impl<R: MessageResolver> FrameReader<R> {
     /// Like [`next_frame`](Self::next_frame) once the peer has closed its
     /// side: leftover bytes that make no frame are an error.
     pub fn next_frame_eof(&mut self) -> Result<Option<Bytes>, FrameError> {
+        self.note_capacity();
         let frame = self.resolver.decode_eof(&mut self.buf);
         if !matches!(frame, Ok(Some(_))) {
             self.shrink();
@@ -141,6 +146,7 @@ impl<R: MessageResolver> FrameReader<R> {
     /// buffered, then releases the consumed bytes in one step. No reference
     /// count is touched per frame. Returns how many frames were delivered.
     pub fn for_each_frame<F: FnMut(&[u8])>(&mut self, on_frame: F) -> Result<usize, FrameError> {
+        self.note_capacity();
         let n = for_each_frame(&mut self.resolver, &mut self.buf, on_frame);
         self.shrink();
         n
