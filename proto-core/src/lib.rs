@@ -41,6 +41,8 @@
 
 pub mod frame;
 pub mod message;
+pub mod session;
+pub mod sim;
 
 #[doc(hidden)]
 pub mod fuzzing;

@@ -233,15 +233,22 @@ impl LengthField {
             LengthMode::Payload => 0,
             LengthMode::Frame => header_len as i128,
         };
+        let adjust = i128::from(self.adjustment) - header_adjust;
+        let strip = self.strip_len();
+        let fast = FastPath::new(header_len, adjust, strip, self.max_frame_length);
+        let encode_range =
+            EncodeRange::new(header_len, adjust, strip, self.max_frame_length, self.width);
         LengthFieldCodec {
             config: self.clone(),
             header_len,
             offset: self.offset,
             width: self.width,
             endian: self.endian,
-            adjust: i128::from(self.adjustment) - header_adjust,
-            strip: self.strip_len(),
+            adjust,
+            strip,
             max: self.max_frame_length,
+            fast,
+            encode_range,
             state: State::Head,
         }
     }
@@ -257,6 +264,109 @@ impl MessageFactory for LengthField {
 
     fn new_builder(&self) -> LengthFieldCodec {
         self.new_codec()
+    }
+}
+
+/// The field values that [`LengthFieldCodec::frame_len`] accepts, worked out
+/// once per codec, so that a header is checked with one range test instead of
+/// the `i128` arithmetic of the general rule.
+///
+/// A value `v` is accepted exactly when `v + adjust >= 0` (no negative body),
+/// `0 <= wire - strip <= max` (delivered bytes in bounds) and
+/// `wire <= usize::MAX`, where `wire = v + header_len + adjust`. Every bound
+/// is linear in `v`, so together they are one range, `lo..=hi` (empty when
+/// `lo > hi`). Values outside it take the general path, which reports the
+/// error exactly as before.
+#[derive(Debug, Clone, Copy)]
+struct FastPath {
+    lo: u64,
+    hi: u64,
+    /// `header_len + adjust` as a two's-complement `u64`: for an accepted
+    /// value, `v.wrapping_add(add)` is the wire length, exactly.
+    add: u64,
+}
+
+impl FastPath {
+    fn new(header_len: usize, adjust: i128, strip: usize, max: usize) -> Self {
+        let add = header_len as i128 + adjust;
+        let lo = 0.max(-adjust).max(strip as i128 - add);
+        let hi = (max as i128 + strip as i128 - add)
+            .min(usize::MAX as i128 - add)
+            .min(i128::from(u64::MAX));
+        if lo <= hi {
+            Self {
+                lo: lo as u64,
+                hi: hi as u64,
+                add: add as u64,
+            }
+        } else {
+            Self {
+                lo: 1,
+                hi: 0,
+                add: 0,
+            }
+        }
+    }
+
+    /// The wire length of a frame whose length field reads `value`, if the
+    /// frame passes every check.
+    #[inline(always)]
+    fn wire_len(self, value: u64) -> Option<usize> {
+        if self.lo <= value && value <= self.hi {
+            // In range, the sum is the exact wire length and fits a usize.
+            Some(value.wrapping_add(self.add) as usize)
+        } else {
+            None
+        }
+    }
+}
+
+/// The payload lengths that [`LengthFieldCodec::field_value`] accepts,
+/// worked out once per codec (the encoding twin of [`FastPath`]).
+///
+/// A length `n` is accepted exactly when the field value `n - adjust` is in
+/// `0..=width.max_value()` and the delivered bytes `header_len + n - strip`
+/// are in `0..=max`: again one range, `lo..=hi`, empty when `lo > hi`.
+#[derive(Debug, Clone, Copy)]
+struct EncodeRange {
+    lo: u64,
+    hi: u64,
+    /// `adjust` as a two's-complement `u64`: for an accepted length,
+    /// `n.wrapping_sub(sub)` is the field value, exactly.
+    sub: u64,
+}
+
+impl EncodeRange {
+    fn new(header_len: usize, adjust: i128, strip: usize, max: usize, width: FieldWidth) -> Self {
+        let lo = 0.max(adjust).max(strip as i128 - header_len as i128);
+        let hi = (i128::from(width.max_value()) + adjust)
+            .min(max as i128 + strip as i128 - header_len as i128)
+            .min(usize::MAX as i128);
+        if lo <= hi {
+            Self {
+                lo: lo as u64,
+                hi: hi as u64,
+                sub: adjust as u64,
+            }
+        } else {
+            Self {
+                lo: 1,
+                hi: 0,
+                sub: 0,
+            }
+        }
+    }
+
+    /// The length-field value for a payload of `len` bytes, if the frame
+    /// passes every check.
+    #[inline(always)]
+    fn field_value(self, len: usize) -> Option<u64> {
+        let len = len as u64;
+        if self.lo <= len && len <= self.hi {
+            Some(len.wrapping_sub(self.sub))
+        } else {
+            None
+        }
     }
 }
 
@@ -293,6 +403,8 @@ pub struct LengthFieldCodec {
     adjust: i128,
     strip: usize,
     max: usize,
+    fast: FastPath,
+    encode_range: EncodeRange,
     state: State,
 }
 
@@ -310,13 +422,24 @@ impl LengthFieldCodec {
         payload: Bytes,
         dst: &mut WireBuf,
     ) -> Result<(), FrameError> {
+        self.encode_frame(prefix, &[], payload, dst)
+    }
+
+    /// Encodes a frame whose body is `head` then `payload`.
+    fn encode_frame(
+        &mut self,
+        prefix: &[u8],
+        head: &[u8],
+        payload: Bytes,
+        dst: &mut WireBuf,
+    ) -> Result<(), FrameError> {
         if prefix.len() != self.offset {
             return Err(FrameError::PrefixLength {
                 expected: self.offset,
                 actual: prefix.len(),
             });
         }
-        let value = self.field_value(payload.len())?;
+        let value = self.field_value(head.len() + payload.len())?;
         let field = match self.endian {
             Endian::Big => value.to_be_bytes(),
             Endian::Little => value.to_le_bytes(),
@@ -326,7 +449,14 @@ impl LengthFieldCodec {
             Endian::Big => &field[8 - w..],
             Endian::Little => &field[..w],
         };
-        dst.put_header(prefix, field, payload);
+        if head.is_empty() {
+            dst.put_header(prefix, field, payload);
+        } else {
+            dst.put_slice(prefix);
+            dst.put_slice(field);
+            dst.put_slice(head);
+            dst.put_bytes(payload);
+        }
         Ok(())
     }
 
@@ -408,9 +538,11 @@ impl LengthFieldCodec {
     }
 }
 
-impl MessageResolver for LengthFieldCodec {
-    #[inline]
-    fn resolve(&mut self, src: &[u8]) -> Result<Resolved, FrameError> {
+impl LengthFieldCodec {
+    /// [`MessageResolver::resolve`] for every case but the common one (see
+    /// there): partial frames, the states after one, and every error.
+    #[inline(never)]
+    fn resolve_slow(&mut self, src: &[u8]) -> Result<Resolved, FrameError> {
         let len = match self.state {
             State::Head => {
                 let Some(header) = src.get(self.offset..self.header_len) else {
@@ -446,16 +578,76 @@ impl MessageResolver for LengthFieldCodec {
     }
 }
 
+impl MessageResolver for LengthFieldCodec {
+    /// The common case, a whole valid frame at the start of `src` while
+    /// waiting for a header, is answered here in a few instructions and
+    /// inlined into the caller's decode loop; everything else goes to
+    /// `resolve_slow`, which gives the same answer for this case too.
+    #[inline]
+    fn resolve(&mut self, src: &[u8]) -> Result<Resolved, FrameError> {
+        if let State::Head = self.state {
+            if let Some(header) = src.get(self.offset..self.header_len) {
+                if let Some(len) = self.fast.wire_len(read_uint(header, self.endian)) {
+                    if len <= src.len() {
+                        return Ok(Resolved::Frame {
+                            frame: self.strip..len,
+                            consumed: len,
+                        });
+                    }
+                }
+            }
+        }
+        self.resolve_slow(src)
+    }
+}
+
 impl MessageBuilder for LengthFieldCodec {
     /// Writes the header (a zero-filled prefix when `length_field_offset` is
     /// not 0; see [`LengthFieldCodec::encode_with_prefix`]) and the payload.
+    #[inline]
     fn encode(&mut self, payload: Bytes, dst: &mut WireBuf) -> Result<(), FrameError> {
+        // Common case: no prefix, a 2- or 4-byte field, a length in range.
+        // The field is then written as a fixed-size array; the range test
+        // stands for every check of `field_value`, so the result is the same.
+        if self.offset == 0 {
+            if let Some(value) = self.encode_range.field_value(payload.len()) {
+                // The range bounds `value` by the field's maximum, so the
+                // casts below keep every bit.
+                match (self.width, self.endian) {
+                    (FieldWidth::U32, Endian::Big) => {
+                        dst.put_header(&[], &(value as u32).to_be_bytes(), payload);
+                    }
+                    (FieldWidth::U32, Endian::Little) => {
+                        dst.put_header(&[], &(value as u32).to_le_bytes(), payload);
+                    }
+                    (FieldWidth::U16, Endian::Big) => {
+                        dst.put_header(&[], &(value as u16).to_be_bytes(), payload);
+                    }
+                    (FieldWidth::U16, Endian::Little) => {
+                        dst.put_header(&[], &(value as u16).to_le_bytes(), payload);
+                    }
+                    _ => return self.encode_parts(&[], payload, dst),
+                }
+                return Ok(());
+            }
+        }
+        self.encode_parts(&[], payload, dst)
+    }
+
+    /// Writes the header, `head` and the payload, without copying a payload
+    /// over the copy limit.
+    fn encode_parts(
+        &mut self,
+        head: &[u8],
+        payload: Bytes,
+        dst: &mut WireBuf,
+    ) -> Result<(), FrameError> {
         const ZEROS: [u8; 64] = [0; 64];
         if self.offset <= ZEROS.len() {
-            self.encode_with_prefix(&ZEROS[..self.offset], payload, dst)
+            self.encode_frame(&ZEROS[..self.offset], head, payload, dst)
         } else {
             let zeros = vec![0u8; self.offset];
-            self.encode_with_prefix(&zeros, payload, dst)
+            self.encode_frame(&zeros, head, payload, dst)
         }
     }
 }

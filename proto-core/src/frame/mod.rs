@@ -87,8 +87,25 @@ where
 }
 
 /// Reads a big- or little-endian unsigned integer of 1 to 8 bytes.
+///
+/// The common widths are read as fixed-size arrays: a copy of a run-time
+/// length would be a `memcpy` call into a stack buffer followed by a wider
+/// load, which stalls store forwarding on every header.
 #[inline(always)]
 pub(crate) fn read_uint(bytes: &[u8], endian: Endian) -> u64 {
+    match (bytes, endian) {
+        (&[a, b, c, d], Endian::Big) => u64::from(u32::from_be_bytes([a, b, c, d])),
+        (&[a, b, c, d], Endian::Little) => u64::from(u32::from_le_bytes([a, b, c, d])),
+        (&[a, b], Endian::Big) => u64::from(u16::from_be_bytes([a, b])),
+        (&[a, b], Endian::Little) => u64::from(u16::from_le_bytes([a, b])),
+        (&[a], _) => u64::from(a),
+        _ => read_uint_any(bytes, endian),
+    }
+}
+
+/// [`read_uint`] for the other widths (3 and 8 bytes).
+#[inline]
+fn read_uint_any(bytes: &[u8], endian: Endian) -> u64 {
     let mut v = [0u8; 8];
     let n = bytes.len().min(8);
     match endian {

@@ -53,4 +53,15 @@ impl MessageBuilder for RawCodec {
         dst.put_bytes(payload);
         Ok(())
     }
+
+    fn encode_parts(
+        &mut self,
+        head: &[u8],
+        payload: Bytes,
+        dst: &mut WireBuf,
+    ) -> Result<(), FrameError> {
+        dst.put_slice(head);
+        dst.put_bytes(payload);
+        Ok(())
+    }
 }

@@ -122,6 +122,9 @@ impl<R: MessageResolver> FrameReader<R> {
 
     /// The next whole frame, as a zero-copy slice of the buffer; `Ok(None)`
     /// when more bytes are needed.
+    // Inlined for the same reason as `MessageResolver::decode`: the frame
+    // reaches the caller's loop in registers, not through memory.
+    #[inline]
     pub fn next_frame(&mut self) -> Result<Option<Bytes>, FrameError> {
         self.note_capacity();
         let frame = self.resolver.decode(&mut self.buf);

@@ -9,12 +9,24 @@ use bytes::{Buf, Bytes, BytesMut};
 /// default; larger ones are queued as their own [`Bytes`] chunk.
 pub const DEFAULT_COPY_LIMIT: usize = 256;
 
-/// Wire bytes ready for one vectored write: a queue of [`Bytes`] chunks.
+/// The staging buffer grows by at least this much at a time (see
+/// [`WireBuf`]'s memory notes).
+const MIN_STAGING_GROWTH: usize = 4 * 1024;
+
+/// Wire bytes ready for one vectored write: a queue of chunks.
 ///
 /// Headers and small payloads are copied into a staging buffer so that many
 /// small frames make one contiguous chunk; a payload larger than the copy
 /// limit is queued as the caller's own `Bytes`, without copying (a broadcast
 /// shares one payload between all receivers this way).
+///
+/// **Cost and memory**: the staging buffer is allocated on first use (at
+/// least 4 KiB) and reused. Writing through [`io_slices`](Self::io_slices)
+/// and [`advance`](Self::advance) never cuts it, so once the writer keeps up,
+/// encoding allocates nothing and touches no reference count beyond the
+/// payload handles it is given. [`pop_chunk`](Self::pop_chunk) hands staged
+/// bytes out as `Bytes` cut from the staging buffer; while such chunks are
+/// alive, a full staging buffer is replaced by a fresh one.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -30,10 +42,26 @@ pub const DEFAULT_COPY_LIMIT: usize = 256;
 /// ```
 #[derive(Debug, Clone)]
 pub struct WireBuf {
-    chunks: VecDeque<Bytes>,
+    /// Closed chunks, in write order.
+    chunks: VecDeque<Chunk>,
+    /// The bytes of every [`Chunk::Staged`] in `chunks`, in order, then the
+    /// `open` bytes staged since the last payload was queued.
     staging: BytesMut,
+    /// Staged bytes not yet closed into a chunk: the last chunk to write.
+    open: usize,
     len: usize,
     copy_limit: usize,
+}
+
+/// One slice of a vectored write. Never empty.
+#[derive(Debug, Clone)]
+enum Chunk {
+    /// The next this-many bytes of the staging buffer. A run is recorded as
+    /// a length, not cut off as `Bytes`, so that closing it costs no
+    /// reference count and the staging buffer stays reusable.
+    Staged(usize),
+    /// A queued payload.
+    Payload(Bytes),
 }
 
 impl Default for WireBuf {
@@ -54,6 +82,7 @@ impl WireBuf {
         Self {
             chunks: VecDeque::new(),
             staging: BytesMut::new(),
+            open: 0,
             len: 0,
             copy_limit,
         }
@@ -71,13 +100,15 @@ impl WireBuf {
 
     /// Number of slices a vectored write of everything would take.
     pub fn chunk_count(&self) -> usize {
-        self.chunks.len() + usize::from(!self.staging.is_empty())
+        self.chunks.len() + usize::from(self.open > 0)
     }
 
     /// Appends a copy of `bytes`.
     #[inline]
     pub fn put_slice(&mut self, bytes: &[u8]) {
+        self.reserve_staging(bytes.len());
         self.staging.extend_from_slice(bytes);
+        self.open += bytes.len();
         self.len += bytes.len();
     }
 
@@ -88,36 +119,86 @@ impl WireBuf {
         if bytes.len() <= self.copy_limit {
             self.put_slice(&bytes);
         } else {
-            self.seal();
-            self.len += bytes.len();
-            self.chunks.push_back(bytes);
+            self.queue_payload(bytes);
         }
     }
 
-    /// Appends a header (`prefix` then `field`) and its payload.
-    #[inline]
+    /// Appends a header (`prefix` then `field`) and its payload, with one
+    /// capacity check when the payload is copied too. Always inlined, so that
+    /// a header of constant width is copied with a single move.
+    #[inline(always)]
     pub(crate) fn put_header(&mut self, prefix: &[u8], field: &[u8], payload: Bytes) {
-        if !prefix.is_empty() {
-            self.put_slice(prefix);
+        let header = prefix.len() + field.len();
+        let copy_payload = payload.len() <= self.copy_limit;
+        let copied = if copy_payload {
+            header + payload.len()
+        } else {
+            header
+        };
+        self.reserve_staging(copied);
+        self.staging.extend_from_slice(prefix);
+        self.staging.extend_from_slice(field);
+        // Not `copied == header`: an empty payload is copied too, never
+        // queued as an empty chunk.
+        if !copy_payload {
+            self.open += header;
+            self.len += header;
+            self.queue_payload(payload);
+        } else {
+            self.staging.extend_from_slice(&payload);
+            self.open += copied;
+            self.len += copied;
         }
-        self.put_slice(field);
-        self.put_bytes(payload);
     }
 
-    /// Turns the staged bytes into a chunk of their own.
-    fn seal(&mut self) {
-        if !self.staging.is_empty() {
-            self.chunks.push_back(self.staging.split().freeze());
+    /// Closes the open staged run and queues `payload` after it.
+    #[inline]
+    fn queue_payload(&mut self, payload: Bytes) {
+        if self.open > 0 {
+            self.chunks.push_back(Chunk::Staged(self.open));
+            self.open = 0;
         }
+        self.len += payload.len();
+        self.chunks.push_back(Chunk::Payload(payload));
+    }
+
+    /// Makes room for `n` more staged bytes.
+    #[inline(always)]
+    fn reserve_staging(&mut self, n: usize) {
+        if self.staging.capacity() - self.staging.len() < n {
+            self.grow_staging(n);
+        }
+    }
+
+    /// Grows the staging buffer by at least [`MIN_STAGING_GROWTH`], so that
+    /// a buffer replaced while popped chunks hold the old one is not
+    /// replaced again after every few headers.
+    #[cold]
+    #[inline(never)]
+    fn grow_staging(&mut self, n: usize) {
+        self.staging.reserve(n.max(MIN_STAGING_GROWTH));
+    }
+
+    /// The waiting bytes as slices, in write order.
+    pub(crate) fn slices(&self) -> impl Iterator<Item = &[u8]> {
+        let mut pos = 0;
+        let closed = self.chunks.iter().map(move |chunk| match chunk {
+            Chunk::Payload(bytes) => &bytes[..],
+            Chunk::Staged(n) => {
+                let run = &self.staging[pos..pos + n];
+                pos += n;
+                run
+            }
+        });
+        let open = self.staging.len() - self.open;
+        closed.chain((self.open > 0).then(|| &self.staging[open..]))
     }
 
     /// Fills `dst` with the waiting bytes in order, for a vectored write;
     /// returns how many slices were filled.
     pub fn io_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        let staging = (!self.staging.is_empty()).then_some(&self.staging[..]);
-        let all = self.chunks.iter().map(|c| &c[..]).chain(staging);
         let mut n = 0;
-        for (slot, chunk) in dst.iter_mut().zip(all) {
+        for (slot, chunk) in dst.iter_mut().zip(self.slices()) {
             *slot = IoSlice::new(chunk);
             n += 1;
         }
@@ -129,29 +210,52 @@ impl WireBuf {
     /// `n` larger than [`len`](Self::len) removes everything.
     pub fn advance(&mut self, mut n: usize) {
         while n > 0 {
-            let Some(front) = self.chunks.front_mut() else {
-                let k = n.min(self.staging.len());
-                self.staging.advance(k);
-                self.len -= k;
-                return;
-            };
-            if n < front.len() {
-                front.advance(n);
-                self.len -= n;
-                return;
+            match self.chunks.front_mut() {
+                None => {
+                    let k = n.min(self.open);
+                    self.staging.advance(k);
+                    self.open -= k;
+                    self.len -= k;
+                    return;
+                }
+                Some(Chunk::Payload(front)) if n < front.len() => {
+                    front.advance(n);
+                    self.len -= n;
+                    return;
+                }
+                Some(Chunk::Staged(run)) if n < *run => {
+                    *run -= n;
+                    self.staging.advance(n);
+                    self.len -= n;
+                    return;
+                }
+                Some(_) => {
+                    let k = match self.chunks.pop_front() {
+                        Some(Chunk::Payload(front)) => front.len(),
+                        Some(Chunk::Staged(run)) => {
+                            self.staging.advance(run);
+                            run
+                        }
+                        None => 0,
+                    };
+                    n -= k;
+                    self.len -= k;
+                }
             }
-            n -= front.len();
-            self.len -= front.len();
-            self.chunks.pop_front();
         }
     }
 
     /// Removes and returns the next chunk, in order.
     pub fn pop_chunk(&mut self) -> Option<Bytes> {
-        if self.chunks.is_empty() {
-            self.seal();
-        }
-        let chunk = self.chunks.pop_front()?;
+        let chunk = match self.chunks.pop_front() {
+            Some(Chunk::Payload(bytes)) => bytes,
+            Some(Chunk::Staged(run)) => self.staging.split_to(run).freeze(),
+            None if self.open > 0 => {
+                self.open = 0;
+                self.staging.split().freeze()
+            }
+            None => return None,
+        };
         self.len -= chunk.len();
         Some(chunk)
     }
@@ -159,10 +263,9 @@ impl WireBuf {
     /// All waiting bytes, copied into one vector (for tests and logging).
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len);
-        for chunk in &self.chunks {
+        for chunk in self.slices() {
             out.extend_from_slice(chunk);
         }
-        out.extend_from_slice(&self.staging);
         out
     }
 
@@ -170,6 +273,49 @@ impl WireBuf {
     pub fn clear(&mut self) {
         self.chunks.clear();
         self.staging.clear();
+        self.open = 0;
         self.len = 0;
+    }
+}
+
+impl WireBuf {
+    /// Removes bytes from the end so that `len` remain (nothing if `len`
+    /// is not less than [`len`](Self::len)): takes back what was just
+    /// encoded, e.g. a message a full queue refuses.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        while self.len > len {
+            let excess = self.len - len;
+            if self.open > 0 {
+                let k = excess.min(self.open);
+                self.staging.truncate(self.staging.len() - k);
+                self.open -= k;
+                self.len -= k;
+                continue;
+            }
+            match self.chunks.back_mut() {
+                Some(Chunk::Payload(bytes)) if excess < bytes.len() => {
+                    bytes.truncate(bytes.len() - excess);
+                    self.len -= excess;
+                }
+                Some(Chunk::Staged(run)) if excess < *run => {
+                    // With nothing open, the staged runs end the staging
+                    // buffer, this one last.
+                    self.staging.truncate(self.staging.len() - excess);
+                    *run -= excess;
+                    self.len -= excess;
+                }
+                Some(Chunk::Staged(run)) => {
+                    let run = *run;
+                    self.staging.truncate(self.staging.len() - run);
+                    self.len -= run;
+                    self.chunks.pop_back();
+                }
+                Some(Chunk::Payload(bytes)) => {
+                    self.len -= bytes.len();
+                    self.chunks.pop_back();
+                }
+                None => break,
+            }
+        }
     }
 }

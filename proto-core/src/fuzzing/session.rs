@@ -1,0 +1,174 @@
+//! The session harness: an arbitrary sequence of session inputs.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::input::Input;
+use crate::frame::{LengthField, LengthFieldCodec};
+use crate::session::{CloseReason, Event, Heartbeat, Overflow, SendError, Session, SessionConfig};
+
+type S = Session<LengthFieldCodec, LengthFieldCodec>;
+
+/// Input layout: `[config: 6 bytes]` then operations `[op][args...]` until
+/// the input ends:
+///
+/// | op % 10 | operation | arguments |
+/// | --- | --- | --- |
+/// | 0 | bytes from the peer | `[len][bytes]` |
+/// | 1 | a whole frame from the peer | `[len][payload]` |
+/// | 2 | send | `[policy][len]` (policy % 3: reject, disconnect, keep latest with key policy / 3 % 4) |
+/// | 3 | time passes, then `handle_timeout` | `[ms: u16 LE]` |
+/// | 4 | jump to the next deadline | |
+/// | 5 | partial write | `[n: u16 LE]` |
+/// | 6 | graceful close | |
+/// | 7 | abort | |
+/// | 8 | end of stream from the peer | |
+/// | 9 | I/O error | |
+///
+/// Asserts: no panic; the queue within its limits; `Opened` first and
+/// `Closed` once and last; closed stays closed, with no deadline and nothing
+/// to write; sends refused once closing; every deadline due fires in
+/// `handle_timeout`.
+pub(super) fn run(data: &[u8]) {
+    let mut input = Input(data);
+    let c = input.le::<6>();
+    let hb = (c[3] & 1 == 1).then(|| Heartbeat {
+        interval: Duration::from_millis(u64::from(c[3] >> 1) + 1),
+        timeout: Duration::from_millis(u64::from(c[4]) + 1),
+    });
+    let max_messages = usize::from(c[0] % 16);
+    let max_bytes = usize::from(c[1]) * 4;
+    let config = SessionConfig::default()
+        .max_queue_messages(max_messages)
+        .max_queue_bytes(max_bytes)
+        .max_transmit_bytes(usize::from(c[2]) + 1)
+        .heartbeat(hb)
+        .idle_timeout((c[4] & 1 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 10)))
+        .frame_timeout((c[4] & 2 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 3)))
+        .close_timeout(Duration::from_millis(u64::from(c[5])));
+    let codec = LengthField::laster40net().max_frame_length(64 + usize::from(c[2]));
+    let mut now = Instant::now();
+    let mut s = Session::new(codec.new_codec(), codec.new_codec(), config, now);
+    let mut peer = codec.new_codec();
+    let mut checker = Checker::default();
+
+    while !input.0.is_empty() {
+        let op = input.u8();
+        match op % 10 {
+            0 => {
+                let len = usize::from(input.u8());
+                s.handle_input(input.bytes(len), now);
+            }
+            1 => {
+                let len = usize::from(input.u8());
+                let payload = Bytes::copy_from_slice(input.bytes(len));
+                let mut wire = crate::frame::WireBuf::new();
+                let head: &[u8] = if hb.is_some() { &[0] } else { &[] };
+                if crate::message::MessageBuilder::encode_parts(&mut peer, head, payload, &mut wire)
+                    .is_ok()
+                {
+                    s.handle_input(&wire.to_vec(), now);
+                }
+            }
+            2 => {
+                let p = input.u8();
+                let policy = match p % 3 {
+                    0 => Overflow::Reject,
+                    1 => Overflow::Disconnect,
+                    _ => Overflow::KeepLatest(u64::from(p / 3 % 4)),
+                };
+                let len = usize::from(input.u8());
+                let closing = s.is_closing();
+                let result = s.send_with(Bytes::from(vec![p; len]), policy);
+                if closing {
+                    assert_eq!(
+                        result,
+                        Err(SendError::Closed),
+                        "send accepted while closing"
+                    );
+                }
+            }
+            3 => {
+                now += Duration::from_millis(u64::from(u16::from_le_bytes(input.le())));
+                s.handle_timeout(now);
+            }
+            4 => {
+                if let Some(deadline) = s.poll_timeout() {
+                    now = now.max(deadline);
+                    s.handle_timeout(now);
+                }
+            }
+            5 => {
+                let n = usize::from(u16::from_le_bytes(input.le()));
+                let mut slices = [std::io::IoSlice::new(&[]); 16];
+                let offered: usize = {
+                    let k = s.io_slices(&mut slices);
+                    slices[..k].iter().map(|s| s.len()).sum()
+                };
+                s.handle_written(n.min(offered), now);
+            }
+            6 => s.close(CloseReason::Local, now),
+            7 => s.abort(CloseReason::RateLimited),
+            8 => s.handle_eof(now),
+            _ => s.handle_io_error(std::io::ErrorKind::ConnectionReset),
+        }
+        let (messages, bytes) = s.queued();
+        assert!(
+            messages <= max_messages,
+            "{messages} messages queued, limit {max_messages}"
+        );
+        assert!(
+            bytes <= max_bytes,
+            "{bytes} bytes queued, limit {max_bytes}"
+        );
+        if op % 10 == 3 || op % 10 == 4 {
+            // Everything due at `now` fired.
+            assert!(
+                s.poll_timeout().is_none_or(|d| d > now),
+                "a deadline at or before now survived handle_timeout"
+            );
+        }
+        checker.drain(&mut s);
+    }
+}
+
+/// Checks the event sequence and the closed state.
+#[derive(Default)]
+struct Checker {
+    opened: bool,
+    closed: Option<CloseReason>,
+}
+
+impl Checker {
+    fn drain(&mut self, s: &mut S) {
+        while let Some(event) = s.poll_event() {
+            match event {
+                Event::Opened => {
+                    assert!(!self.opened, "Opened twice");
+                    self.opened = true;
+                }
+                Event::Message(_) => {
+                    assert!(self.opened, "message before Opened");
+                    assert!(self.closed.is_none(), "message after Closed");
+                }
+                Event::Closed(reason) => {
+                    assert!(self.opened, "Closed before Opened");
+                    assert!(self.closed.is_none(), "Closed twice");
+                    self.closed = Some(reason);
+                }
+            }
+        }
+        assert_eq!(
+            s.is_closed(),
+            self.closed.is_some(),
+            "closed state and events disagree"
+        );
+        if let Some(reason) = &self.closed {
+            assert_eq!(s.close_reason(), Some(reason), "close reason changed");
+            assert_eq!(s.poll_timeout(), None, "a closed session has a deadline");
+            assert!(!s.wants_write(), "a closed session wants to write");
+            assert_eq!(s.queued(), (0, 0), "a closed session keeps a queue");
+        }
+    }
+}

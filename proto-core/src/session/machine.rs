@@ -1,0 +1,475 @@
+//! [`Session`]: one connection's state machine.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+use super::control::{self, Control};
+use super::queue::{Pushed, SendQueue};
+use super::{CloseReason, Overflow, SendError, SessionConfig, SessionStats};
+use crate::frame::{FrameError, FrameReader};
+use crate::message::{MessageBuilder, MessageResolver};
+
+/// What a session tells its application, drained with
+/// [`Session::poll_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The session is open (always the first event).
+    Opened,
+    /// A whole message from the peer.
+    Message(Bytes),
+    /// The session is closed (always the last event).
+    Closed(CloseReason),
+}
+
+/// Lifecycle states; see the table on [`Session`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Open,
+    Closing {
+        reason: CloseReason,
+        deadline: Instant,
+    },
+    Closed(CloseReason),
+}
+
+/// One connection's state machine: bytes in, events and transmits out, time
+/// passed in. No I/O, no clock.
+///
+/// # States
+///
+/// | from | input | to |
+/// | --- | --- | --- |
+/// | open | bytes, sends, timeouts that are not due | open |
+/// | open | [`close`](Self::close) (or end of stream from the peer) | closing |
+/// | open | fatal error: decode error, idle/heartbeat/frame timeout, I/O error, slow consumer, [`abort`](Self::abort) | closed |
+/// | closing | the queue drains ([`handle_written`](Self::handle_written)) | closed |
+/// | closing | `close_timeout` passes | closed (unwritten messages counted as dropped) |
+/// | closing | fatal error | closed |
+/// | closed | anything | closed (ignored) |
+///
+/// While closing, no new sends are accepted, queued ones are still written
+/// and received messages are still delivered. The first close reason wins.
+/// [`Event::Closed`] is emitted once, on entering closed.
+///
+/// # Run loop
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use bytes::Bytes;
+/// use proto_core::frame::LengthField;
+/// use proto_core::session::{Event, Session, SessionConfig};
+///
+/// let codec = LengthField::laster40net();
+/// let now = Instant::now();
+/// let mut session = Session::new(codec.new_codec(), codec.new_codec(), SessionConfig::default(), now);
+///
+/// // A read delivered bytes: hand them in, then drain events.
+/// session.handle_input(b"\x02\x00\x00\x00hi", now);
+/// assert_eq!(session.poll_event(), Some(Event::Opened));
+/// assert_eq!(session.poll_event(), Some(Event::Message(Bytes::from_static(b"hi"))));
+///
+/// // The application answers; the driver writes what the session transmits.
+/// session.send(Bytes::from_static(b"yo"))?;
+/// let mut slices = [std::io::IoSlice::new(&[]); 16];
+/// let n = session.io_slices(&mut slices);
+/// let written: usize = slices[..n].iter().map(|s| s.len()).sum(); // as if the socket took all
+/// session.handle_written(written, now);
+///
+/// // Sleep until the next deadline, then tell the session the time.
+/// if let Some(deadline) = session.poll_timeout() {
+///     session.handle_timeout(deadline);
+/// }
+/// # Ok::<(), proto_core::session::SendError>(())
+/// ```
+#[derive(Debug)]
+pub struct Session<R, B> {
+    config: SessionConfig,
+    reader: FrameReader<R>,
+    builder: B,
+    queue: SendQueue,
+    state: State,
+    events: VecDeque<Event>,
+    stats: SessionStats,
+    /// When bytes last arrived (or the session opened).
+    last_recv: Instant,
+    /// When the partial frame at the head of the read buffer began.
+    frame_started: Option<Instant>,
+    /// When the last ping was sent, if nothing arrived since.
+    ping_sent: Option<Instant>,
+}
+
+impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
+    /// A new open session. Emits [`Event::Opened`].
+    pub fn new(resolver: R, builder: B, config: SessionConfig, now: Instant) -> Self {
+        let queue = SendQueue::new(config.max_queue_messages, config.max_queue_bytes);
+        Self {
+            config,
+            reader: FrameReader::new(resolver),
+            builder,
+            queue,
+            state: State::Open,
+            events: VecDeque::from([Event::Opened]),
+            stats: SessionStats::default(),
+            last_recv: now,
+            frame_started: None,
+            ping_sent: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &SessionStats {
+        &self.stats
+    }
+
+    /// Whether the session is closed (the driver can drop the socket).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed(_))
+    }
+
+    /// Whether the session is closing or closed (no new sends).
+    pub fn is_closing(&self) -> bool {
+        self.state != State::Open
+    }
+
+    /// The close reason once closing or closed.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        match &self.state {
+            State::Closing { reason, .. } | State::Closed(reason) => Some(reason),
+            State::Open => None,
+        }
+    }
+
+    /// Messages and wire bytes waiting in the send queue (counted against
+    /// its limits).
+    pub fn queued(&self) -> (usize, usize) {
+        (self.queue.messages(), self.queue.bytes())
+    }
+
+    // ----- inputs -----
+
+    /// Bytes read from the peer (copied into the read buffer).
+    pub fn handle_input(&mut self, bytes: &[u8], now: Instant) {
+        if matches!(self.state, State::Closed(_)) || bytes.is_empty() {
+            return;
+        }
+        self.reader.extend_from_slice(bytes);
+        self.received(bytes.len(), now);
+    }
+
+    /// The read buffer, for drivers that read into it directly; follow with
+    /// [`handle_read`](Self::handle_read).
+    pub fn read_buf(&mut self) -> &mut BytesMut {
+        self.reader.read_buf()
+    }
+
+    /// `n` bytes were read into [`read_buf`](Self::read_buf).
+    pub fn handle_read(&mut self, n: usize, now: Instant) {
+        if matches!(self.state, State::Closed(_)) || n == 0 {
+            return;
+        }
+        self.received(n, now);
+    }
+
+    /// The peer closed its side: leftover bytes that make no frame are an
+    /// error; otherwise the session closes gracefully with
+    /// [`CloseReason::RemoteClosed`], still writing what is queued.
+    pub fn handle_eof(&mut self, now: Instant) {
+        if matches!(self.state, State::Closed(_)) {
+            return;
+        }
+        loop {
+            match self.reader.next_frame_eof() {
+                Ok(Some(frame)) => {
+                    if !self.deliver(frame) {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(err) => return self.fail(CloseReason::from_frame_error(err)),
+            }
+        }
+        self.close(CloseReason::RemoteClosed, now);
+    }
+
+    /// The socket failed: the session closes at once.
+    pub fn handle_io_error(&mut self, kind: io::ErrorKind) {
+        self.fail(CloseReason::Io(kind));
+    }
+
+    /// Queues `payload` under the configured overflow policy.
+    pub fn send(&mut self, payload: Bytes) -> Result<(), SendError> {
+        self.send_with(payload, self.config.overflow)
+    }
+
+    /// Queues `payload` under `policy`. Errors leave the queue unchanged,
+    /// except [`Overflow::Disconnect`], which closes the session (and
+    /// reports [`SendError::Closed`]).
+    pub fn send_with(&mut self, payload: Bytes, policy: Overflow) -> Result<(), SendError> {
+        if self.state != State::Open {
+            return Err(SendError::Closed);
+        }
+        let heartbeat = self.config.heartbeat.is_some();
+        let builder = &mut self.builder;
+        let encode = |wire: &mut _| {
+            if heartbeat {
+                builder.encode_parts(&[control::DATA], payload, wire)
+            } else {
+                builder.encode(payload, wire)
+            }
+        };
+        match self.queue.push(encode, policy) {
+            Ok(Pushed::Queued) => {
+                self.stats.queue_high_water_messages = self
+                    .stats
+                    .queue_high_water_messages
+                    .max(self.queue.messages());
+                self.stats.queue_high_water_bytes =
+                    self.stats.queue_high_water_bytes.max(self.queue.bytes());
+                Ok(())
+            }
+            Ok(Pushed::Replaced) => {
+                self.stats.messages_replaced += 1;
+                Ok(())
+            }
+            Err(Some(err)) => {
+                self.stats.sends_rejected += 1;
+                Err(err)
+            }
+            Err(None) => {
+                self.fail(CloseReason::SlowConsumer);
+                Err(SendError::Closed)
+            }
+        }
+    }
+
+    /// Closes gracefully: no new sends; what is queued is still written
+    /// for up to `close_timeout`. Does nothing if already closing or closed.
+    pub fn close(&mut self, reason: CloseReason, now: Instant) {
+        if self.state != State::Open {
+            return;
+        }
+        if self.queue.is_empty() {
+            self.finish(reason);
+        } else {
+            self.state = State::Closing {
+                reason,
+                deadline: now + self.config.close_timeout,
+            };
+        }
+    }
+
+    /// Closes at once, dropping what is queued. Does nothing if already
+    /// closed; while closing, the first reason stays.
+    pub fn abort(&mut self, reason: CloseReason) {
+        self.fail(reason);
+    }
+
+    /// The socket accepted `n` bytes of what [`io_slices`](Self::io_slices)
+    /// offered; the rest stays queued.
+    pub fn handle_written(&mut self, n: usize, _now: Instant) {
+        if matches!(self.state, State::Closed(_)) {
+            return;
+        }
+        let n = n.min(self.queue.unwritten());
+        self.stats.bytes_out += n as u64;
+        self.stats.messages_out += self.queue.written(n) as u64;
+        if self.queue.is_empty() {
+            if let State::Closing { reason, .. } = &self.state {
+                let reason = reason.clone();
+                self.finish(reason);
+            }
+        }
+    }
+
+    /// Time has come to `now`: fires every deadline at or before it.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match &self.state {
+            State::Closed(_) => return,
+            State::Closing { reason, deadline } => {
+                if now >= *deadline {
+                    let reason = reason.clone();
+                    self.finish(reason);
+                }
+                return;
+            }
+            State::Open => {}
+        }
+        if self.due(self.frame_deadline(), now) {
+            return self.fail(CloseReason::FrameTimeout);
+        }
+        if self.due(self.heartbeat_deadline(), now) {
+            return self.fail(CloseReason::HeartbeatTimeout);
+        }
+        if self.due(self.idle_deadline(), now) {
+            return self.fail(CloseReason::IdleTimeout);
+        }
+        if self.due(self.ping_deadline(), now) {
+            self.ping_sent = Some(now);
+            self.send_control(control::PING);
+        }
+    }
+
+    // ----- outputs -----
+
+    /// The next event, or `None`.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The next instant at which [`handle_timeout`](Self::handle_timeout)
+    /// must be called, or `None` if no deadline is set.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.state {
+            State::Closed(_) => None,
+            State::Closing { deadline, .. } => Some(*deadline),
+            State::Open => [
+                self.frame_deadline(),
+                self.heartbeat_deadline(),
+                self.idle_deadline(),
+                self.ping_deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min(),
+        }
+    }
+
+    /// Fills `dst` with the next bytes to write, up to
+    /// `max_transmit_bytes`, for one vectored write; returns the slices
+    /// filled. Follow with [`handle_written`](Self::handle_written).
+    #[must_use]
+    pub fn io_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        if matches!(self.state, State::Closed(_)) {
+            return 0;
+        }
+        self.queue.io_slices(dst, self.config.max_transmit_bytes)
+    }
+
+    /// Whether bytes wait to be written.
+    pub fn wants_write(&self) -> bool {
+        !matches!(self.state, State::Closed(_)) && !self.queue.is_empty()
+    }
+
+    // ----- internals -----
+
+    fn received(&mut self, n: usize, now: Instant) {
+        self.stats.bytes_in += n as u64;
+        self.last_recv = now;
+        self.ping_sent = None;
+        let mut completed = false;
+        loop {
+            match self.reader.next_frame() {
+                Ok(Some(frame)) => {
+                    completed = true;
+                    if !self.deliver(frame) {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(err) => return self.fail(CloseReason::from_frame_error(err)),
+            }
+        }
+        // The frame deadline runs from the first byte of the frame now at
+        // the head of the buffer.
+        if self.reader.buffered() == 0 {
+            self.frame_started = None;
+        } else if completed || self.frame_started.is_none() {
+            self.frame_started = Some(now);
+        }
+    }
+
+    /// Delivers one frame; returns false if the session closed.
+    fn deliver(&mut self, frame: Bytes) -> bool {
+        if self.config.heartbeat.is_none() {
+            self.stats.messages_in += 1;
+            self.events.push_back(Event::Message(frame));
+            return true;
+        }
+        match control::parse(frame) {
+            Ok(Control::Data(message)) => {
+                self.stats.messages_in += 1;
+                self.events.push_back(Event::Message(message));
+            }
+            Ok(Control::Ping) => self.send_control(control::PONG),
+            Ok(Control::Pong) => {}
+            Err(err) => {
+                self.fail(CloseReason::MalformedFrame(err));
+                return false;
+            }
+        }
+        true
+    }
+
+    fn send_control(&mut self, kind: u8) {
+        let builder = &mut self.builder;
+        let pushed = self
+            .queue
+            .push_control(|wire| builder.encode_parts(&[kind], Bytes::new(), wire));
+        // A one-byte frame the codec cannot carry: heartbeats cannot work
+        // with this codec, a configuration error.
+        if let Err(err) = pushed {
+            self.fail(CloseReason::MalformedFrame(err));
+        }
+    }
+
+    fn due(&self, deadline: Option<Instant>, now: Instant) -> bool {
+        deadline.is_some_and(|d| now >= d)
+    }
+
+    fn frame_deadline(&self) -> Option<Instant> {
+        Some(self.frame_started? + self.config.frame_timeout?)
+    }
+
+    fn idle_deadline(&self) -> Option<Instant> {
+        Some(self.last_recv + self.config.idle_timeout?)
+    }
+
+    fn heartbeat_deadline(&self) -> Option<Instant> {
+        Some(self.ping_sent? + self.config.heartbeat?.timeout)
+    }
+
+    fn ping_deadline(&self) -> Option<Instant> {
+        let heartbeat = self.config.heartbeat?;
+        match self.ping_sent {
+            Some(_) => None,
+            None => Some(self.last_recv + heartbeat.interval),
+        }
+    }
+
+    /// Fatal close: straight to closed.
+    fn fail(&mut self, reason: CloseReason) {
+        match &self.state {
+            State::Closed(_) => {}
+            State::Closing { reason: first, .. } => {
+                let first = first.clone();
+                self.finish(first);
+            }
+            State::Open => self.finish(reason),
+        }
+    }
+
+    /// Enters closed: drops the queue and emits the event.
+    fn finish(&mut self, reason: CloseReason) {
+        self.stats.messages_dropped_at_close += self.queue.clear() as u64;
+        self.frame_started = None;
+        self.ping_sent = None;
+        self.state = State::Closed(reason.clone());
+        self.events.push_back(Event::Closed(reason));
+    }
+}
+
+impl From<FrameError> for CloseReason {
+    fn from(err: FrameError) -> Self {
+        Self::from_frame_error(err)
+    }
+}

@@ -1,0 +1,408 @@
+//! A deterministic in-memory network with a virtual clock.
+//!
+//! [`Sim`] connects pairs of [`Session`]s through pipes that cut bytes into
+//! random segments, delay them, coalesce them into random reads, limit
+//! bandwidth and buffering, and can stop reading — all driven by one seeded
+//! generator, so the same seed gives the same run, byte for byte. Time is
+//! virtual: a test of a five-minute idle timeout takes microseconds.
+//!
+//! It is the test bed of this crate and a tool for users: test your game
+//! protocol's rules without sockets, threads or sleeps.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use bytes::Bytes;
+//! use proto_core::frame::LengthField;
+//! use proto_core::session::{Event, Session, SessionConfig, CloseReason};
+//! use proto_core::sim::{PipeConfig, Side, Sim};
+//!
+//! let codec = LengthField::laster40net();
+//! let start = Instant::now(); // the only clock read: the origin of virtual time
+//! let session = |now| Session::new(codec.new_codec(), codec.new_codec(), SessionConfig::default(), now);
+//!
+//! let mut sim = Sim::new(start, 7);
+//! let link = sim.connect(session(start), session(start), PipeConfig::default().max_segment(3));
+//! for i in 0..100u32 {
+//!     sim.session_mut(link, Side::Client).send(Bytes::from(i.to_le_bytes().to_vec()))?;
+//! }
+//! let now = sim.now();
+//! sim.session_mut(link, Side::Client).close(CloseReason::Local, now);
+//! sim.run_until_idle();
+//!
+//! // The server got every message, in order, then the end of the stream.
+//! let server = sim.session_mut(link, Side::Server);
+//! assert_eq!(server.poll_event(), Some(Event::Opened));
+//! for i in 0..100u32 {
+//!     assert_eq!(server.poll_event(), Some(Event::Message(Bytes::from(i.to_le_bytes().to_vec()))));
+//! }
+//! assert_eq!(server.poll_event(), Some(Event::Closed(CloseReason::RemoteClosed)));
+//! # Ok::<(), proto_core::session::SendError>(())
+//! ```
+
+mod pipe;
+mod rng;
+
+use std::io::{self, IoSlice};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+pub use pipe::PipeConfig;
+use pipe::{Pipe, Shutdown};
+use rng::Rng;
+
+use crate::message::{MessageBuilder, MessageResolver};
+use crate::session::Session;
+
+/// Which end of a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The end that connected.
+    Client,
+    /// The end that accepted.
+    Server,
+}
+
+impl Side {
+    /// The other end.
+    pub fn peer(self) -> Self {
+        match self {
+            Self::Client => Self::Server,
+            Self::Server => Self::Client,
+        }
+    }
+}
+
+/// A connection in the simulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkId(usize);
+
+/// One read delivered to a session, as recorded in the [`Sim::trace`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Virtual time since the start.
+    pub at: Duration,
+    /// The link.
+    pub link: LinkId,
+    /// The session that read.
+    pub to: Side,
+    /// The bytes read.
+    pub bytes: Bytes,
+}
+
+#[derive(Debug)]
+struct Link<R, B> {
+    client: Session<R, B>,
+    server: Session<R, B>,
+    /// Client to server.
+    up: Pipe,
+    /// Server to client.
+    down: Pipe,
+}
+
+impl<R, B> Link<R, B> {
+    fn parts(&mut self, to: Side) -> (&mut Session<R, B>, &mut Pipe, &mut Session<R, B>) {
+        match to {
+            Side::Server => (&mut self.client, &mut self.up, &mut self.server),
+            Side::Client => (&mut self.server, &mut self.down, &mut self.client),
+        }
+    }
+}
+
+/// Bound on the steps of [`Sim::run_until_idle`], against a run that never
+/// settles.
+const MAX_IDLE_STEPS: usize = 10_000_000;
+
+/// The simulated network; see the [module docs](self).
+#[derive(Debug)]
+pub struct Sim<R, B> {
+    start: Instant,
+    now: Instant,
+    rng: Rng,
+    links: Vec<Link<R, B>>,
+    trace: Vec<Delivery>,
+    record: bool,
+}
+
+impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
+    /// An empty network whose virtual time starts at `start`, with random
+    /// choices drawn from `seed`.
+    pub fn new(start: Instant, seed: u64) -> Self {
+        Self {
+            start,
+            now: start,
+            rng: Rng::new(seed),
+            links: Vec::new(),
+            trace: Vec::new(),
+            record: true,
+        }
+    }
+
+    /// Whether deliveries are recorded in the [`trace`](Self::trace)
+    /// (default on; turn off for long runs).
+    pub fn record_trace(&mut self, record: bool) {
+        self.record = record;
+    }
+
+    /// Connects two sessions with the same pipe settings both ways.
+    pub fn connect(
+        &mut self,
+        client: Session<R, B>,
+        server: Session<R, B>,
+        pipe: PipeConfig,
+    ) -> LinkId {
+        self.connect_with(client, server, pipe, pipe)
+    }
+
+    /// Connects two sessions with settings for each direction.
+    pub fn connect_with(
+        &mut self,
+        client: Session<R, B>,
+        server: Session<R, B>,
+        to_server: PipeConfig,
+        to_client: PipeConfig,
+    ) -> LinkId {
+        self.links.push(Link {
+            client,
+            server,
+            up: Pipe::new(to_server),
+            down: Pipe::new(to_client),
+        });
+        LinkId(self.links.len() - 1)
+    }
+
+    /// The links, in the order they were connected.
+    pub fn links(&self) -> impl Iterator<Item = LinkId> + use<R, B> {
+        (0..self.links.len()).map(LinkId)
+    }
+
+    /// A session.
+    ///
+    /// # Panics
+    /// If `link` is not from this simulator.
+    pub fn session(&self, link: LinkId, side: Side) -> &Session<R, B> {
+        let link = &self.links[link.0];
+        match side {
+            Side::Client => &link.client,
+            Side::Server => &link.server,
+        }
+    }
+
+    /// A session, to send, close or poll events.
+    ///
+    /// # Panics
+    /// If `link` is not from this simulator.
+    pub fn session_mut(&mut self, link: LinkId, side: Side) -> &mut Session<R, B> {
+        let link = &mut self.links[link.0];
+        match side {
+            Side::Client => &mut link.client,
+            Side::Server => &mut link.server,
+        }
+    }
+
+    /// Whether the application at `side` reads; a session that stops
+    /// reading lets its peer's writes back up.
+    ///
+    /// # Panics
+    /// If `link` is not from this simulator.
+    pub fn set_reading(&mut self, link: LinkId, side: Side, reading: bool) {
+        self.links[link.0].parts(side).1.reading = reading;
+    }
+
+    /// Virtual time now.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Virtual time since the start.
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    /// Every read delivered so far, in order.
+    pub fn trace(&self) -> &[Delivery] {
+        &self.trace
+    }
+
+    /// Moves time to the next thing that happens (a segment arrives or a
+    /// session deadline passes) and does it. Returns false when nothing is
+    /// scheduled at all.
+    pub fn step(&mut self) -> bool {
+        self.flush_writes();
+        let Some(at) = self.next_event() else {
+            return false;
+        };
+        self.now = self.now.max(at);
+        self.deliver();
+        self.fire_timers();
+        self.flush_writes();
+        true
+    }
+
+    /// Steps until no bytes are moving: nothing in flight that a reader
+    /// would take, nothing a session wants to write that a pipe would
+    /// accept. Timers that fall due on the way fire; later ones wait.
+    /// Returns the steps taken.
+    pub fn run_until_idle(&mut self) -> usize {
+        let mut steps = 0;
+        while steps < MAX_IDLE_STEPS {
+            self.flush_writes();
+            if !self.moving() {
+                break;
+            }
+            self.step();
+            steps += 1;
+        }
+        steps
+    }
+
+    /// Steps through everything that happens up to `deadline`, then sets the
+    /// clock to it.
+    pub fn run_until(&mut self, deadline: Instant) {
+        loop {
+            self.flush_writes();
+            match self.next_event() {
+                Some(at) if at <= deadline => {
+                    self.step();
+                }
+                _ => break,
+            }
+        }
+        self.now = self.now.max(deadline);
+        self.fire_timers();
+        self.flush_writes();
+    }
+
+    /// [`run_until`](Self::run_until) `now + duration`.
+    pub fn advance(&mut self, duration: Duration) {
+        self.run_until(self.now + duration);
+    }
+
+    fn moving(&self) -> bool {
+        self.links.iter().any(|l| {
+            [&l.up, &l.down]
+                .into_iter()
+                .any(|p| p.reading && p.next_event().is_some())
+        })
+    }
+
+    fn next_event(&self) -> Option<Instant> {
+        self.links
+            .iter()
+            .flat_map(|l| {
+                [
+                    l.up.next_event(),
+                    l.down.next_event(),
+                    l.client.poll_timeout(),
+                    l.server.poll_timeout(),
+                ]
+            })
+            .flatten()
+            .min()
+    }
+
+    /// Moves what every session wants to write into its pipe, as far as the
+    /// pipe takes it; shuts the pipe of a closed session.
+    fn flush_writes(&mut self) {
+        let now = self.now;
+        for i in 0..self.links.len() {
+            for to in [Side::Server, Side::Client] {
+                let (sender, pipe, _) = self.links[i].parts(to);
+                if sender.is_closed() {
+                    let how = match sender.close_reason() {
+                        Some(reason) if reason.is_fault() => Shutdown::Reset,
+                        _ => Shutdown::Fin,
+                    };
+                    pipe.shut(how, now, &mut self.rng);
+                    continue;
+                }
+                while sender.wants_write() && pipe.room() > 0 {
+                    // As a kernel does, the write copies what it accepts.
+                    let room = pipe.room();
+                    let mut slices = [IoSlice::new(&[]); 64];
+                    let n = sender.io_slices(&mut slices);
+                    let offered: usize = slices[..n].iter().map(|s| s.len()).sum();
+                    let mut accepted = BytesMut::with_capacity(offered.min(room));
+                    for slice in &slices[..n] {
+                        let take = slice.len().min(room - accepted.len());
+                        accepted.extend_from_slice(&slice[..take]);
+                        if accepted.len() == room {
+                            break;
+                        }
+                    }
+                    let written = accepted.len();
+                    pipe.send(accepted.freeze(), now, &mut self.rng);
+                    sender.handle_written(written, now);
+                    if sender.is_closed() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hands every arrived segment to its reader, in reads of random size.
+    fn deliver(&mut self) {
+        let now = self.now;
+        let at = now - self.start;
+        for i in 0..self.links.len() {
+            for to in [Side::Server, Side::Client] {
+                let (_, pipe, receiver) = self.links[i].parts(to);
+                let mut segments = pipe.arrived(now).into_iter();
+                let mut current = segments.next().unwrap_or_default();
+                while !current.is_empty() {
+                    // One read of random size, possibly across segments: the
+                    // session sees it as consecutive inputs at one instant,
+                    // which decode exactly as one.
+                    let mut want = 1 + self.rng.below(pipe.config.max_read);
+                    let mut read = Vec::new();
+                    while want > 0 && !current.is_empty() {
+                        let piece = current.split_to(want.min(current.len()));
+                        want -= piece.len();
+                        receiver.handle_input(&piece, now);
+                        if self.record {
+                            read.push(piece);
+                        }
+                        if current.is_empty() {
+                            current = segments.next().unwrap_or_default();
+                        }
+                    }
+                    if self.record {
+                        self.trace.push(Delivery {
+                            at,
+                            link: LinkId(i),
+                            to,
+                            bytes: read.concat().into(),
+                        });
+                    }
+                }
+                match pipe.due_shutdown(now) {
+                    Some(Shutdown::Fin) => receiver.handle_eof(now),
+                    Some(Shutdown::Reset) => {
+                        receiver.handle_io_error(io::ErrorKind::ConnectionReset)
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = self.now;
+        for link in &mut self.links {
+            for session in [&mut link.client, &mut link.server] {
+                if session.poll_timeout().is_some_and(|t| t <= now) {
+                    session.handle_timeout(now);
+                }
+            }
+        }
+    }
+
+    /// Bytes sent towards `to` on `link` and not yet read.
+    ///
+    /// # Panics
+    /// If `link` is not from this simulator.
+    pub fn in_flight(&mut self, link: LinkId, to: Side) -> usize {
+        self.links[link.0].parts(to).1.in_flight_bytes()
+    }
+}
