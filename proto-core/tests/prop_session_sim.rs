@@ -74,7 +74,8 @@ fn time_of_close(sim: &mut Net, link: LinkId, side: Side) -> Duration {
     while !sim.session(link, side).is_closed() {
         assert!(sim.step(), "nothing scheduled and not closed");
     }
-    sim.elapsed()
+    sim.step();
+    sim.closed_at(link, side).unwrap()
 }
 
 proptest! {
@@ -211,8 +212,12 @@ proptest! {
         // past the moment reading stopped; from it, one interval to the
         // ping, one timeout to the close.
         prop_assert_eq!(closed_at, last_read + hb.interval + hb.timeout);
+        // Pings and pongs never reach the application: what it got is the
+        // client's messages (all of them, unless a short timeout fired
+        // while they were still in flight).
         let (delivered, _) = drain(&mut sim, link, Side::Server);
-        prop_assert_eq!(delivered, msgs, "pings and pongs never reach the application");
+        prop_assert!(delivered.len() <= msgs.len());
+        prop_assert_eq!(&delivered[..], &msgs[..delivered.len()]);
     }
 
     /// Against a peer that stops reading, each overflow policy does what it

@@ -98,6 +98,8 @@ struct Link<R, B> {
     up: Pipe,
     /// Server to client.
     down: Pipe,
+    /// When each session was first seen closed: client, server.
+    closed_at: [Option<Instant>; 2],
 }
 
 impl<R, B> Link<R, B> {
@@ -167,6 +169,7 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
             server,
             up: Pipe::new(to_server),
             down: Pipe::new(to_client),
+            closed_at: [None; 2],
         });
         LinkId(self.links.len() - 1)
     }
@@ -219,23 +222,52 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
         self.now - self.start
     }
 
-    /// Every read delivered so far, in order.
+    /// Every read delivered so far, in order. Bytes that reach a closed
+    /// session are dropped, as a socket would, and not recorded.
     pub fn trace(&self) -> &[Delivery] {
         &self.trace
+    }
+
+    /// Virtual time since the start at which a session closed, as seen by
+    /// the simulator (a close made by hand between steps is seen at the next
+    /// step, at the time it was made).
+    ///
+    /// # Panics
+    /// If `link` is not from this simulator.
+    pub fn closed_at(&self, link: LinkId, side: Side) -> Option<Duration> {
+        let at = self.links[link.0].closed_at[side as usize];
+        at.map(|at| at - self.start)
+    }
+
+    /// Notes the time of every close not yet noted.
+    fn note_closes(&mut self) {
+        let now = self.now;
+        for link in &mut self.links {
+            for (i, session) in [&link.client, &link.server].into_iter().enumerate() {
+                if link.closed_at[i].is_none() && session.is_closed() {
+                    link.closed_at[i] = Some(now);
+                }
+            }
+        }
     }
 
     /// Moves time to the next thing that happens (a segment arrives or a
     /// session deadline passes) and does it. Returns false when nothing is
     /// scheduled at all.
     pub fn step(&mut self) -> bool {
+        self.note_closes();
         self.flush_writes();
+        self.note_closes();
         let Some(at) = self.next_event() else {
             return false;
         };
         self.now = self.now.max(at);
         self.deliver();
+        self.note_closes();
         self.fire_timers();
+        self.note_closes();
         self.flush_writes();
+        self.note_closes();
         true
     }
 
@@ -270,7 +302,9 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
         }
         self.now = self.now.max(deadline);
         self.fire_timers();
+        self.note_closes();
         self.flush_writes();
+        self.note_closes();
     }
 
     /// [`run_until`](Self::run_until) `now + duration`.
@@ -349,6 +383,10 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
             for to in [Side::Server, Side::Client] {
                 let (_, pipe, receiver) = self.links[i].parts(to);
                 let mut segments = pipe.arrived(now).into_iter();
+                if receiver.is_closed() {
+                    // A closed socket drops what still arrives.
+                    segments.by_ref().for_each(drop);
+                }
                 let mut current = segments.next().unwrap_or_default();
                 while !current.is_empty() {
                     // One read of random size, possibly across segments: the
