@@ -279,6 +279,38 @@ impl WireBuf {
 }
 
 impl WireBuf {
+    /// Appends up to `max` of the waiting bytes to `dst` as shared chunks,
+    /// in order and without removing them (the last one cut to fit); returns
+    /// the bytes appended. For drivers that hand owned buffers to a
+    /// completion-based API, and for the simulator.
+    ///
+    /// Staged runs are cut from the staging buffer as `Bytes` (one
+    /// reference count each, once); later appends go on after them.
+    pub(crate) fn share_chunks(&mut self, max: usize, dst: &mut Vec<Bytes>) -> usize {
+        if self.open > 0 {
+            self.chunks.push_back(Chunk::Staged(self.open));
+            self.open = 0;
+        }
+        // Staged runs fill the staging buffer front to back, in chunk order.
+        for chunk in &mut self.chunks {
+            if let Chunk::Staged(run) = *chunk {
+                *chunk = Chunk::Payload(self.staging.split_to(run).freeze());
+            }
+        }
+        let mut total = 0;
+        for chunk in &self.chunks {
+            if total == max {
+                break;
+            }
+            if let Chunk::Payload(bytes) = chunk {
+                let take = bytes.len().min(max - total);
+                dst.push(bytes.slice(..take));
+                total += take;
+            }
+        }
+        total
+    }
+
     /// Removes bytes from the end so that `len` remain (nothing if `len`
     /// is not less than [`len`](Self::len)): takes back what was just
     /// encoded, e.g. a message a full queue refuses.

@@ -20,7 +20,7 @@ type S = Session<LengthFieldCodec, LengthFieldCodec>;
 /// | 2 | send | `[policy][len]` (policy % 3: reject, disconnect, keep latest with key policy / 3 % 4) |
 /// | 3 | time passes, then `handle_timeout` | `[ms: u16 LE]` |
 /// | 4 | jump to the next deadline | |
-/// | 5 | partial write | `[n: u16 LE]` |
+/// | 5 | partial write (checking that `io_slices` and `transmit_chunks` offer the same bytes) | `[n: u16 LE]` |
 /// | 6 | graceful close | |
 /// | 7 | abort | |
 /// | 8 | end of stream from the peer | |
@@ -102,10 +102,18 @@ pub(super) fn run(data: &[u8]) {
             5 => {
                 let n = usize::from(u16::from_le_bytes(input.le()));
                 let mut slices = [std::io::IoSlice::new(&[]); 16];
-                let offered: usize = {
+                let offered: Vec<u8> = {
                     let k = s.io_slices(&mut slices);
-                    slices[..k].iter().map(|s| s.len()).sum()
+                    slices[..k].iter().flat_map(|s| s.iter().copied()).collect()
                 };
+                let mut chunks = Vec::new();
+                s.transmit_chunks(&mut chunks);
+                assert_eq!(
+                    chunks.concat(),
+                    offered,
+                    "transmit_chunks and io_slices differ"
+                );
+                let offered = offered.len();
                 s.handle_written(n.min(offered), now);
             }
             6 => s.close(CloseReason::Local, now),

@@ -205,6 +205,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     }
 
     /// Queues `payload` under the configured overflow policy.
+    #[inline]
     pub fn send(&mut self, payload: Bytes) -> Result<(), SendError> {
         self.send_with(payload, self.config.overflow)
     }
@@ -212,6 +213,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     /// Queues `payload` under `policy`. Errors leave the queue unchanged,
     /// except [`Overflow::Disconnect`], which closes the session (and
     /// reports [`SendError::Closed`]).
+    #[inline]
     pub fn send_with(&mut self, payload: Bytes, policy: Overflow) -> Result<(), SendError> {
         if self.state != State::Open {
             return Err(SendError::Closed);
@@ -321,6 +323,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
 
     /// The next event, or `None`.
     #[must_use]
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
@@ -355,6 +358,16 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         self.queue.io_slices(dst, self.config.max_transmit_bytes)
     }
 
+    /// The same batch as [`io_slices`](Self::io_slices), appended to `dst`
+    /// as shared [`Bytes`] chunks (no copy), for drivers that hand owned
+    /// buffers to a completion-based API, and for the simulator. Follow
+    /// with [`handle_written`](Self::handle_written).
+    pub fn transmit_chunks(&mut self, dst: &mut Vec<Bytes>) {
+        if !matches!(self.state, State::Closed(_)) {
+            self.queue.share_chunks(dst, self.config.max_transmit_bytes);
+        }
+    }
+
     /// Whether bytes wait to be written.
     pub fn wants_write(&self) -> bool {
         !matches!(self.state, State::Closed(_)) && !self.queue.is_empty()
@@ -371,7 +384,11 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             match self.reader.next_frame() {
                 Ok(Some(frame)) => {
                     completed = true;
-                    if !self.deliver(frame) {
+                    if self.config.heartbeat.is_none() {
+                        // The common case, kept inline: a plain message.
+                        self.stats.messages_in += 1;
+                        self.events.push_back(Event::Message(frame));
+                    } else if !self.deliver(frame) {
                         return;
                     }
                 }
@@ -389,6 +406,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     }
 
     /// Delivers one frame; returns false if the session closed.
+    #[inline]
     fn deliver(&mut self, frame: Bytes) -> bool {
         if self.config.heartbeat.is_none() {
             self.stats.messages_in += 1;

@@ -125,16 +125,19 @@ impl SendQueue {
     }
 
     /// Counted messages queued.
+    #[inline]
     pub(crate) fn messages(&self) -> usize {
         self.messages
     }
 
     /// Counted wire bytes queued.
+    #[inline]
     pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
 
     /// Whether nothing at all waits to be written.
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.unwritten == 0
     }
@@ -148,6 +151,7 @@ impl SendQueue {
         self.spare.pop().unwrap_or_default()
     }
 
+    #[inline]
     fn full(&self, len: usize) -> bool {
         self.messages >= self.max_messages || self.bytes + len > self.max_bytes
     }
@@ -164,6 +168,7 @@ impl SendQueue {
 
     /// Encodes a message with `encode` and queues it under `policy`.
     /// `Err(None)` means the policy is `Disconnect` and the queue is full.
+    #[inline]
     pub(crate) fn push<F>(
         &mut self,
         encode: F,
@@ -242,6 +247,7 @@ impl SendQueue {
     }
 
     /// Wire bytes in the run at the back (0 if the back is not a run).
+    #[inline]
     fn run_len(&self) -> usize {
         match self.entries.back() {
             Some(Entry::Run { wire, .. }) => wire.len(),
@@ -250,6 +256,7 @@ impl SendQueue {
     }
 
     /// The run at the back, opened if the back is not a run.
+    #[inline]
     fn open_run(&mut self) -> &mut WireBuf {
         if !matches!(self.entries.back(), Some(Entry::Run { .. })) {
             let wire = self.fresh_wire();
@@ -266,6 +273,7 @@ impl SendQueue {
     }
 
     /// Records a message of `len` bytes just encoded into the back run.
+    #[inline]
     fn commit_run(&mut self, len: usize, counted: bool) {
         if let Some(Entry::Run { msgs, .. }) = self.entries.back_mut() {
             msgs.push_back(Msg { len, counted });
@@ -317,6 +325,19 @@ impl SendQueue {
             n += 1;
         }
         n
+    }
+
+    /// The same bytes as [`io_slices`](Self::io_slices), appended to `dst`
+    /// as shared chunks.
+    pub(crate) fn share_chunks(&mut self, dst: &mut Vec<bytes::Bytes>, max_bytes: usize) {
+        let mut total = 0;
+        for entry in &mut self.entries {
+            if total == max_bytes {
+                break;
+            }
+            let (Entry::Run { wire, .. } | Entry::Keyed { wire, .. }) = entry;
+            total += wire.share_chunks(max_bytes - total, dst);
+        }
     }
 
     /// Consumes `n` written bytes from the front; returns how many whole

@@ -42,10 +42,10 @@
 mod pipe;
 mod rng;
 
-use std::io::{self, IoSlice};
+use std::io;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 pub use pipe::PipeConfig;
 use pipe::{Pipe, Shutdown};
@@ -124,6 +124,8 @@ pub struct Sim<R, B> {
     links: Vec<Link<R, B>>,
     trace: Vec<Delivery>,
     record: bool,
+    /// Reused buffer for transmit chunks.
+    chunks: Vec<Bytes>,
 }
 
 impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
@@ -137,6 +139,7 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
             links: Vec::new(),
             trace: Vec::new(),
             record: true,
+            chunks: Vec::new(),
         }
     }
 
@@ -351,21 +354,22 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
                     continue;
                 }
                 while sender.wants_write() && pipe.room() > 0 {
-                    // As a kernel does, the write copies what it accepts.
-                    let room = pipe.room();
-                    let mut slices = [IoSlice::new(&[]); 64];
-                    let n = sender.io_slices(&mut slices);
-                    let offered: usize = slices[..n].iter().map(|s| s.len()).sum();
-                    let mut accepted = BytesMut::with_capacity(offered.min(room));
-                    for slice in &slices[..n] {
-                        let take = slice.len().min(room - accepted.len());
-                        accepted.extend_from_slice(&slice[..take]);
-                        if accepted.len() == room {
+                    self.chunks.clear();
+                    sender.transmit_chunks(&mut self.chunks);
+                    let mut written = 0;
+                    for chunk in self.chunks.drain(..) {
+                        let room = pipe.room();
+                        if room == 0 {
                             break;
                         }
+                        let chunk = if chunk.len() > room {
+                            chunk.slice(..room)
+                        } else {
+                            chunk
+                        };
+                        written += chunk.len();
+                        pipe.send(chunk, now, &mut self.rng);
                     }
-                    let written = accepted.len();
-                    pipe.send(accepted.freeze(), now, &mut self.rng);
                     sender.handle_written(written, now);
                     if sender.is_closed() {
                         break;
