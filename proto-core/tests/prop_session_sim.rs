@@ -79,7 +79,7 @@ fn time_of_close(sim: &mut Net, link: LinkId, side: Side) -> Duration {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     /// Every message sent before a graceful close arrives exactly once, in
     /// order, whatever the pipe does to the bytes.
@@ -130,6 +130,10 @@ proptest! {
         prop_assert_eq!(client.messages_dropped_at_close, 0);
         prop_assert_eq!(client.messages_out, client_msgs.len() as u64);
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
     /// The idle deadline fires exactly `idle_timeout` after the last byte
     /// arrived, however much the session itself sends.

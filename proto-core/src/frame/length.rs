@@ -235,7 +235,12 @@ impl LengthField {
         };
         let adjust = i128::from(self.adjustment) - header_adjust;
         let strip = self.strip_len();
-        let fast = FastPath::new(header_len, adjust, strip, self.max_frame_length);
+        let mut fast = FastPath::new(header_len, adjust, strip, self.max_frame_length);
+        fast.header = match (self.offset, self.width, self.endian) {
+            (0, FieldWidth::U32, Endian::Big) => FastHeader::U32Be,
+            (0, FieldWidth::U32, Endian::Little) => FastHeader::U32Le,
+            _ => FastHeader::Any,
+        };
         let encode_range =
             EncodeRange::new(header_len, adjust, strip, self.max_frame_length, self.width);
         LengthFieldCodec {
@@ -279,11 +284,22 @@ impl MessageFactory for LengthField {
 /// error exactly as before.
 #[derive(Debug, Clone, Copy)]
 struct FastPath {
+    /// How to read the length field.
+    header: FastHeader,
     lo: u64,
     hi: u64,
     /// `header_len + adjust` as a two's-complement `u64`: for an accepted
     /// value, `v.wrapping_add(add)` is the wire length, exactly.
     add: u64,
+}
+
+/// The length-field layouts read without a width dispatch: a 4-byte field
+/// at offset 0 (every preset) is one load from the front of the buffer.
+#[derive(Debug, Clone, Copy)]
+enum FastHeader {
+    U32Be,
+    U32Le,
+    Any,
 }
 
 impl FastPath {
@@ -295,12 +311,14 @@ impl FastPath {
             .min(i128::from(u64::MAX));
         if lo <= hi {
             Self {
+                header: FastHeader::Any,
                 lo: lo as u64,
                 hi: hi as u64,
                 add: add as u64,
             }
         } else {
             Self {
+                header: FastHeader::Any,
                 lo: 1,
                 hi: 0,
                 add: 0,
@@ -586,14 +604,19 @@ impl MessageResolver for LengthFieldCodec {
     #[inline]
     fn resolve(&mut self, src: &[u8]) -> Result<Resolved, FrameError> {
         if let State::Head = self.state {
-            if let Some(header) = src.get(self.offset..self.header_len) {
-                if let Some(len) = self.fast.wire_len(read_uint(header, self.endian)) {
-                    if len <= src.len() {
-                        return Ok(Resolved::Frame {
-                            frame: self.strip..len,
-                            consumed: len,
-                        });
-                    }
+            let value = match self.fast.header {
+                FastHeader::U32Be => src.first_chunk().map(|h| u64::from(u32::from_be_bytes(*h))),
+                FastHeader::U32Le => src.first_chunk().map(|h| u64::from(u32::from_le_bytes(*h))),
+                FastHeader::Any => src
+                    .get(self.offset..self.header_len)
+                    .map(|h| read_uint(h, self.endian)),
+            };
+            if let Some(len) = value.and_then(|v| self.fast.wire_len(v)) {
+                if len <= src.len() {
+                    return Ok(Resolved::Frame {
+                        frame: self.strip..len,
+                        consumed: len,
+                    });
                 }
             }
         }
@@ -613,18 +636,25 @@ impl MessageBuilder for LengthFieldCodec {
             if let Some(value) = self.encode_range.field_value(payload.len()) {
                 // The range bounds `value` by the field's maximum, so the
                 // casts below keep every bit.
-                match (self.width, self.endian) {
-                    (FieldWidth::U32, Endian::Big) => {
-                        dst.put_header(&[], &(value as u32).to_be_bytes(), payload);
+                let big = self.endian == Endian::Big;
+                match self.width {
+                    FieldWidth::U32 => {
+                        let v = value as u32;
+                        let field = if big {
+                            v.to_be_bytes()
+                        } else {
+                            v.to_le_bytes()
+                        };
+                        dst.put_header(&[], &field, payload);
                     }
-                    (FieldWidth::U32, Endian::Little) => {
-                        dst.put_header(&[], &(value as u32).to_le_bytes(), payload);
-                    }
-                    (FieldWidth::U16, Endian::Big) => {
-                        dst.put_header(&[], &(value as u16).to_be_bytes(), payload);
-                    }
-                    (FieldWidth::U16, Endian::Little) => {
-                        dst.put_header(&[], &(value as u16).to_le_bytes(), payload);
+                    FieldWidth::U16 => {
+                        let v = value as u16;
+                        let field = if big {
+                            v.to_be_bytes()
+                        } else {
+                            v.to_le_bytes()
+                        };
+                        dst.put_header(&[], &field, payload);
                     }
                     _ => return self.encode_parts(&[], payload, dst),
                 }
