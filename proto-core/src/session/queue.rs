@@ -66,7 +66,14 @@ struct Msg {
 enum Entry {
     /// Messages that cannot be replaced, encoded back to back: small ones
     /// share contiguous chunks, so a batch of them is one slice to write.
-    Run { wire: WireBuf, msgs: VecDeque<Msg> },
+    Run {
+        wire: WireBuf,
+        msgs: VecDeque<Msg>,
+        /// Counted messages in `msgs` and their bytes, so that a run written
+        /// whole is settled in one step.
+        counted: usize,
+        counted_bytes: usize,
+    },
     /// A message that a newer one with the same key may replace.
     Keyed { wire: WireBuf, key: u64 },
 }
@@ -78,6 +85,15 @@ impl Entry {
         }
     }
 }
+
+/// The parts of the run at the back: its bytes, its messages, and its
+/// counted messages and bytes.
+type RunRefs<'a> = (
+    &'a mut WireBuf,
+    &'a mut VecDeque<Msg>,
+    &'a mut usize,
+    &'a mut usize,
+);
 
 /// What a successful push did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +121,8 @@ pub(crate) struct SendQueue {
     front_written: usize,
     /// Spare buffers from drained entries, reused to avoid allocating.
     spare: Vec<WireBuf>,
+    /// Spare message lists from drained runs.
+    spare_msgs: Vec<VecDeque<Msg>>,
 }
 
 /// How many drained buffers to keep for reuse.
@@ -121,6 +139,7 @@ impl SendQueue {
             unwritten: 0,
             front_written: 0,
             spare: Vec::new(),
+            spare_msgs: Vec::new(),
         }
     }
 
@@ -180,18 +199,30 @@ impl SendQueue {
         match policy {
             Overflow::KeepLatest(key) => self.push_keyed(encode, key),
             Overflow::Reject | Overflow::Disconnect => {
-                let before = self.run_len();
-                let wire = self.open_run();
+                let (messages, bytes) = (self.messages, self.bytes);
+                let (max_messages, max_bytes) = (self.max_messages, self.max_bytes);
+                let (wire, msgs, counted, counted_bytes) = self.back_run();
+                let before = wire.len();
                 encode(wire).map_err(|e| Some(SendError::Frame(e)))?;
                 let len = wire.len() - before;
-                if self.full(len) {
-                    self.truncate_run(before);
+                if messages >= max_messages || bytes + len > max_bytes {
+                    wire.truncate(before);
+                    let empty = msgs.is_empty();
+                    let err = self.queue_full(len);
+                    if empty {
+                        self.drop_back_run();
+                    }
                     return Err(match policy {
                         Overflow::Disconnect => None,
-                        _ => Some(self.queue_full(len)),
+                        _ => Some(err),
                     });
                 }
-                self.commit_run(len, true);
+                msgs.push_back(Msg { len, counted: true });
+                *counted += 1;
+                *counted_bytes += len;
+                self.messages += 1;
+                self.bytes += len;
+                self.unwritten += len;
                 Ok(Pushed::Queued)
             }
         }
@@ -202,8 +233,8 @@ impl SendQueue {
     where
         F: FnOnce(&mut WireBuf) -> Result<(), FrameError>,
     {
-        let before = self.run_len();
-        let wire = self.open_run();
+        let (wire, ..) = self.back_run();
+        let before = wire.len();
         encode(wire)?;
         let len = wire.len() - before;
         self.commit_run(len, false);
@@ -246,27 +277,26 @@ impl SendQueue {
         Ok(Pushed::Queued)
     }
 
-    /// Wire bytes in the run at the back (0 if the back is not a run).
-    #[inline]
-    fn run_len(&self) -> usize {
-        match self.entries.back() {
-            Some(Entry::Run { wire, .. }) => wire.len(),
-            _ => 0,
-        }
-    }
-
     /// The run at the back, opened if the back is not a run.
     #[inline]
-    fn open_run(&mut self) -> &mut WireBuf {
+    fn back_run(&mut self) -> RunRefs<'_> {
         if !matches!(self.entries.back(), Some(Entry::Run { .. })) {
             let wire = self.fresh_wire();
+            let msgs = self.spare_msgs.pop().unwrap_or_default();
             self.entries.push_back(Entry::Run {
                 wire,
-                msgs: VecDeque::new(),
+                msgs,
+                counted: 0,
+                counted_bytes: 0,
             });
         }
         match self.entries.back_mut() {
-            Some(Entry::Run { wire, .. }) => wire,
+            Some(Entry::Run {
+                wire,
+                msgs,
+                counted,
+                counted_bytes,
+            }) => (wire, msgs, counted, counted_bytes),
             // Invariant: a run was pushed just above if the back was not one.
             _ => unreachable!("the back entry is a run"),
         }
@@ -274,30 +304,48 @@ impl SendQueue {
 
     /// Records a message of `len` bytes just encoded into the back run.
     #[inline]
-    fn commit_run(&mut self, len: usize, counted: bool) {
-        if let Some(Entry::Run { msgs, .. }) = self.entries.back_mut() {
-            msgs.push_back(Msg { len, counted });
+    fn commit_run(&mut self, len: usize, count: bool) {
+        if let Some(Entry::Run {
+            msgs,
+            counted,
+            counted_bytes,
+            ..
+        }) = self.entries.back_mut()
+        {
+            msgs.push_back(Msg {
+                len,
+                counted: count,
+            });
+            if count {
+                *counted += 1;
+                *counted_bytes += len;
+            }
         }
-        if counted {
+        if count {
             self.messages += 1;
             self.bytes += len;
         }
         self.unwritten += len;
     }
 
-    /// Takes back what was encoded into the back run beyond `len` bytes.
-    fn truncate_run(&mut self, len: usize) {
-        let empty = match self.entries.back_mut() {
-            Some(Entry::Run { wire, msgs }) => {
-                wire.truncate(len);
-                msgs.is_empty()
-            }
-            _ => false,
-        };
-        if empty {
-            if let Some(Entry::Run { wire, .. }) = self.entries.pop_back() {
+    /// Removes the (empty) run at the back.
+    fn drop_back_run(&mut self) {
+        if let Some(entry) = self.entries.pop_back() {
+            self.recycle_entry(entry);
+        }
+    }
+
+    /// Keeps a drained entry's buffers for reuse.
+    fn recycle_entry(&mut self, entry: Entry) {
+        match entry {
+            Entry::Run { wire, mut msgs, .. } => {
                 self.recycle(wire);
+                if self.spare_msgs.len() < SPARE_BUFFERS {
+                    msgs.clear();
+                    self.spare_msgs.push(msgs);
+                }
             }
+            Entry::Keyed { wire, .. } => self.recycle(wire),
         }
     }
 
@@ -366,31 +414,49 @@ impl SendQueue {
                         false
                     }
                 }
-                Entry::Run { wire, msgs } => {
-                    let k = n.min(wire.len());
-                    wire.advance(k);
-                    n -= k;
-                    self.unwritten -= k;
-                    self.front_written += k;
-                    while let Some(msg) = msgs.front() {
-                        if self.front_written < msg.len {
-                            break;
+                Entry::Run {
+                    wire,
+                    msgs,
+                    counted,
+                    counted_bytes,
+                } => {
+                    let left = wire.len();
+                    if n >= left {
+                        // The whole run is on the wire: settle it at once.
+                        wire.advance(left);
+                        n -= left;
+                        self.unwritten -= left;
+                        self.front_written = 0;
+                        self.messages -= *counted;
+                        self.bytes -= *counted_bytes;
+                        done += *counted;
+                        true
+                    } else {
+                        wire.advance(n);
+                        self.unwritten -= n;
+                        self.front_written += n;
+                        n = 0;
+                        while let Some(msg) = msgs.front() {
+                            if self.front_written < msg.len {
+                                break;
+                            }
+                            self.front_written -= msg.len;
+                            if msg.counted {
+                                self.messages -= 1;
+                                self.bytes -= msg.len;
+                                *counted -= 1;
+                                *counted_bytes -= msg.len;
+                                done += 1;
+                            }
+                            msgs.pop_front();
                         }
-                        self.front_written -= msg.len;
-                        if msg.counted {
-                            self.messages -= 1;
-                            self.bytes -= msg.len;
-                            done += 1;
-                        }
-                        msgs.pop_front();
+                        false
                     }
-                    msgs.is_empty()
                 }
             };
             if finished {
                 if let Some(entry) = self.entries.pop_front() {
-                    let (Entry::Run { wire, .. } | Entry::Keyed { wire, .. }) = entry;
-                    self.recycle(wire);
+                    self.recycle_entry(entry);
                 }
             }
         }

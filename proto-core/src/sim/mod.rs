@@ -126,6 +126,8 @@ pub struct Sim<R, B> {
     record: bool,
     /// Reused buffer for transmit chunks.
     chunks: Vec<Bytes>,
+    /// Reused buffer for arrived segments.
+    arrived: Vec<Bytes>,
 }
 
 impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
@@ -140,6 +142,7 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
             trace: Vec::new(),
             record: true,
             chunks: Vec::new(),
+            arrived: Vec::new(),
         }
     }
 
@@ -386,7 +389,10 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
         for i in 0..self.links.len() {
             for to in [Side::Server, Side::Client] {
                 let (_, pipe, receiver) = self.links[i].parts(to);
-                let mut segments = pipe.arrived(now).into_iter();
+                let mut arrived = std::mem::take(&mut self.arrived);
+                arrived.clear();
+                pipe.arrived(now, &mut arrived);
+                let mut segments = arrived.drain(..);
                 if receiver.is_closed() {
                     // A closed socket drops what still arrives.
                     segments.by_ref().for_each(drop);
@@ -418,6 +424,8 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
                         });
                     }
                 }
+                drop(segments);
+                self.arrived = arrived;
                 match pipe.due_shutdown(now) {
                     Some(Shutdown::Fin) => receiver.handle_eof(now),
                     Some(Shutdown::Reset) => {

@@ -177,11 +177,10 @@ impl Pipe {
         }
     }
 
-    /// Removes every segment that has arrived by `now`, in order.
-    pub(crate) fn arrived(&mut self, now: Instant) -> Vec<Bytes> {
-        let mut out = Vec::new();
+    /// Moves every segment that has arrived by `now` to `out`, in order.
+    pub(crate) fn arrived(&mut self, now: Instant, out: &mut Vec<Bytes>) {
         if !self.reading {
-            return out;
+            return;
         }
         while let Some(&(at, _)) = self.in_flight.front() {
             if at > now {
@@ -192,7 +191,6 @@ impl Pipe {
                 out.push(segment);
             }
         }
-        out
     }
 
     /// The shutdown, if it is due at `now` and every byte before it is read.
