@@ -4,8 +4,6 @@
 //! socket, no clock, no thread, no `unsafe`, and no panic on any input. Thin
 //! adapters (`proto-tokio`, `proto-smol`) run it on an async runtime.
 //!
-//! This release holds the framing layer:
-//!
 //! - [`message`]: the traits a user implements for their own wire protocol —
 //!   [`MessageResolver`] (bytes → frames), [`MessageBuilder`] (payload → wire
 //!   bytes) and [`MessageFactory`] (fresh codec state per session).
@@ -13,6 +11,12 @@
 //!   presets for laster40Net, Netty and tokio-util, a [`Line`] codec and a
 //!   [`Raw`] pass-through — plus [`FrameReader`], the read buffer that keeps
 //!   memory small, and [`WireBuf`], encoded output ready for one vectored write.
+//! - [`session`]: one connection's state machine — bounded send queue with an
+//!   explicit overflow policy, idle, heartbeat and frame deadlines, graceful
+//!   close, counters — driven by `handle_*` inputs and drained `poll_*`
+//!   outputs, with time passed in.
+//! - [`sim`]: an in-memory network on a virtual clock that runs sessions
+//!   deterministically from a seed, for this crate's tests and for yours.
 //!
 //! ```
 //! use bytes::{Bytes, BytesMut};

@@ -30,7 +30,7 @@ type S = Session<LengthFieldCodec, LengthFieldCodec>;
 /// `Closed` once and last; closed stays closed, with no deadline and nothing
 /// to write; sends refused once closing; every deadline due fires in
 /// `handle_timeout`.
-pub(super) fn run(data: &[u8]) {
+pub(super) fn run(data: &[u8], start: Instant) {
     let mut input = Input(data);
     let c = input.le::<6>();
     let hb = (c[3] & 1 == 1).then(|| Heartbeat {
@@ -48,7 +48,7 @@ pub(super) fn run(data: &[u8]) {
         .frame_timeout((c[4] & 2 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 3)))
         .close_timeout(Duration::from_millis(u64::from(c[5])));
     let codec = LengthField::laster40net().max_frame_length(64 + usize::from(c[2]));
-    let mut now = Instant::now();
+    let mut now = start;
     let mut s = Session::new(codec.new_codec(), codec.new_codec(), config, now);
     let mut peer = codec.new_codec();
     let mut checker = Checker::default();
