@@ -14,8 +14,11 @@ use proto_core::session::{
 type S = Session<LengthFieldCodec, LengthFieldCodec>;
 
 fn session(config: SessionConfig, now: Instant) -> S {
-    let codec = LengthField::laster40net().max_frame_length(1024);
-    Session::new(codec.new_codec(), codec.new_codec(), config, now)
+    Session::from_factory(
+        &LengthField::laster40net().max_frame_length(1024),
+        config,
+        now,
+    )
 }
 
 fn frame(payload: &[u8]) -> Vec<u8> {

@@ -10,7 +10,7 @@ use super::control::{self, Control};
 use super::queue::{Pushed, SendQueue};
 use super::{CloseReason, Overflow, SendError, SessionConfig, SessionStats};
 use crate::frame::{FrameError, FrameReader};
-use crate::message::{MessageBuilder, MessageResolver};
+use crate::message::{MessageBuilder, MessageFactory, MessageResolver};
 
 /// What a session tells its application, drained with
 /// [`Session::poll_event`].
@@ -117,6 +117,15 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             frame_started: None,
             ping_sent: None,
         }
+    }
+
+    /// A new open session with a fresh resolver and builder from `factory`
+    /// (the usual way for a server: one factory, a session per connection).
+    pub fn from_factory<F>(factory: &F, config: SessionConfig, now: Instant) -> Self
+    where
+        F: MessageFactory<Resolver = R, Builder = B>,
+    {
+        Self::new(factory.new_resolver(), factory.new_builder(), config, now)
     }
 
     /// The configuration.
