@@ -9,6 +9,12 @@
 //! buffers, as a connection reuses its read buffer, so neither the copy nor
 //! an allocation is timed; the baselines get the same buffers the same way.
 //! Frames are dropped inside the timed routine, as a consumer would.
+//!
+//! Every path hands each frame's bytes to `black_box` as a `&[u8]` (what a
+//! consumer parses), then drops the frame. Black-boxing the owned handle
+//! itself instead would force its 32 bytes through the stack, a store-to-
+//! load forwarding stall that no real consumer pays and that falls only on
+//! a decoder inlined into the loop (see `BENCHMARKS.md`).
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
 use std::cell::RefCell;
@@ -70,7 +76,7 @@ fn label(len: usize) -> String {
 
 /// Warm-up and measurement time per size. With `iter_batched`, criterion
 /// plans iterations on wall time including the untimed setup, so these bound
-/// the wall time of each benchmark (about 3.5 minutes for the whole file).
+/// the wall time of each benchmark (about 3 minutes for the whole file).
 fn timing(len: usize) -> (Duration, Duration) {
     match len {
         0..=64 => (Duration::from_secs(1), Duration::from_secs(4)),
@@ -101,7 +107,7 @@ impl Pool {
 
 fn decode_ours_owned(codec: &mut LengthFieldCodec, mut buf: BytesMut) -> BytesMut {
     while let Some(frame) = codec.decode(&mut buf).expect("bench wire is valid") {
-        black_box(frame);
+        black_box(&frame[..]);
     }
     buf
 }
@@ -116,7 +122,7 @@ fn decode_ours_borrowed(codec: &mut LengthFieldCodec, mut buf: BytesMut) -> Byte
 
 fn decode_tokio(codec: &mut LengthDelimitedCodec, mut buf: BytesMut) -> BytesMut {
     while let Some(frame) = codec.decode(&mut buf).expect("bench wire is valid") {
-        black_box(frame);
+        black_box(&frame[..]);
     }
     buf
 }
@@ -287,7 +293,7 @@ fn streamed(c: &mut Criterion) {
             for read in &reads {
                 reader.extend_from_slice(read);
                 while let Some(frame) = reader.next_frame().expect("bench wire is valid") {
-                    black_box(frame);
+                    black_box(&frame[..]);
                     n += 1;
                 }
             }
@@ -317,7 +323,7 @@ fn streamed(c: &mut Criterion) {
             for read in &reads {
                 buf.extend_from_slice(read);
                 while let Some(frame) = codec.decode(&mut buf).expect("bench wire is valid") {
-                    black_box(frame);
+                    black_box(&frame[..]);
                     n += 1;
                 }
             }
