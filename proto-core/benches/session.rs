@@ -65,7 +65,7 @@ fn read_all(wire: &mut WireBuf, reader: &mut FrameReader<LengthFieldCodec>) -> u
         reader.extend_from_slice(&chunk);
     }
     while let Some(frame) = reader.next_frame().expect("valid frames") {
-        black_box(frame);
+        black_box(&frame[..]);
         n += 1;
     }
     n
@@ -106,7 +106,7 @@ fn through_sessions(c: &mut BenchmarkGroup<'_, WallTime>, payloads: &[Bytes]) {
                 let server = sim.session_mut(link, Side::Server);
                 while let Some(event) = server.poll_event() {
                     if let Event::Message(m) = event {
-                        black_box(m);
+                        black_box(&m[..]);
                         n += 1;
                     }
                 }
