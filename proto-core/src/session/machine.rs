@@ -91,7 +91,14 @@ pub struct Session<R, B> {
     builder: B,
     queue: SendQueue,
     state: State,
-    events: VecDeque<Event>,
+    /// `Opened` not yet polled.
+    opened_pending: bool,
+    /// Messages not yet polled, in order. Kept apart from `Opened` and
+    /// `Closed`, which can only come first and last, so the per-message
+    /// queue holds just `Bytes`.
+    messages: VecDeque<Bytes>,
+    /// `Closed` not yet polled.
+    closed_pending: Option<CloseReason>,
     stats: SessionStats,
     /// When bytes last arrived (or the session opened).
     last_recv: Instant,
@@ -111,7 +118,9 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             builder,
             queue,
             state: State::Open,
-            events: VecDeque::from([Event::Opened]),
+            opened_pending: true,
+            messages: VecDeque::new(),
+            closed_pending: None,
             stats: SessionStats::default(),
             last_recv: now,
             frame_started: None,
@@ -334,7 +343,14 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     #[must_use]
     #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        if self.opened_pending {
+            self.opened_pending = false;
+            return Some(Event::Opened);
+        }
+        if let Some(message) = self.messages.pop_front() {
+            return Some(Event::Message(message));
+        }
+        self.closed_pending.take().map(Event::Closed)
     }
 
     /// The next instant at which [`handle_timeout`](Self::handle_timeout)
@@ -396,7 +412,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
                     if self.config.heartbeat.is_none() {
                         // The common case, kept inline: a plain message.
                         self.stats.messages_in += 1;
-                        self.events.push_back(Event::Message(frame));
+                        self.messages.push_back(frame);
                     } else if !self.deliver(frame) {
                         return;
                     }
@@ -419,13 +435,13 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     fn deliver(&mut self, frame: Bytes) -> bool {
         if self.config.heartbeat.is_none() {
             self.stats.messages_in += 1;
-            self.events.push_back(Event::Message(frame));
+            self.messages.push_back(frame);
             return true;
         }
         match control::parse(frame) {
             Ok(Control::Data(message)) => {
                 self.stats.messages_in += 1;
-                self.events.push_back(Event::Message(message));
+                self.messages.push_back(message);
             }
             Ok(Control::Ping) => self.send_control(control::PONG),
             Ok(Control::Pong) => {}
@@ -491,7 +507,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         self.frame_started = None;
         self.ping_sent = None;
         self.state = State::Closed(reason.clone());
-        self.events.push_back(Event::Closed(reason));
+        self.closed_pending = Some(reason);
     }
 }
 
