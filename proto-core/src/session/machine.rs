@@ -409,11 +409,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             match self.reader.next_frame() {
                 Ok(Some(frame)) => {
                     completed = true;
-                    if self.config.heartbeat.is_none() {
-                        // The common case, kept inline: a plain message.
-                        self.stats.messages_in += 1;
-                        self.messages.push_back(frame);
-                    } else if !self.deliver(frame) {
+                    if !self.deliver(frame) {
                         return;
                     }
                 }
@@ -430,14 +426,23 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         }
     }
 
-    /// Delivers one frame; returns false if the session closed.
-    #[inline]
+    /// Delivers one frame; returns false if the session closed. The common
+    /// case, a plain message, stays inline in the receive loop; control
+    /// frames go out of line.
+    #[inline(always)]
     fn deliver(&mut self, frame: Bytes) -> bool {
         if self.config.heartbeat.is_none() {
             self.stats.messages_in += 1;
             self.messages.push_back(frame);
             return true;
         }
+        self.deliver_control(frame)
+    }
+
+    /// [`deliver`](Self::deliver) with heartbeats on: splits off the kind
+    /// byte, answers pings, swallows pongs.
+    #[inline(never)]
+    fn deliver_control(&mut self, frame: Bytes) -> bool {
         match control::parse(frame) {
             Ok(Control::Data(message)) => {
                 self.stats.messages_in += 1;
