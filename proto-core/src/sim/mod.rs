@@ -281,6 +281,11 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
     /// would take, nothing a session wants to write that a pipe would
     /// accept. Timers that fall due on the way fire; later ones wait.
     /// Returns the steps taken.
+    ///
+    /// Traffic that never pauses never goes idle: heartbeats whose interval
+    /// is shorter than the link's round trip always have a ping or pong in
+    /// flight. This stops after ten million steps; use
+    /// [`run_until`](Self::run_until) for such runs.
     pub fn run_until_idle(&mut self) -> usize {
         let mut steps = 0;
         while steps < MAX_IDLE_STEPS {
