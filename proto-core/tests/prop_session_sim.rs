@@ -97,7 +97,7 @@ proptest! {
         // Pings interleave with data on slow (bandwidth-limited) runs. The
         // interval exceeds the longest round trip of a control frame (2 ×
         // (25 ms delay + 5 ms at 1000 B/s)), so ping traffic pauses and
-        // `run_until_idle` can return; faster pings than the round trip keep
+        // `run_until_idle` can return; pings faster than the round trip can keep
         // something in flight for ever.
         let hb = heartbeat.then_some(Heartbeat {
             interval: Duration::from_millis(100),

@@ -283,7 +283,7 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
     /// Returns the steps taken.
     ///
     /// Traffic that never pauses never goes idle: heartbeats whose interval
-    /// is shorter than the link's round trip always have a ping or pong in
+    /// is shorter than the link's round trip can keep a ping or pong in
     /// flight. This stops after ten million steps; use
     /// [`run_until`](Self::run_until) for such runs.
     pub fn run_until_idle(&mut self) -> usize {
