@@ -123,6 +123,16 @@ impl WireBuf {
         }
     }
 
+    /// Appends `bytes` as a chunk of its own, never copied (shares one
+    /// buffer between many queues, e.g. a frame broadcast to a room).
+    /// Empty `bytes` append nothing.
+    #[inline]
+    pub fn put_shared(&mut self, bytes: Bytes) {
+        if !bytes.is_empty() {
+            self.queue_payload(bytes);
+        }
+    }
+
     /// Appends a header (`prefix` then `field`) and its payload, with one
     /// capacity check when the payload is copied too. Always inlined, so that
     /// a header of constant width is copied with a single move.

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::control::{self, Control};
 use super::queue::{Pushed, SendQueue};
-use super::{CloseReason, Overflow, SendError, SessionConfig, SessionStats};
+use super::{CloseReason, Overflow, SendError, SessionConfig, SessionStats, SharedFrame};
 use crate::frame::{FrameError, FrameReader};
 use crate::message::{MessageBuilder, MessageFactory, MessageResolver};
 
@@ -188,6 +188,21 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         self.reader.read_buf()
     }
 
+    /// Bytes received and not yet made into frames.
+    pub fn buffered(&self) -> usize {
+        self.reader.buffered()
+    }
+
+    /// Frees the memory an idle connection does not need: the read buffer
+    /// if it holds no partial frame, and the send buffers kept for reuse.
+    /// The next read or send allocates again. Drivers call it when the
+    /// socket has nothing to read and nothing waits to be written, so that
+    /// thousands of idle connections cost little.
+    pub fn release_buffers(&mut self) {
+        self.reader.release();
+        self.queue.release_spares();
+    }
+
     /// `n` bytes were read into [`read_buf`](Self::read_buf).
     pub fn handle_read(&mut self, n: usize, now: Instant) {
         if matches!(self.state, State::Closed(_)) || n == 0 {
@@ -245,7 +260,45 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
                 builder.encode(payload, wire)
             }
         };
-        match self.queue.push(encode, policy) {
+        let pushed = self.queue.push(encode, policy);
+        self.pushed(pushed)
+    }
+
+    /// Queues a frame built once for many sessions (a broadcast), under the
+    /// configured overflow policy. Nothing is copied: the queue shares the
+    /// frame's buffers. Its full length counts against this queue's limits.
+    pub fn send_shared(&mut self, frame: &SharedFrame) -> Result<(), SendError> {
+        self.send_shared_with(frame, self.config.overflow)
+    }
+
+    /// [`send_shared`](Self::send_shared) under `policy`.
+    pub fn send_shared_with(
+        &mut self,
+        frame: &SharedFrame,
+        policy: Overflow,
+    ) -> Result<(), SendError> {
+        if self.state != State::Open {
+            return Err(SendError::Closed);
+        }
+        if !frame.fits(&self.config) {
+            return Err(SendError::IncompatibleFrame {
+                heartbeats: !self.config.heartbeat.is_some(),
+            });
+        }
+        let pushed = self.queue.push(
+            |wire| {
+                frame.put_into(wire);
+                Ok(())
+            },
+            policy,
+        );
+        self.pushed(pushed)
+    }
+
+    /// Accounts for the outcome of a push.
+    #[inline]
+    fn pushed(&mut self, pushed: Result<Pushed, Option<SendError>>) -> Result<(), SendError> {
+        match pushed {
             Ok(Pushed::Queued) => {
                 self.stats.queue_high_water_messages = self
                     .stats

@@ -8,7 +8,7 @@
 //! | input | output |
 //! | --- | --- |
 //! | [`Session::handle_input`] / [`Session::handle_read`]: bytes read | [`Session::poll_event`]: opened, message, closed |
-//! | [`Session::send`] / [`Session::send_with`]: payloads | [`Session::io_slices`]: the next batch for one vectored write |
+//! | [`Session::send`] / [`Session::send_with`] / [`Session::send_shared`]: payloads | [`Session::io_slices`]: the next batch for one vectored write |
 //! | [`Session::handle_written`]: bytes the socket took | [`Session::poll_timeout`]: the next deadline |
 //! | [`Session::handle_timeout`]: the time now | |
 //! | [`Session::close`], [`Session::abort`], [`Session::handle_eof`], [`Session::handle_io_error`] | |
@@ -22,10 +22,12 @@ mod config;
 pub mod control;
 mod machine;
 mod queue;
+mod shared;
 mod stats;
 
 pub use close::CloseReason;
 pub use config::{Heartbeat, SessionConfig};
 pub use machine::{Event, Session};
 pub use queue::{Overflow, SendError};
+pub use shared::SharedFrame;
 pub use stats::SessionStats;

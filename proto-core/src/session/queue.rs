@@ -51,6 +51,13 @@ pub enum SendError {
     /// The session is closing or closed and accepts no new sends.
     #[error("session is closing or closed")]
     Closed,
+    /// A [`SharedFrame`](super::SharedFrame) built for another configuration
+    /// (heartbeats on in one, off in the other).
+    #[error("shared frame was built for a session configuration with heartbeats {}", if *.heartbeats { "on" } else { "off" })]
+    IncompatibleFrame {
+        /// Whether the frame carries the heartbeat control prefix.
+        heartbeats: bool,
+    },
 }
 
 /// One message's place in a run: its wire length and whether it counts
@@ -461,6 +468,15 @@ impl SendQueue {
             }
         }
         done
+    }
+
+    /// Frees the spare buffers kept for reuse (for idle connections).
+    pub(crate) fn release_spares(&mut self) {
+        self.spare = Vec::new();
+        self.spare_msgs = Vec::new();
+        if self.entries.is_empty() {
+            self.entries = VecDeque::new();
+        }
     }
 
     /// Drops everything; returns how many counted messages were dropped.
