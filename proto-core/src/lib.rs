@@ -43,7 +43,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod driver;
 pub mod frame;
+pub mod hub;
 pub mod message;
 pub mod session;
 pub mod sim;

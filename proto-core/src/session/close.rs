@@ -49,6 +49,26 @@ impl CloseReason {
         }
     }
 
+    /// A short stable name for the reason's kind, for counters and logs:
+    /// `local`, `remote_closed`, `io`, `shutdown`, `idle_timeout`,
+    /// `heartbeat_timeout`, `frame_timeout`, `frame_too_large`,
+    /// `malformed_frame`, `slow_consumer`, `rate_limited`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::RemoteClosed => "remote_closed",
+            Self::Io(_) => "io",
+            Self::Shutdown => "shutdown",
+            Self::IdleTimeout => "idle_timeout",
+            Self::HeartbeatTimeout => "heartbeat_timeout",
+            Self::FrameTimeout => "frame_timeout",
+            Self::FrameTooLarge { .. } => "frame_too_large",
+            Self::MalformedFrame(_) => "malformed_frame",
+            Self::SlowConsumer => "slow_consumer",
+            Self::RateLimited => "rate_limited",
+        }
+    }
+
     /// Whether this reason is a fault (of the peer, the network or a limit)
     /// rather than an orderly close by either side or by shutdown.
     pub fn is_fault(&self) -> bool {

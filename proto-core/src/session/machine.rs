@@ -282,7 +282,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         }
         if !frame.fits(&self.config) {
             return Err(SendError::IncompatibleFrame {
-                heartbeats: !self.config.heartbeat.is_some(),
+                heartbeats: self.config.heartbeat.is_none(),
             });
         }
         let pushed = self.queue.push(

@@ -1,0 +1,393 @@
+//! [`Conn`] and [`Drive`]: one session's loop over a [`Transport`].
+
+use std::fmt;
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use futures_channel::mpsc;
+
+use super::{Timer, Transport};
+use crate::hub::{
+    CloseRequest, Closed, Event as HubEvent, Hub, SessionHandle, SessionId, Slot, SlotState, lock,
+};
+use crate::message::MessageFactory;
+use crate::session::{CloseReason, Event, Session};
+
+/// Loop turns before a busy driver yields to other tasks.
+const BUDGET: usize = 32;
+/// Most bytes read in one call.
+const MAX_READ: usize = 64 * 1024;
+/// The stack buffer an idle connection reads into (it holds no heap
+/// buffer until bytes arrive).
+const PROBE: usize = 1024;
+/// Most slices in one vectored write.
+const MAX_SLICES: usize = 64;
+
+type SlotOf<F> = Slot<<F as MessageFactory>::Resolver, <F as MessageFactory>::Builder>;
+type SessionOf<F> = Session<<F as MessageFactory>::Resolver, <F as MessageFactory>::Builder>;
+
+/// The driver's side of a session a [`Hub`] registered (from
+/// [`Admission::open`](crate::hub::Admission::open)): turn it into a future
+/// with [`drive`](Self::drive) and spawn that.
+pub struct Conn<F: MessageFactory> {
+    hub: Hub<F>,
+    slot: Arc<SlotOf<F>>,
+    handle: SessionHandle,
+    events: mpsc::Sender<HubEvent>,
+}
+
+impl<F: MessageFactory> fmt::Debug for Conn<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Conn")
+            .field("id", &self.slot.id)
+            .field("peer", &self.slot.peer)
+            .finish()
+    }
+}
+
+impl<F: MessageFactory> Conn<F>
+where
+    F::Resolver: fmt::Debug + 'static,
+    F::Builder: fmt::Debug + 'static,
+{
+    pub(crate) fn new(hub: Hub<F>, slot: Arc<SlotOf<F>>) -> Self {
+        let handle = SessionHandle { slot: slot.clone() };
+        let events = hub.inner.events.clone();
+        Self {
+            hub,
+            slot,
+            handle,
+            events,
+        }
+    }
+
+    /// The session's id.
+    pub fn id(&self) -> SessionId {
+        self.slot.id
+    }
+
+    /// A handle to the session.
+    pub fn handle(&self) -> &SessionHandle {
+        &self.handle
+    }
+
+    /// The future that runs the session over `io` until it closes; it
+    /// resolves to the close reason. The hub forgets the session before
+    /// its `Closed` event is delivered.
+    pub fn drive<T: Transport, M: Timer>(self, io: T, timer: M) -> Drive<F, T, M> {
+        let span = tracing::debug_span!("session", id = %self.slot.id, peer = %self.slot.peer);
+        span.in_scope(|| tracing::debug!("session opened"));
+        Drive {
+            conn: self,
+            io,
+            timer,
+            span,
+            armed: None,
+            read_eof: false,
+            released: false,
+            unregistered: false,
+            write_shut: false,
+        }
+    }
+}
+
+/// The future of one session's loop; see [`Conn::drive`].
+pub struct Drive<F: MessageFactory, T, M> {
+    conn: Conn<F>,
+    io: T,
+    timer: M,
+    span: tracing::Span,
+    /// The deadline the timer is armed for.
+    armed: Option<Instant>,
+    /// The peer sent end of stream.
+    read_eof: bool,
+    /// The session's buffers were released (read through the probe).
+    released: bool,
+    /// The hub has forgotten the session.
+    unregistered: bool,
+    /// The write side was shut down.
+    write_shut: bool,
+}
+
+impl<F: MessageFactory, T, M> fmt::Debug for Drive<F, T, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Drive").field("conn", &self.conn).finish()
+    }
+}
+
+/// What one turn of the loop leads to.
+enum Turn {
+    Again,
+    Wait,
+    Done(CloseReason),
+}
+
+impl<F, T, M> Future for Drive<F, T, M>
+where
+    F: MessageFactory,
+    F::Resolver: fmt::Debug + 'static,
+    F::Builder: fmt::Debug + 'static,
+    T: Transport,
+    M: Timer,
+{
+    type Output = CloseReason;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CloseReason> {
+        let this = self.get_mut();
+        let span = this.span.clone();
+        let _entered = span.enter();
+        for _ in 0..BUDGET {
+            match this.turn(cx) {
+                Turn::Again => {}
+                Turn::Wait => return Poll::Pending,
+                Turn::Done(reason) => {
+                    tracing::debug!(%reason, "session closed");
+                    return Poll::Ready(reason);
+                }
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl<F, T, M> Drive<F, T, M>
+where
+    F: MessageFactory,
+    F::Resolver: fmt::Debug + 'static,
+    F::Builder: fmt::Debug + 'static,
+    T: Transport,
+    M: Timer,
+{
+    fn turn(&mut self, cx: &mut Context<'_>) -> Turn {
+        let now = self.timer.now();
+        let slot = self.conn.slot.clone();
+        let mut st = lock(&slot.state);
+        st.notified = false;
+        if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            st.waker = Some(cx.waker().clone());
+        }
+
+        if st.session.is_closed() && !self.unregistered {
+            // Forget the session before its Closed event goes out. The hub
+            // lock is never taken under a session lock.
+            let reason = st
+                .session
+                .close_reason()
+                .cloned()
+                .unwrap_or(CloseReason::Local);
+            let stats = *st.session.stats();
+            let groups = std::mem::take(&mut st.groups);
+            drop(st);
+            self.conn.hub.unregister(Closed {
+                id: slot.id,
+                peer: slot.peer,
+                reason: &reason,
+                stats: &stats,
+                groups: &groups,
+            });
+            self.unregistered = true;
+            return Turn::Again;
+        }
+
+        if st.close_pending {
+            st.close_pending = false;
+            match st.close_request.clone() {
+                Some(CloseRequest::Graceful(reason)) => st.session.close(reason, now),
+                Some(CloseRequest::Abort(reason)) => st.session.abort(reason),
+                None => {}
+            }
+        }
+
+        let mut progressed = false;
+        let app_ready = self.deliver(cx, &mut st.session);
+
+        let mut read_pending = false;
+        if app_ready && !st.session.is_closed() && !self.read_eof {
+            match self.read(cx, &mut st.session, now) {
+                Poll::Ready(()) => progressed = true,
+                Poll::Pending => read_pending = true,
+            }
+        }
+
+        if self.write(cx, &mut st.session, now) {
+            progressed = true;
+        }
+
+        if st.session.is_closed() {
+            if !self.unregistered {
+                return Turn::Again;
+            }
+            if !app_ready {
+                // The Closed event waits for room; poll_ready will wake us.
+                return Turn::Wait;
+            }
+            let reason = st
+                .session
+                .close_reason()
+                .cloned()
+                .unwrap_or(CloseReason::Local);
+            drop(st);
+            if !reason.is_fault() && !self.write_shut {
+                if self.io.poll_shutdown(cx).is_pending() {
+                    return Turn::Wait;
+                }
+                self.write_shut = true;
+            }
+            return Turn::Done(reason);
+        }
+
+        let deadline = st.session.poll_timeout();
+        if deadline != self.armed {
+            if let Some(deadline) = deadline {
+                self.timer.reset(deadline);
+            }
+            self.armed = deadline;
+        }
+        if deadline.is_some() && self.timer.poll_expired(cx).is_ready() {
+            st.session.handle_timeout(self.timer.now());
+            self.armed = None;
+            progressed = true;
+        }
+
+        if progressed {
+            return Turn::Again;
+        }
+        if read_pending && !self.released && idle(&st) {
+            st.session.release_buffers();
+            self.released = true;
+        }
+        Turn::Wait
+    }
+
+    /// Hands the session's events to the hub's stream while it has room;
+    /// returns whether every event went out.
+    fn deliver(&mut self, cx: &mut Context<'_>, session: &mut SessionOf<F>) -> bool {
+        loop {
+            match self.conn.events.poll_ready(cx) {
+                Poll::Ready(Ok(())) => {
+                    let Some(event) = session.poll_event() else {
+                        return true;
+                    };
+                    let event = self.to_hub_event(event, session);
+                    // Err: the receiver is gone; the event is discarded.
+                    let _ = self.conn.events.start_send(event);
+                }
+                Poll::Ready(Err(_)) => {
+                    // Nobody listens: discard.
+                    while session.poll_event().is_some() {}
+                    return true;
+                }
+                Poll::Pending => return false,
+            }
+        }
+    }
+
+    fn to_hub_event(&self, event: Event, session: &SessionOf<F>) -> HubEvent {
+        let id = self.conn.slot.id;
+        match event {
+            Event::Opened => HubEvent::Opened(self.conn.handle.clone()),
+            Event::Message(payload) => HubEvent::Message { id, payload },
+            Event::Closed(reason) => HubEvent::Closed {
+                id,
+                reason,
+                stats: *session.stats(),
+            },
+        }
+    }
+
+    /// One read; `Ready` if anything happened (bytes, end of stream, error).
+    fn read(&mut self, cx: &mut Context<'_>, session: &mut SessionOf<F>, now: Instant) -> Poll<()> {
+        let result = if self.released {
+            let mut probe = [0u8; PROBE];
+            let result = self.io.poll_read(cx, &mut probe);
+            if let Poll::Ready(Ok(n)) = result {
+                session.handle_input(&probe[..n], now);
+                self.released = false;
+            }
+            result
+        } else {
+            let buf = session.read_buf();
+            let start = buf.len();
+            let end = buf.capacity().min(start + MAX_READ);
+            buf.resize(end, 0);
+            let result = self.io.poll_read(cx, &mut buf[start..]);
+            let n = match result {
+                Poll::Ready(Ok(n)) => n,
+                _ => 0,
+            };
+            buf.truncate(start + n);
+            session.handle_read(n, now);
+            result
+        };
+        match result {
+            Poll::Ready(Ok(0)) => {
+                self.read_eof = true;
+                session.handle_eof(now);
+            }
+            Poll::Ready(Ok(_)) => {}
+            Poll::Ready(Err(err)) => {
+                tracing::debug!(error = %err, "read failed");
+                session.handle_io_error(err.kind());
+            }
+            Poll::Pending => return Poll::Pending,
+        }
+        Poll::Ready(())
+    }
+
+    /// Writes while the socket takes bytes; returns whether any progress
+    /// was made (bytes written or an error).
+    fn write(&mut self, cx: &mut Context<'_>, session: &mut SessionOf<F>, now: Instant) -> bool {
+        let mut progressed = false;
+        while session.wants_write() {
+            let result = {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let n = session.io_slices(&mut slices);
+                self.io.poll_write_vectored(cx, &slices[..n])
+            };
+            match result {
+                Poll::Ready(Ok(0)) => {
+                    session.handle_io_error(io::ErrorKind::WriteZero);
+                    return true;
+                }
+                Poll::Ready(Ok(n)) => {
+                    session.handle_written(n, now);
+                    progressed = true;
+                }
+                Poll::Ready(Err(err)) => {
+                    tracing::debug!(error = %err, "write failed");
+                    session.handle_io_error(err.kind());
+                    return true;
+                }
+                Poll::Pending => return progressed,
+            }
+        }
+        if progressed {
+            if let Poll::Ready(Err(err)) = self.io.poll_flush(cx) {
+                session.handle_io_error(err.kind());
+            }
+        }
+        progressed
+    }
+}
+
+/// Whether the session holds nothing worth keeping a buffer for.
+fn idle<R, B>(st: &SlotState<R, B>) -> bool
+where
+    R: crate::message::MessageResolver,
+    B: crate::message::MessageBuilder,
+{
+    st.session.buffered() == 0 && !st.session.wants_write()
+}
+
+impl<F: MessageFactory, T, M> std::ops::Deref for Drive<F, T, M> {
+    type Target = Conn<F>;
+
+    fn deref(&self) -> &Conn<F> {
+        &self.conn
+    }
+}

@@ -1,0 +1,57 @@
+//! The connection driver shared by the runtime adapters.
+//!
+//! A driver runs one [`Session`](crate::session::Session) of a
+//! [`Hub`]: it reads into the session's buffer, delivers events to the
+//! hub's [`Events`](crate::hub::Events), writes the session's transmits with
+//! vectored writes, sleeps until the session's next deadline, and applies
+//! what handles asked for (sends, closes). It performs no I/O of its own:
+//! the adapter hands it a [`Transport`] (a socket's `poll_*` methods) and a
+//! [`Timer`] (the runtime's timer and clock). So both adapters, and any
+//! other runtime, share one loop, and it can be tested without sockets.
+//!
+//! Memory: when the socket has nothing to read and nothing waits to be
+//! written, the session's buffers are released; the next read goes through
+//! a small stack buffer first, so an idle connection holds no read or write
+//! buffer at all.
+
+mod backoff;
+mod drive;
+
+use std::io::{self, IoSlice};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+pub use backoff::Backoff;
+pub use drive::{Conn, Drive};
+
+/// A byte stream as the driver uses it: the `poll_*` methods of an async
+/// socket. The adapters implement it for their runtimes' streams.
+pub trait Transport: Unpin {
+    /// Reads into `buf`; `Ok(0)` is end of stream.
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+
+    /// Writes from `bufs` in order; returns how many bytes were taken.
+    fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>>;
+
+    /// Flushes written bytes (a no-op for plain TCP).
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// Shuts the write side down (sends FIN) after a graceful close.
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+}
+
+/// The runtime's clock and a resettable timer.
+pub trait Timer: Unpin {
+    /// The time now.
+    fn now(&self) -> Instant;
+
+    /// Arms the timer for `deadline` (replacing any earlier one).
+    fn reset(&mut self, deadline: Instant);
+
+    /// Ready once the armed deadline has passed.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+}

@@ -1,0 +1,327 @@
+//! The hub: every live session of a server (or client), by id.
+//!
+//! A [`Hub`] admits connections against its [`AdmissionConfig`] (race-free:
+//! the decision and the reservation happen under one lock), registers each
+//! session under a never-reused [`SessionId`], hands out [`SessionHandle`]s
+//! that any task or thread can send through, keeps groups (rooms) with
+//! automatic leave on close, broadcasts a payload framed once to many
+//! sessions, counts everything ([`HubStats`]) and runs graceful shutdown.
+//! All sessions' [`Event`]s arrive in one bounded [`Events`] stream.
+//!
+//! The hub does no I/O and reads no clock. Runtime adapters drive each
+//! session with [`crate::driver`]; they call [`Hub::admit`] for each new
+//! connection and [`Admission::open`] to register it.
+//!
+//! ```
+//! //! use bytes::Bytes;
+//! use proto_core::frame::LengthField;
+//! use proto_core::hub::{Hub, HubConfig};
+//!
+//! let (hub, _events) = Hub::new(LengthField::laster40net(), HubConfig::default());
+//! let peer = "127.0.0.1:5000".parse()?;
+//! let conn = hub.admit(peer)?.open(Instant::now());
+//! let id = conn.id();
+//! hub.join("lobby", id);
+//! let report = hub.broadcast_group("lobby", Bytes::from_static(b"welcome"))?;
+//! assert_eq!(report.delivered, 1);
+//! assert_eq!(hub.get(id).map(|h| h.queued()), Some((1, 11)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod admission;
+mod broadcast;
+mod event;
+mod id;
+mod registry;
+mod slot;
+mod stats;
+
+use std::collections::{HashMap, HashSet};
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+use futures_channel::mpsc;
+
+pub use admission::{AdmissionConfig, Rejected};
+pub use broadcast::BroadcastReport;
+pub use event::{Event, Events};
+pub use id::SessionId;
+pub use registry::Admission;
+pub use slot::SessionHandle;
+pub use stats::{HubStats, ShutdownReport};
+
+pub(crate) use registry::Registry;
+pub(crate) use slot::{CloseRequest, Slot, SlotOps, SlotState, lock};
+
+use crate::message::MessageFactory;
+use crate::session::{CloseReason, SendError, SessionConfig};
+
+/// Settings of a hub: the sessions' configuration, admission limits and the
+/// event queue's size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubConfig {
+    /// Every session's limits and timeouts.
+    pub session: SessionConfig,
+    /// Who may connect.
+    pub admission: AdmissionConfig,
+    /// Events buffered for the application before drivers stop reading
+    /// (default 1024).
+    pub event_capacity: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            session: SessionConfig::default(),
+            admission: AdmissionConfig::default(),
+            event_capacity: 1024,
+        }
+    }
+}
+
+/// The registry of live sessions; see the [module docs](self). Cheap to
+/// clone (all clones are the same hub).
+pub struct Hub<F: MessageFactory> {
+    pub(crate) inner: Arc<Inner<F>>,
+}
+
+impl<F: MessageFactory> Clone for Hub<F> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<F: MessageFactory> std::fmt::Debug for Hub<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").field("live", &self.len()).finish()
+    }
+}
+
+/// The shared state behind a [`Hub`].
+pub(crate) struct Inner<F: MessageFactory> {
+    pub(crate) factory: F,
+    pub(crate) config: HubConfig,
+    /// Frames broadcasts (once per broadcast).
+    pub(crate) builder: Mutex<F::Builder>,
+    pub(crate) registry: Mutex<Registry>,
+    pub(crate) events: mpsc::Sender<Event>,
+}
+
+impl<F: MessageFactory> Hub<F> {
+    /// A hub making sessions with `factory`'s codecs, and the stream of
+    /// their events.
+    pub fn new(factory: F, config: HubConfig) -> (Self, Events) {
+        // The channel gives each sender (driver) one slot of its own on top
+        // of the shared capacity.
+        let (tx, rx) = mpsc::channel(config.event_capacity.max(1));
+        let builder = Mutex::new(factory.new_builder());
+        let inner = Inner {
+            factory,
+            config,
+            builder,
+            registry: Mutex::new(Registry::default()),
+            events: tx,
+        };
+        (
+            Self {
+                inner: Arc::new(inner),
+            },
+            Events { rx },
+        )
+    }
+
+    /// The hub's settings.
+    pub fn config(&self) -> &HubConfig {
+        &self.inner.config
+    }
+
+    /// The codec factory.
+    pub fn factory(&self) -> &F {
+        &self.inner.factory
+    }
+
+    /// Decides whether a connection from `peer` may open a session, and if
+    /// so reserves its place (released if the [`Admission`] is dropped
+    /// unopened). Refusals are counted in [`HubStats::rejected`].
+    pub fn admit(&self, peer: SocketAddr) -> Result<Admission<F>, Rejected> {
+        let mut registry = lock(&self.inner.registry);
+        registry.admit(peer.ip(), &self.inner.config.admission)?;
+        Ok(Admission::new(self.clone(), peer))
+    }
+
+    /// Live sessions (and admitted ones being opened).
+    pub fn len(&self) -> usize {
+        lock(&self.inner.registry).census.total()
+    }
+
+    /// Whether no session is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The handle of a live session.
+    pub fn get(&self, id: SessionId) -> Option<SessionHandle> {
+        lock(&self.inner.registry).handle(id)
+    }
+
+    /// Ids of all live sessions, in order.
+    pub fn sessions(&self) -> Vec<SessionId> {
+        let registry = lock(&self.inner.registry);
+        let mut ids: Vec<_> = registry.sessions.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Queues `payload` on session `id` (see [`SessionHandle::send`]); an
+    /// id that is not live gives [`SendError::Closed`].
+    pub fn send(&self, id: SessionId, payload: Bytes) -> Result<(), SendError> {
+        match self.get(id) {
+            Some(handle) => handle.send(payload),
+            None => Err(SendError::Closed),
+        }
+    }
+
+    /// Closes session `id` gracefully with `reason`; returns whether it
+    /// was live.
+    pub fn close(&self, id: SessionId, reason: CloseReason) -> bool {
+        self.get(id).map(|h| h.close_with(reason)).is_some()
+    }
+
+    /// Puts session `id` in `group` (created on first join); returns
+    /// whether it was added (false: not live, or already a member). The
+    /// session leaves all its groups when it closes.
+    pub fn join(&self, group: &str, id: SessionId) -> bool {
+        lock(&self.inner.registry).join(group, id)
+    }
+
+    /// Takes session `id` out of `group`; returns whether it was in it.
+    pub fn leave(&self, group: &str, id: SessionId) -> bool {
+        lock(&self.inner.registry).leave(group, id)
+    }
+
+    /// Members of `group`, in id order (empty if there is no such group).
+    pub fn members(&self, group: &str) -> Vec<SessionId> {
+        lock(&self.inner.registry).members(group)
+    }
+
+    /// Names of groups with at least one member, sorted.
+    pub fn groups(&self) -> Vec<String> {
+        let registry = lock(&self.inner.registry);
+        let mut names: Vec<_> = registry.groups.keys().map(|g| g.to_string()).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// A snapshot of the counters, live sessions' traffic included.
+    pub fn stats(&self) -> HubStats {
+        let (mut stats, live) = {
+            let registry = lock(&self.inner.registry);
+            (registry.stats.clone(), registry.slots())
+        };
+        stats.live = live.len();
+        for slot in live {
+            stats.add(&slot.stats());
+        }
+        stats
+    }
+
+    /// Begins a graceful shutdown: refuse new connections and ask every
+    /// session to close with [`CloseReason::Shutdown`], writing what it has
+    /// queued first. Wait with [`drained`](Self::drained); read the outcome
+    /// with [`shutdown_report`](Self::shutdown_report). Calling it again
+    /// does nothing.
+    pub fn begin_shutdown(&self) {
+        let slots = {
+            let mut registry = lock(&self.inner.registry);
+            if registry.shutdown.is_some() {
+                return;
+            }
+            registry.begin_shutdown()
+        };
+        for slot in slots {
+            slot.request_close(CloseRequest::Graceful(CloseReason::Shutdown));
+        }
+        tracing::info!(live = self.len(), "hub shutting down");
+    }
+
+    /// Closes every live session at once with `reason`, dropping what is
+    /// queued (the end of a shutdown whose deadline passed).
+    pub fn abort_all(&self, reason: CloseReason) {
+        let slots = lock(&self.inner.registry).slots();
+        for slot in slots {
+            slot.request_close(CloseRequest::Abort(reason.clone()));
+        }
+    }
+
+    /// Whether [`begin_shutdown`](Self::begin_shutdown) was called.
+    pub fn is_shutting_down(&self) -> bool {
+        lock(&self.inner.registry).shutdown.is_some()
+    }
+
+    /// Ready once no session is live (or being opened).
+    pub fn poll_drained(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut registry = lock(&self.inner.registry);
+        if registry.census.total() == 0 {
+            return Poll::Ready(());
+        }
+        registry.wait_drained(cx.waker());
+        Poll::Pending
+    }
+
+    /// Waits until no session is live.
+    pub async fn drained(&self) {
+        poll_fn(|cx| self.poll_drained(cx)).await;
+    }
+
+    /// Ready once [`begin_shutdown`](Self::begin_shutdown) is called (for
+    /// accept loops).
+    pub fn poll_shutdown_begun(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut registry = lock(&self.inner.registry);
+        if registry.shutdown.is_some() {
+            return Poll::Ready(());
+        }
+        registry.wait_shutdown(cx.waker());
+        Poll::Pending
+    }
+
+    /// What the shutdown flushed and dropped so far (all zero before one
+    /// begins).
+    pub fn shutdown_report(&self) -> ShutdownReport {
+        lock(&self.inner.registry).shutdown.unwrap_or_default()
+    }
+
+    /// Registers an admitted session (called by [`Admission::open`]).
+    pub(crate) fn register(&self, slot: Arc<dyn SlotOps>) -> bool {
+        lock(&self.inner.registry).register(slot)
+    }
+
+    /// Forgets a closed session: leaves its groups, frees its admission
+    /// place, adds its counters to the totals.
+    pub(crate) fn unregister(&self, closed: Closed<'_>) {
+        let wakers = lock(&self.inner.registry).unregister(closed);
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+}
+
+/// A session's end, as the driver reports it to the hub.
+#[derive(Debug)]
+pub(crate) struct Closed<'a> {
+    pub(crate) id: SessionId,
+    pub(crate) peer: SocketAddr,
+    pub(crate) reason: &'a CloseReason,
+    pub(crate) stats: &'a crate::session::SessionStats,
+    pub(crate) groups: &'a [Arc<str>],
+}
+
+/// Group membership: group name → member ids.
+pub(crate) type Groups = HashMap<Arc<str>, HashSet<SessionId>>;
+
+/// Wakers waiting on the hub.
+pub(crate) type Waiters = Vec<Waker>;

@@ -1,0 +1,243 @@
+//! The hub's registry: live sessions, groups, admission census, totals.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::task::Waker;
+use std::time::Instant;
+
+use super::admission::Census;
+use super::{
+    AdmissionConfig, CloseRequest, Closed, Groups, Hub, HubStats, Rejected, SessionHandle,
+    SessionId, ShutdownReport, Slot, SlotOps, SlotState, Waiters,
+};
+use crate::driver::Conn;
+use crate::message::MessageFactory;
+use crate::session::{CloseReason, Session};
+
+/// Everything the hub's lock guards.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    pub(crate) sessions: HashMap<SessionId, Arc<dyn SlotOps>>,
+    pub(crate) groups: Groups,
+    pub(crate) census: Census,
+    /// Counters of closed sessions, plus accepted/rejected/closed counts.
+    pub(crate) stats: HubStats,
+    /// Set once shutdown begins.
+    pub(crate) shutdown: Option<ShutdownReport>,
+    /// Messages queued when shutdown began.
+    queued_at_shutdown: u64,
+    drained: Waiters,
+    shutdown_waiters: Waiters,
+}
+
+impl Registry {
+    pub(crate) fn admit(&mut self, ip: IpAddr, config: &AdmissionConfig) -> Result<(), Rejected> {
+        let decision = if self.shutdown.is_some() {
+            Err(Rejected::ShuttingDown)
+        } else {
+            self.census.admit(ip, config)
+        };
+        if let Err(rejected) = &decision {
+            let label = match rejected {
+                Rejected::TooManySessions { .. } => "too_many_sessions",
+                Rejected::TooManyFromIp { .. } => "too_many_from_ip",
+                Rejected::ShuttingDown => "shutting_down",
+            };
+            *self.stats.rejected.entry(label).or_default() += 1;
+        }
+        decision
+    }
+
+    pub(crate) fn handle(&self, id: SessionId) -> Option<SessionHandle> {
+        self.sessions
+            .get(&id)
+            .map(|slot| SessionHandle { slot: slot.clone() })
+    }
+
+    pub(crate) fn slots(&self) -> Vec<Arc<dyn SlotOps>> {
+        self.sessions.values().cloned().collect()
+    }
+
+    /// Adds a session; returns false if shutdown began meanwhile (the
+    /// session is registered anyway, so that it is counted and closed).
+    pub(crate) fn register(&mut self, slot: Arc<dyn SlotOps>) -> bool {
+        self.stats.accepted += 1;
+        self.sessions.insert(slot.id(), slot);
+        self.shutdown.is_none()
+    }
+
+    pub(crate) fn unregister(&mut self, closed: Closed<'_>) -> Waiters {
+        self.sessions.remove(&closed.id);
+        for group in closed.groups {
+            if let Some(members) = self.groups.get_mut(&**group) {
+                members.remove(&closed.id);
+                if members.is_empty() {
+                    self.groups.remove(&**group);
+                }
+            }
+        }
+        self.census.leave(closed.peer.ip());
+        self.stats.add(closed.stats);
+        *self.stats.closed.entry(closed.reason.label()).or_default() += 1;
+        if let Some(report) = &mut self.shutdown {
+            report.dropped += closed.stats.messages_dropped_at_close;
+            report.flushed = self.queued_at_shutdown.saturating_sub(report.dropped);
+        }
+        if self.census.total() == 0 {
+            std::mem::take(&mut self.drained)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Releases an admission that never opened.
+    pub(crate) fn forfeit(&mut self, ip: IpAddr) -> Waiters {
+        self.census.leave(ip);
+        if self.census.total() == 0 {
+            std::mem::take(&mut self.drained)
+        } else {
+            Vec::new()
+        }
+    }
+
+    pub(crate) fn join(&mut self, group: &str, id: SessionId) -> bool {
+        let Some(slot) = self.sessions.get(&id) else {
+            return false;
+        };
+        if slot.is_closed() {
+            return false;
+        }
+        let key = match self.groups.get_key_value(group) {
+            Some((key, _)) => key.clone(),
+            None => Arc::from(group),
+        };
+        if !slot.join(&key) {
+            return false;
+        }
+        self.groups.entry(key).or_default().insert(id)
+    }
+
+    pub(crate) fn leave(&mut self, group: &str, id: SessionId) -> bool {
+        if let Some(slot) = self.sessions.get(&id) {
+            slot.leave(group);
+        }
+        let Some(members) = self.groups.get_mut(group) else {
+            return false;
+        };
+        let removed = members.remove(&id);
+        if members.is_empty() {
+            self.groups.remove(group);
+        }
+        removed
+    }
+
+    pub(crate) fn members(&self, group: &str) -> Vec<SessionId> {
+        let mut ids: Vec<_> = self
+            .groups
+            .get(group)
+            .map(|m| m.iter().copied().collect())
+            .unwrap_or_default();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Marks shutdown begun; returns the sessions to close.
+    pub(crate) fn begin_shutdown(&mut self) -> Vec<Arc<dyn SlotOps>> {
+        let slots = self.slots();
+        self.queued_at_shutdown = slots.iter().map(|s| s.queued().0 as u64).sum();
+        self.shutdown = Some(ShutdownReport {
+            sessions: slots.len(),
+            flushed: self.queued_at_shutdown,
+            dropped: 0,
+        });
+        for waker in self.shutdown_waiters.drain(..) {
+            waker.wake();
+        }
+        slots
+    }
+
+    pub(crate) fn wait_drained(&mut self, waker: &Waker) {
+        if !self.drained.iter().any(|w| w.will_wake(waker)) {
+            self.drained.push(waker.clone());
+        }
+    }
+
+    pub(crate) fn wait_shutdown(&mut self, waker: &Waker) {
+        if !self.shutdown_waiters.iter().any(|w| w.will_wake(waker)) {
+            self.shutdown_waiters.push(waker.clone());
+        }
+    }
+}
+
+/// A connection the hub has agreed to take: its place is reserved. Open
+/// the session with [`open`](Self::open); dropping it gives the place back.
+pub struct Admission<F: MessageFactory> {
+    hub: Option<Hub<F>>,
+    peer: SocketAddr,
+}
+
+impl<F: MessageFactory> fmt::Debug for Admission<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Admission")
+            .field("peer", &self.peer)
+            .finish()
+    }
+}
+
+impl<F: MessageFactory> Admission<F> {
+    pub(crate) fn new(hub: Hub<F>, peer: SocketAddr) -> Self {
+        Self {
+            hub: Some(hub),
+            peer,
+        }
+    }
+
+    /// The peer's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Opens the session and registers it under a new id; returns the
+    /// driver's side of it. If shutdown began since admission, the session
+    /// is asked to close at once.
+    pub fn open(mut self, now: Instant) -> Conn<F>
+    where
+        F::Resolver: fmt::Debug + 'static,
+        F::Builder: fmt::Debug + 'static,
+    {
+        let Some(hub) = self.hub.take() else {
+            unreachable!("an admission is opened at most once (open takes self)")
+        };
+        let session =
+            Session::from_factory(&hub.inner.factory, hub.inner.config.session.clone(), now);
+        let slot = Arc::new(Slot {
+            id: SessionId::next(),
+            peer: self.peer,
+            state: Mutex::new(SlotState {
+                session,
+                waker: None,
+                notified: false,
+                close_request: None,
+                close_pending: false,
+                groups: Vec::new(),
+            }),
+        });
+        if !hub.register(slot.clone()) {
+            slot.request_close(CloseRequest::Graceful(CloseReason::Shutdown));
+        }
+        Conn::new(hub, slot)
+    }
+}
+
+impl<F: MessageFactory> Drop for Admission<F> {
+    fn drop(&mut self) {
+        if let Some(hub) = self.hub.take() {
+            let wakers = super::lock(&hub.inner.registry).forfeit(self.peer.ip());
+            for waker in wakers {
+                waker.wake();
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! [`HubStats`]: counters of a whole hub.
+
+use std::collections::BTreeMap;
+
+use crate::session::SessionStats;
+
+/// A snapshot of a hub's counters: sessions live, accepted, refused and
+/// closed (by reason), and the traffic of every session, live or closed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HubStats {
+    /// Sessions registered now.
+    pub live: usize,
+    /// Sessions ever registered.
+    pub accepted: u64,
+    /// Connections refused, by [`Rejected`](super::Rejected) kind
+    /// (`"too_many_sessions"`, `"too_many_from_ip"`, `"shutting_down"`).
+    pub rejected: BTreeMap<&'static str, u64>,
+    /// Sessions closed, by [`CloseReason::label`](crate::session::CloseReason::label).
+    pub closed: BTreeMap<&'static str, u64>,
+    /// Bytes received by all sessions.
+    pub bytes_in: u64,
+    /// Bytes written by all sessions.
+    pub bytes_out: u64,
+    /// Messages received by all sessions.
+    pub messages_in: u64,
+    /// Messages written by all sessions.
+    pub messages_out: u64,
+    /// Sends refused because a queue was full.
+    pub sends_rejected: u64,
+    /// Messages dropped because their session closed first.
+    pub messages_dropped_at_close: u64,
+    /// Highest queue high-water mark of any session, in messages.
+    pub queue_high_water_messages: usize,
+    /// Highest queue high-water mark of any session, in bytes.
+    pub queue_high_water_bytes: usize,
+}
+
+impl HubStats {
+    /// Adds one session's counters.
+    pub(crate) fn add(&mut self, s: &SessionStats) {
+        self.bytes_in += s.bytes_in;
+        self.bytes_out += s.bytes_out;
+        self.messages_in += s.messages_in;
+        self.messages_out += s.messages_out;
+        self.sends_rejected += s.sends_rejected;
+        self.messages_dropped_at_close += s.messages_dropped_at_close;
+        self.queue_high_water_messages = self
+            .queue_high_water_messages
+            .max(s.queue_high_water_messages);
+        self.queue_high_water_bytes = self.queue_high_water_bytes.max(s.queue_high_water_bytes);
+    }
+}
+
+/// What a graceful shutdown achieved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ShutdownReport {
+    /// Sessions that were live when shutdown began.
+    pub sessions: usize,
+    /// Messages queued when shutdown began that were written before their
+    /// session closed.
+    pub flushed: u64,
+    /// Messages queued when shutdown began that were never written (the
+    /// deadline passed, or the connection failed first).
+    pub dropped: u64,
+}
