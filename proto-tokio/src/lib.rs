@@ -1,8 +1,49 @@
-//! Runs [proto-core](proto_core) on tokio sockets.
+//! Runs [proto-core](proto_core) sessions on tokio sockets and timers.
 //!
-//! This adapter is being built: the session and hub layers it drives land
-//! first in proto-core. Today it re-exports the framing layer.
+//! - [`Server`]: binds a listener, admits connections through its
+//!   [`Hub`](proto_core::hub::Hub) (session and per-IP limits), and spawns
+//!   one driver task per session. Accept errors (such as running out of
+//!   file descriptors) are logged and retried after a pause.
+//! - [`Client`]: connects with a timeout and, optionally, reconnects with
+//!   exponential backoff and jitter; the same events and handles as a server.
+//! - [`shutdown`]: stops accepting, closes every session with
+//!   `Shutdown` after flushing its queue, and reports what was flushed and
+//!   dropped.
+//!
+//! All protocol logic lives in proto-core; this crate moves bytes and time.
+//!
+//! An echo server:
+//!
+//! ```no_run
+//! use proto_core::frame::LengthField;
+//! use proto_core::hub::Event;
+//! use proto_tokio::{Server, ServerConfig};
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let codec = LengthField::laster40net();
+//!     let (server, mut events) = Server::bind("127.0.0.1:7000", codec, ServerConfig::default()).await?;
+//!     let hub = server.hub().clone();
+//!     tokio::spawn(server.run());
+//!     while let Some(event) = events.recv().await {
+//!         if let Event::Message { id, payload } = event {
+//!             let _ = hub.send(id, payload); // a full queue refuses; the peer is too slow
+//!         }
+//!     }
+//!     Ok(())
+//! }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub use proto_core::frame;
+mod client;
+mod io;
+mod server;
+mod shutdown;
+
+pub use client::{Client, ClientConfig, ConnectError};
+pub use io::{TokioIo, TokioTimer};
+pub use server::{Server, ServerConfig};
+pub use shutdown::shutdown;
+
+pub use proto_core;

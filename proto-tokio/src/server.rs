@@ -1,0 +1,129 @@
+//! [`Server`]: the listener and its accept loop.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use proto_core::hub::{Events, Hub, HubConfig};
+use proto_core::message::MessageFactory;
+use tokio::net::{TcpListener, TcpSocket, TcpStream, ToSocketAddrs};
+
+use crate::{TokioIo, TokioTimer};
+
+/// Settings of a [`Server`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Sessions, admission limits and the event queue.
+    pub hub: HubConfig,
+    /// Set `TCP_NODELAY` on accepted sockets (default true: game traffic
+    /// is small messages that should not wait).
+    pub nodelay: bool,
+    /// The listen backlog (default 1024).
+    pub backlog: u32,
+    /// How long to pause after an accept error such as running out of file
+    /// descriptors, before accepting again (default 100 ms).
+    pub accept_error_pause: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            hub: HubConfig::default(),
+            nodelay: true,
+            backlog: 1024,
+            accept_error_pause: Duration::from_millis(100),
+        }
+    }
+}
+
+/// A listening server: accepts connections, admits them through its hub and
+/// runs each session on a task of its own.
+#[derive(Debug)]
+pub struct Server<F: MessageFactory> {
+    listener: TcpListener,
+    hub: Hub<F>,
+    config: ServerConfig,
+}
+
+impl<F> Server<F>
+where
+    F: MessageFactory + 'static,
+    F::Resolver: std::fmt::Debug + 'static,
+    F::Builder: std::fmt::Debug + 'static,
+{
+    /// Binds `addr` (the first address it resolves to) and makes the hub;
+    /// returns the server and the stream of its sessions' events. Nothing
+    /// is accepted until [`run`](Self::run).
+    pub async fn bind<A: ToSocketAddrs>(
+        addr: A,
+        factory: F,
+        config: ServerConfig,
+    ) -> io::Result<(Self, Events)> {
+        let addr = tokio::net::lookup_host(addr).await?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")
+        })?;
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        let listener = socket.listen(config.backlog)?;
+        let (hub, events) = Hub::new(factory, config.hub.clone());
+        tracing::info!(addr = %listener.local_addr()?, "listening");
+        Ok((
+            Self {
+                listener,
+                hub,
+                config,
+            },
+            events,
+        ))
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The hub of this server's sessions.
+    pub fn hub(&self) -> &Hub<F> {
+        &self.hub
+    }
+
+    /// Accepts connections until the hub begins shutting down (see
+    /// [`shutdown`](crate::shutdown())); then the listener is closed. Each
+    /// admitted connection runs on a task spawned with `tokio::spawn`.
+    pub async fn run(self) {
+        let shutdown = poll_fn(|cx| self.hub.poll_shutdown_begun(cx));
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, peer)) => self.admit(stream, peer),
+                    Err(err) => {
+                        tracing::warn!(error = %err, pause = ?self.config.accept_error_pause, "accept failed");
+                        tokio::time::sleep(self.config.accept_error_pause).await;
+                    }
+                },
+            }
+        }
+        tracing::info!("listener closed");
+    }
+
+    fn admit(&self, stream: TcpStream, peer: SocketAddr) {
+        match self.hub.admit(peer) {
+            Ok(admission) => {
+                if let Err(err) = stream.set_nodelay(self.config.nodelay) {
+                    tracing::debug!(%peer, error = %err, "set_nodelay failed");
+                }
+                let conn = admission.open(Instant::now());
+                tokio::spawn(conn.drive(TokioIo(stream), TokioTimer::new()));
+            }
+            Err(rejected) => tracing::debug!(%peer, %rejected, "connection refused"),
+        }
+    }
+}
