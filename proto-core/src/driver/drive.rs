@@ -88,7 +88,8 @@ where
             span,
             armed: None,
             read_eof: false,
-            released: false,
+            probe_reads: true,
+            busy: false,
             unregistered: false,
             write_shut: false,
         }
@@ -105,8 +106,12 @@ pub struct Drive<F: MessageFactory, T, M> {
     armed: Option<Instant>,
     /// The peer sent end of stream.
     read_eof: bool,
-    /// The session's buffers were released (read through the probe).
-    released: bool,
+    /// Read through the stack probe: the session holds no read buffer
+    /// (new or idle connection, or small messages only). A probe read that
+    /// fills the probe switches to reading into the session's buffer.
+    probe_reads: bool,
+    /// Anything happened since the buffers were last released.
+    busy: bool,
     /// The hub has forgotten the session.
     unregistered: bool,
     /// The write side was shut down.
@@ -255,11 +260,13 @@ where
         }
 
         if progressed {
+            self.busy = true;
             return Turn::Again;
         }
-        if read_pending && !self.released && idle(&st) {
+        if read_pending && self.busy && idle(&st) {
             st.session.release_buffers();
-            self.released = true;
+            self.probe_reads = true;
+            self.busy = false;
         }
         Turn::Wait
     }
@@ -302,12 +309,12 @@ where
 
     /// One read; `Ready` if anything happened (bytes, end of stream, error).
     fn read(&mut self, cx: &mut Context<'_>, session: &mut SessionOf<F>, now: Instant) -> Poll<()> {
-        let result = if self.released {
+        let result = if self.probe_reads {
             let mut probe = [0u8; PROBE];
             let result = self.io.poll_read(cx, &mut probe);
             if let Poll::Ready(Ok(n)) = result {
                 session.handle_input(&probe[..n], now);
-                self.released = false;
+                self.probe_reads = n < PROBE;
             }
             result
         } else {

@@ -9,10 +9,12 @@
 //! [`Timer`] (the runtime's timer and clock). So both adapters, and any
 //! other runtime, share one loop, and it can be tested without sockets.
 //!
-//! Memory: when the socket has nothing to read and nothing waits to be
-//! written, the session's buffers are released; the next read goes through
-//! a small stack buffer first, so an idle connection holds no read or write
-//! buffer at all.
+//! Memory: reads go through a 1 KiB stack buffer until one fills it (bulk
+//! traffic), and only then into the session's read buffer; whenever the
+//! socket has nothing to read and nothing waits to be written, the
+//! session's buffers are released and reads go back to the stack buffer.
+//! So an idle connection holds no read or write buffer, and one that only
+//! sees small messages never allocates a full read buffer.
 
 mod backoff;
 mod drive;
