@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use proto_core::driver::Backoff;
-use proto_core::hub::{Events, Hub, HubConfig, SessionHandle};
+use proto_core::driver::{Backoff, Conn};
+use proto_core::hub::{Events, Hub, HubConfig, Rejected, SessionHandle};
 use proto_core::message::MessageFactory;
 use proto_core::session::{CloseReason, SendError};
 use tokio::net::TcpStream;
@@ -61,6 +61,10 @@ pub enum ConnectError {
         #[source]
         source: io::Error,
     },
+    /// The client's own admission limits refuse a session (`max_sessions`
+    /// set to 0 in [`ClientConfig::hub`]).
+    #[error("client configuration refuses the session: {0}")]
+    Rejected(Rejected),
 }
 
 /// A client connection: one session at a time in a hub of its own, with
@@ -89,7 +93,12 @@ where
     ) -> Result<(Self, Events), ConnectError> {
         let stream = connect_once(addr, &config).await?;
         let (hub, events) = Hub::new(factory, config.hub.clone());
-        tokio::spawn(run(hub.clone(), addr, config, stream));
+        // Registered before returning, so that `send` works at once.
+        let first = match hub.admit(addr) {
+            Ok(admission) => admission.open(Instant::now()),
+            Err(rejected) => return Err(ConnectError::Rejected(rejected)),
+        };
+        tokio::spawn(run(hub.clone(), addr, config, first, stream));
         Ok((Self { hub }, events))
     }
 
@@ -133,25 +142,32 @@ async fn connect_once(addr: SocketAddr, config: &ClientConfig) -> Result<TcpStre
 }
 
 /// Runs sessions until the connection is lost for good.
-async fn run<F>(hub: Hub<F>, addr: SocketAddr, config: ClientConfig, first: TcpStream)
-where
+async fn run<F>(
+    hub: Hub<F>,
+    addr: SocketAddr,
+    config: ClientConfig,
+    first: Conn<F>,
+    stream: TcpStream,
+) where
     F: MessageFactory + 'static,
     F::Resolver: std::fmt::Debug + 'static,
     F::Builder: std::fmt::Debug + 'static,
 {
     let random = RandomState::new();
-    let mut stream = Some(first);
+    let mut first = Some(first);
+    let mut stream = Some(stream);
     let mut attempt = 0;
     loop {
         if let Some(connected) = stream.take() {
             attempt = 0;
-            let Ok(admission) = hub.admit(addr) else {
-                break; // shutting down
+            let conn = match first.take() {
+                Some(conn) => conn,
+                None => match hub.admit(addr) {
+                    Ok(admission) => admission.open(Instant::now()),
+                    Err(_) => break, // shutting down
+                },
             };
-            let reason = admission
-                .open(Instant::now())
-                .drive(TokioIo(connected), TokioTimer::new())
-                .await;
+            let reason = conn.drive(TokioIo(connected), TokioTimer::new()).await;
             if matches!(reason, CloseReason::Local | CloseReason::Shutdown) {
                 break;
             }
