@@ -206,6 +206,11 @@ where
                 Some(CloseRequest::Abort(reason)) => st.session.abort(reason),
                 None => {}
             }
+            if st.session.is_closed() && !self.unregistered {
+                // Closed by the request: the hub forgets it (next turn)
+                // before its Closed event goes out.
+                return Turn::Again;
+            }
         }
 
         let mut progressed = false;

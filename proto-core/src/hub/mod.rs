@@ -13,7 +13,9 @@
 //! connection and [`Admission::open`] to register it.
 //!
 //! ```
-//! //! use bytes::Bytes;
+//! use std::time::Instant;
+//!
+//! use bytes::Bytes;
 //! use proto_core::frame::LengthField;
 //! use proto_core::hub::{Hub, HubConfig};
 //!
