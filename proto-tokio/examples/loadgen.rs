@@ -23,7 +23,7 @@ use clap::{Parser, ValueEnum};
 use futures::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use proto_core::frame::LengthField;
-use proto_core::hub::{AdmissionConfig, Event, HubConfig};
+use proto_core::hub::{AdmissionConfig, Event, HubConfig, SessionHandle};
 use proto_tokio::{Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -34,9 +34,11 @@ use tokio_util::codec::{Framed, LengthDelimitedCodec};
 enum Target {
     /// proto-tokio's server with the `tokio_util` preset.
     Ours,
+    /// proto-tokio's server with a per-session handler (no event stream).
+    OursHandler,
     /// A tokio-util `Framed` echo server, one task per connection.
     TokioUtil,
-    /// Both, one after the other.
+    /// All, one after the other.
     Both,
 }
 
@@ -82,8 +84,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("| server | connections × window | payload | echoes/s | p50 µs | p99 µs | p99.9 µs |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     if matches!(args.server, Target::Ours | Target::Both) {
-        let addr = rt.block_on(start_ours(args.connections))?;
-        run_clients("proto-tokio", addr, &args)?;
+        let addr = rt.block_on(start_ours(args.connections, false))?;
+        run_clients("proto-tokio, event stream", addr, &args)?;
+    }
+    if matches!(args.server, Target::OursHandler | Target::Both) {
+        let addr = rt.block_on(start_ours(args.connections, true))?;
+        run_clients("proto-tokio, handler", addr, &args)?;
     }
     if matches!(args.server, Target::TokioUtil | Target::Both) {
         let addr = rt.block_on(start_tokio_util())?;
@@ -93,7 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn start_ours(connections: usize) -> std::io::Result<SocketAddr> {
+async fn start_ours(connections: usize, handler: bool) -> std::io::Result<SocketAddr> {
     let config = ServerConfig {
         hub: HubConfig {
             admission: AdmissionConfig {
@@ -108,6 +114,13 @@ async fn start_ours(connections: usize) -> std::io::Result<SocketAddr> {
         Server::bind("127.0.0.1:0", LengthField::tokio_util(), config).await?;
     let addr = server.local_addr()?;
     let hub = server.hub().clone();
+    if handler {
+        let echo = |session: &SessionHandle, payload| {
+            let _ = session.send(payload);
+        };
+        tokio::spawn(server.run_with(move |_: &SessionHandle| echo));
+        return Ok(addr);
+    }
     tokio::spawn(server.run());
     tokio::spawn(async move {
         while let Some(event) = events.recv().await {

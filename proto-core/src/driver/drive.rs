@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use futures_channel::mpsc;
 
-use super::{Timer, Transport};
+use super::{Handler, Timer, Transport};
 use crate::hub::{
     CloseRequest, Closed, Event as HubEvent, Hub, SessionHandle, SessionId, Slot, SlotState, lock,
 };
@@ -37,7 +37,19 @@ pub struct Conn<F: MessageFactory> {
     hub: Hub<F>,
     slot: Arc<SlotOf<F>>,
     handle: SessionHandle,
-    events: mpsc::Sender<HubEvent>,
+    sink: Sink,
+}
+
+/// Where a session's events go.
+enum Sink {
+    /// The hub's event stream.
+    Events(mpsc::Sender<HubEvent>),
+    /// A handler, called between turns with the lock released.
+    Handler {
+        handler: Box<dyn Handler>,
+        /// Events taken from the session, waiting for the handler.
+        pending: Vec<Event>,
+    },
 }
 
 impl<F: MessageFactory> fmt::Debug for Conn<F> {
@@ -56,13 +68,23 @@ where
 {
     pub(crate) fn new(hub: Hub<F>, slot: Arc<SlotOf<F>>) -> Self {
         let handle = SessionHandle { slot: slot.clone() };
-        let events = hub.inner.events.clone();
+        let sink = Sink::Events(hub.inner.events.clone());
         Self {
             hub,
             slot,
             handle,
-            events,
+            sink,
         }
+    }
+
+    /// Sends this session's events to `handler`, on the driver's task,
+    /// instead of to the hub's [`Events`](crate::hub::Events) stream.
+    pub fn with_handler<H: Handler + 'static>(mut self, handler: H) -> Self {
+        self.sink = Sink::Handler {
+            handler: Box::new(handler),
+            pending: Vec::new(),
+        };
+        self
     }
 
     /// The session's id.
@@ -215,6 +237,16 @@ where
 
         let mut progressed = false;
         let app_ready = self.deliver(cx, &mut st.session);
+        if let Sink::Handler { pending, .. } = &self.conn.sink {
+            if !pending.is_empty() {
+                // The next turn runs at once: sends from the handler need
+                // not wake this task.
+                st.notified = true;
+                drop(st);
+                self.run_handler();
+                return Turn::Again;
+            }
+        }
 
         let mut read_pending = false;
         if app_ready && !st.session.is_closed() && !self.read_eof {
@@ -279,15 +311,22 @@ where
     /// Hands the session's events to the hub's stream while it has room;
     /// returns whether every event went out.
     fn deliver(&mut self, cx: &mut Context<'_>, session: &mut SessionOf<F>) -> bool {
+        let events = match &mut self.conn.sink {
+            Sink::Events(events) => events,
+            Sink::Handler { pending, .. } => {
+                pending.extend(std::iter::from_fn(|| session.poll_event()));
+                return true;
+            }
+        };
         loop {
-            match self.conn.events.poll_ready(cx) {
+            match events.poll_ready(cx) {
                 Poll::Ready(Ok(())) => {
                     let Some(event) = session.poll_event() else {
                         return true;
                     };
-                    let event = self.to_hub_event(event, session);
+                    let event = to_hub_event(&self.conn.handle, event, session);
                     // Err: the receiver is gone; the event is discarded.
-                    let _ = self.conn.events.start_send(event);
+                    let _ = events.start_send(event);
                 }
                 Poll::Ready(Err(_)) => {
                     // Nobody listens: discard.
@@ -299,19 +338,48 @@ where
         }
     }
 
-    fn to_hub_event(&self, event: Event, session: &SessionOf<F>) -> HubEvent {
-        let id = self.conn.slot.id;
-        match event {
-            Event::Opened => HubEvent::Opened(self.conn.handle.clone()),
-            Event::Message(payload) => HubEvent::Message { id, payload },
-            Event::Closed(reason) => HubEvent::Closed {
-                id,
-                reason,
-                stats: *session.stats(),
-            },
+    /// Calls the handler with the events taken (the session's lock is not
+    /// held).
+    fn run_handler(&mut self) {
+        let Sink::Handler { handler, pending } = &mut self.conn.sink else {
+            return;
+        };
+        let handle = &self.conn.handle;
+        for event in pending.drain(..) {
+            match event {
+                Event::Opened => handler.on_open(handle),
+                Event::Message(payload) => handler.on_message(handle, payload),
+                Event::Closed(reason) => handler.on_close(handle, &reason, &handle.stats()),
+            }
         }
     }
+}
 
+fn to_hub_event<R, B>(handle: &SessionHandle, event: Event, session: &Session<R, B>) -> HubEvent
+where
+    R: crate::message::MessageResolver,
+    B: crate::message::MessageBuilder,
+{
+    let id = handle.id();
+    match event {
+        Event::Opened => HubEvent::Opened(handle.clone()),
+        Event::Message(payload) => HubEvent::Message { id, payload },
+        Event::Closed(reason) => HubEvent::Closed {
+            id,
+            reason,
+            stats: *session.stats(),
+        },
+    }
+}
+
+impl<F, T, M> Drive<F, T, M>
+where
+    F: MessageFactory,
+    F::Resolver: fmt::Debug + 'static,
+    F::Builder: fmt::Debug + 'static,
+    T: Transport,
+    M: Timer,
+{
     /// One read; `Ready` if anything happened (bytes, end of stream, error).
     fn read(&mut self, cx: &mut Context<'_>, session: &mut SessionOf<F>, now: Instant) -> Poll<()> {
         let result = if self.probe_reads {

@@ -18,6 +18,7 @@
 
 mod backoff;
 mod drive;
+mod handler;
 
 use std::io::{self, IoSlice};
 use std::task::{Context, Poll};
@@ -25,6 +26,7 @@ use std::time::Instant;
 
 pub use backoff::Backoff;
 pub use drive::{Conn, Drive};
+pub use handler::Handler;
 
 /// A byte stream as the driver uses it: the `poll_*` methods of an async
 /// socket. The adapters implement it for their runtimes' streams.
