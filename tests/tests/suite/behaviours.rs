@@ -1,0 +1,737 @@
+//! The behaviours, each written once as an async body generic over the
+//! [`Runtime`]. `main.rs` instantiates every one on every runtime.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::channel::mpsc;
+use proto_core::driver::Backoff;
+use proto_core::frame::LengthField;
+use proto_core::hub::{AdmissionConfig, HubConfig, SessionHandle};
+use proto_core::session::{CloseReason, Overflow, SendError, SessionConfig};
+
+use crate::harness::{
+    ClientSettings, ConnectFailure, Connected, EchoServer, Runtime, WAIT, blocking, echo_through,
+    eventually, expect_closed, expect_message, expect_opened, local, numbered, within,
+};
+use crate::peers::{RawOptions, RawPeer, fill_accept_queue, stuck_listener};
+
+fn codec() -> LengthField {
+    LengthField::laster40net()
+}
+
+async fn connect<R: Runtime>(addr: SocketAddr) -> Connected {
+    R::connect(addr, codec(), ClientSettings::default())
+        .await
+        .unwrap_or_else(|err| panic!("connect to {addr}: {err:?}"))
+}
+
+/// A client's round trip through an echo server: send `text`, expect it back.
+async fn round_trip<R: Runtime>(
+    client: &mut Connected,
+    handle: &SessionHandle,
+    text: &'static str,
+) {
+    handle
+        .send(Bytes::from_static(text.as_bytes()))
+        .expect("send");
+    let echo = expect_message::<R>(&mut client.events, handle.id()).await;
+    assert_eq!(echo, text.as_bytes(), "the echo of {text:?}");
+}
+
+/// Whether `reason` is how a client sees a server drop its connection.
+fn dropped_by_server(reason: &CloseReason) -> bool {
+    matches!(reason, CloseReason::RemoteClosed | CloseReason::Io(_))
+}
+
+// ----- bulk echo -----
+
+/// Connections and frames per connection of the bulk echo.
+pub(crate) const ECHO_CONNECTIONS: usize = 100;
+pub(crate) const ECHO_FRAMES: usize = 10_000;
+/// Unanswered frames per connection (pipelining; well under the default
+/// queue limit of 1024 so no echo is refused).
+const ECHO_WINDOW: usize = 64;
+/// Largest random payload of the bulk echo.
+const ECHO_MAX_LEN: usize = 64;
+
+/// 100 concurrent connections each echo 10,000 random frames (0..=64
+/// bytes), pipelined; every echo arrives intact and in order, and the
+/// server counts exactly what was sent.
+pub(crate) async fn echo_many_connections<R: Runtime>() {
+    let server = EchoServer::start::<R>(local(), codec(), HubConfig::default(), true).await;
+    let (done_tx, mut done_rx) = mpsc::unbounded();
+    for conn in 0..ECHO_CONNECTIONS {
+        let (addr, done_tx) = (server.addr, done_tx.clone());
+        R::spawn(async move {
+            let result = match R::connect(addr, codec(), ClientSettings::default()).await {
+                Ok(client) => {
+                    echo_through::<R>(client, ECHO_FRAMES, ECHO_WINDOW, ECHO_MAX_LEN, conn as u64)
+                        .await
+                }
+                Err(err) => Err(format!("connect: {err:?}")),
+            };
+            let _ = done_tx.unbounded_send((conn, result));
+        });
+    }
+    drop(done_tx);
+    let mut finished = 0;
+    while let Some((conn, result)) = done_rx.next().await {
+        if let Err(err) = result {
+            panic!("connection {conn}: {err}");
+        }
+        finished += 1;
+    }
+    assert_eq!(finished, ECHO_CONNECTIONS);
+    server.assert_no_failures();
+    let total = (ECHO_CONNECTIONS * ECHO_FRAMES) as u64;
+    eventually::<R>("every server session to close", || server.hub.is_empty()).await;
+    let stats = server.hub.stats();
+    assert_eq!(stats.accepted, ECHO_CONNECTIONS as u64);
+    assert_eq!(stats.messages_in, total, "{stats:?}");
+    assert_eq!(stats.messages_out, total, "{stats:?}");
+    assert_eq!(
+        stats.closed.get("remote_closed"),
+        Some(&(ECHO_CONNECTIONS as u64)),
+        "{stats:?}"
+    );
+}
+
+// ----- admission -----
+
+/// `max_sessions` 3: three connections are admitted and work; the fourth
+/// is refused (counted as `too_many_sessions`, never opened); once one
+/// closes, a new one is admitted.
+pub(crate) async fn admission_max_sessions<R: Runtime>() {
+    let config = HubConfig {
+        admission: AdmissionConfig {
+            max_sessions: 3,
+            max_sessions_per_ip: None,
+        },
+        ..HubConfig::default()
+    };
+    let mut server = EchoServer::start::<R>(local(), codec(), config, true).await;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let mut client = connect::<R>(server.addr).await;
+        let handle = expect_opened::<R>(&mut client.events).await;
+        server.next_opened::<R>().await;
+        clients.push((client, handle));
+    }
+    // Exactly at the limit: all three are live and echo.
+    assert_eq!(server.hub.len(), 3);
+    for (client, handle) in &mut clients {
+        round_trip::<R>(client, handle, "at the limit").await;
+    }
+
+    // One over: the server drops the connection without a session.
+    let mut over = connect::<R>(server.addr).await;
+    let handle = expect_opened::<R>(&mut over.events).await;
+    let reason = expect_closed::<R>(&mut over.events, handle.id()).await;
+    assert!(
+        dropped_by_server(&reason),
+        "refused connection closed with {reason}"
+    );
+    let stats = server.hub.stats();
+    assert_eq!(
+        stats.rejected.get("too_many_sessions"),
+        Some(&1),
+        "{stats:?}"
+    );
+    assert_eq!(stats.accepted, 3, "{stats:?}");
+    assert_eq!(server.hub.len(), 3);
+    assert!(
+        server.opened.try_recv().is_err(),
+        "the refused connection opened a session"
+    );
+
+    // A place frees up: the next connection is admitted.
+    let (_, first) = &clients[0];
+    first.close();
+    let closed = server.next_closed::<R>().await;
+    assert_eq!(closed.reason, CloseReason::RemoteClosed);
+    let mut again = connect::<R>(server.addr).await;
+    let handle = expect_opened::<R>(&mut again.events).await;
+    server.next_opened::<R>().await;
+    round_trip::<R>(&mut again, &handle, "after a place freed").await;
+    assert_eq!(
+        server.hub.stats().rejected.get("too_many_sessions"),
+        Some(&1)
+    );
+    server.assert_no_failures();
+}
+
+/// `max_sessions_per_ip` 2: two connections from 127.0.0.1 are admitted,
+/// the third is refused (`too_many_from_ip`), and one from 127.0.0.2 is
+/// still admitted.
+pub(crate) async fn admission_per_ip<R: Runtime>() {
+    let config = HubConfig {
+        admission: AdmissionConfig {
+            max_sessions: 100,
+            max_sessions_per_ip: Some(2),
+        },
+        ..HubConfig::default()
+    };
+    let mut server = EchoServer::start::<R>(local(), codec(), config, true).await;
+    let mut clients = Vec::new();
+    for _ in 0..2 {
+        let mut client = connect::<R>(server.addr).await;
+        let handle = expect_opened::<R>(&mut client.events).await;
+        let opened = server.next_opened::<R>().await;
+        assert_eq!(opened.peer().ip(), IpAddr::from([127, 0, 0, 1]));
+        round_trip::<R>(&mut client, &handle, "at the per-IP limit").await;
+        clients.push((client, handle));
+    }
+
+    let mut over = connect::<R>(server.addr).await;
+    let handle = expect_opened::<R>(&mut over.events).await;
+    let reason = expect_closed::<R>(&mut over.events, handle.id()).await;
+    assert!(
+        dropped_by_server(&reason),
+        "refused connection closed with {reason}"
+    );
+    let stats = server.hub.stats();
+    assert_eq!(
+        stats.rejected.get("too_many_from_ip"),
+        Some(&1),
+        "{stats:?}"
+    );
+    assert_eq!(stats.rejected.get("too_many_sessions"), None, "{stats:?}");
+    assert_eq!(server.hub.len(), 2);
+
+    // Another address is not affected by 127.0.0.1's count.
+    let addr = server.addr;
+    let mut peer = blocking(move || {
+        RawPeer::connect(
+            addr,
+            RawOptions {
+                local_ip: Some([127, 0, 0, 2]),
+                ..RawOptions::default()
+            },
+        )
+    })
+    .await;
+    let opened = server.next_opened::<R>().await;
+    assert_eq!(opened.peer().ip(), IpAddr::from([127, 0, 0, 2]));
+    let (peer, echo) = blocking(move || {
+        peer.send(b"from another address");
+        let echo = peer.recv();
+        (peer, echo)
+    })
+    .await;
+    assert_eq!(
+        echo.expect("read").as_deref(),
+        Some(&b"from another address"[..])
+    );
+    assert_eq!(server.hub.len(), 3);
+    drop(peer);
+    assert_eq!(
+        server.hub.stats().rejected.get("too_many_from_ip"),
+        Some(&1)
+    );
+    server.assert_no_failures();
+}
+
+// ----- idle timeout -----
+
+/// `idle_timeout` 300 ms on a real socket: a silent connection is closed
+/// with `IdleTimeout` (not before 300 ms), while one that keeps sending
+/// stays open.
+pub(crate) async fn idle_timeout<R: Runtime>() {
+    let idle = Duration::from_millis(300);
+    let config = HubConfig {
+        session: SessionConfig::default().idle_timeout(Some(idle)),
+        ..HubConfig::default()
+    };
+    let mut server = EchoServer::start::<R>(local(), codec(), config, false).await;
+    // The session opens after this instant, so it may not close before
+    // `idle` has passed since.
+    let connecting_at = Instant::now();
+    let mut silent = connect::<R>(server.addr).await;
+    let silent_handle = expect_opened::<R>(&mut silent.events).await;
+    let silent_id = server.next_opened::<R>().await.id();
+
+    let mut busy = connect::<R>(server.addr).await;
+    let busy_handle = expect_opened::<R>(&mut busy.events).await;
+    let busy_id = server.next_opened::<R>().await.id();
+    let stop = Arc::new(AtomicBool::new(false));
+    let keep_sending = stop.clone();
+    R::spawn(async move {
+        while !keep_sending.load(Ordering::Relaxed) {
+            let _ = busy_handle.send(Bytes::from_static(b"still here"));
+            R::sleep(Duration::from_millis(50)).await;
+        }
+    });
+
+    let closed = server.next_closed::<R>().await;
+    let lived = connecting_at.elapsed();
+    assert_eq!(closed.id, silent_id, "the first session to close");
+    assert_eq!(closed.reason, CloseReason::IdleTimeout);
+    assert!(
+        lived >= idle,
+        "closed after {lived:?}, before the idle timeout {idle:?}"
+    );
+    assert!(
+        server.hub.get(busy_id).is_some(),
+        "the busy session was closed too"
+    );
+    assert!(server.received(busy_id) > 0);
+    let reason = expect_closed::<R>(&mut silent.events, silent_handle.id()).await;
+    assert!(dropped_by_server(&reason), "client saw {reason}");
+
+    // The busy one outlives several idle periods.
+    R::sleep(idle * 2).await;
+    assert!(
+        server.hub.get(busy_id).is_some(),
+        "the busy session went idle"
+    );
+    stop.store(true, Ordering::Relaxed);
+    let closed = server.next_closed::<R>().await;
+    assert_eq!(
+        (closed.id, closed.reason),
+        (busy_id, CloseReason::IdleTimeout)
+    );
+    assert_eq!(server.hub.stats().closed.get("idle_timeout"), Some(&2));
+}
+
+// ----- slow consumer -----
+
+/// A peer that never reads, with `Overflow::Disconnect` and a 64 KiB
+/// queue: flooding it closes it with `SlowConsumer`, while two other
+/// sessions keep echoing throughout (a round trip every 256 sends of the
+/// flood, and after it).
+pub(crate) async fn slow_consumer_disconnected<R: Runtime>() {
+    let config = HubConfig {
+        session: SessionConfig::default()
+            .max_queue_bytes(64 * 1024)
+            .max_queue_messages(100_000)
+            .overflow(Overflow::Disconnect),
+        ..HubConfig::default()
+    };
+    let mut server = EchoServer::start::<R>(local(), codec(), config, true).await;
+    let mut others = Vec::new();
+    for _ in 0..2 {
+        let mut client = connect::<R>(server.addr).await;
+        let handle = expect_opened::<R>(&mut client.events).await;
+        server.next_opened::<R>().await;
+        others.push((client, handle));
+    }
+
+    let addr = server.addr;
+    let peer = blocking(move || {
+        RawPeer::connect(
+            addr,
+            RawOptions {
+                recv_buffer: Some(4096),
+                ..RawOptions::default()
+            },
+        )
+    })
+    .await;
+    let slow = server.next_opened::<R>().await;
+    let chunk = Bytes::from(vec![7u8; 1024]);
+    let mut sent = 0u64;
+    let mut round_trips = 0;
+    let outcome = loop {
+        match slow.send(chunk.clone()) {
+            Ok(()) => sent += 1,
+            Err(err) => break err,
+        }
+        assert!(sent < 1_000_000, "1 GB queued for a peer that never reads");
+        // Paced well below what loopback carries, so that the queue fills
+        // only once the socket buffers are full.
+        if sent % 16 == 0 {
+            R::sleep(Duration::from_millis(1)).await;
+        }
+        if sent % 256 == 0 {
+            let (client, handle) = &mut others[round_trips % 2];
+            round_trip::<R>(client, handle, "during the flood").await;
+            round_trips += 1;
+        }
+    };
+    assert_eq!(outcome, SendError::Closed, "after {sent} sends");
+    assert!(round_trips > 0, "the flood ended before any round trip");
+    let closed = server.next_closed::<R>().await;
+    assert_eq!(closed.id, slow.id());
+    assert_eq!(closed.reason, CloseReason::SlowConsumer);
+    // The socket took bytes until its buffers filled: more than the queue
+    // holds went out before the queue overflowed.
+    assert!(
+        closed.stats.bytes_out > 64 * 1024,
+        "only {} bytes written before the overflow",
+        closed.stats.bytes_out
+    );
+    drop(peer);
+
+    for (client, handle) in &mut others {
+        round_trip::<R>(client, handle, "after the flood").await;
+        assert!(!handle.is_closed());
+    }
+    server.assert_no_failures();
+    let stats = server.hub.stats();
+    assert_eq!(stats.closed.get("slow_consumer"), Some(&1), "{stats:?}");
+    assert_eq!(stats.live, 2, "{stats:?}");
+}
+
+// ----- graceful shutdown -----
+
+/// Two peers that do not read yet; 8 MiB queued for each, more than the
+/// socket buffers hold. Shutdown flushes everything: the report counts
+/// what was queued as flushed and nothing dropped, each peer reads every
+/// message in order and then end of stream, and the listener is closed.
+pub(crate) async fn graceful_shutdown_flushes<R: Runtime>() {
+    const MESSAGES: u32 = 8 * 1024;
+    const LEN: usize = 1024;
+    let config = HubConfig {
+        session: SessionConfig::default()
+            .max_queue_messages(100_000)
+            .max_queue_bytes(32 << 20)
+            .close_timeout(Duration::from_secs(20)),
+        ..HubConfig::default()
+    };
+    let mut server = EchoServer::start::<R>(local(), codec(), config, false).await;
+    let addr = server.addr;
+    let mut peers = Vec::new();
+    let mut handles = Vec::new();
+    for _ in 0..2 {
+        let options = RawOptions {
+            recv_buffer: Some(4096),
+            ..RawOptions::default()
+        };
+        peers.push(blocking(move || RawPeer::connect(addr, options)).await);
+        handles.push(server.next_opened::<R>().await);
+    }
+    for handle in &handles {
+        for n in 0..MESSAGES {
+            handle.send(numbered(n, LEN)).expect("queue");
+        }
+    }
+    // Wait until the socket buffers are full and the queues stop moving.
+    let queued = || handles.iter().map(|h| h.queued().0 as u64).sum::<u64>();
+    let mut last = queued();
+    loop {
+        R::sleep(Duration::from_millis(50)).await;
+        let now = queued();
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    assert!(
+        last > 0,
+        "the socket buffers took everything; nothing left to flush"
+    );
+
+    let (report_tx, report_rx) = futures::channel::oneshot::channel();
+    let hub = server.hub.clone();
+    R::spawn(async move {
+        let _ = report_tx.send(R::shutdown(hub, Duration::from_secs(20)).await);
+    });
+    eventually::<R>("shutdown to begin", || server.hub.is_shutting_down()).await;
+
+    let mut readers = Vec::new();
+    for mut peer in peers {
+        readers.push(blocking(move || {
+            let mut got = 0u32;
+            while let Some(frame) = peer.recv().expect("read") {
+                assert_eq!(frame, numbered(got, LEN), "message {got}");
+                got += 1;
+            }
+            got
+        }));
+    }
+    for reader in readers {
+        assert_eq!(reader.await, MESSAGES, "messages read before end of stream");
+    }
+    let report = within::<R, _>(WAIT, "the shutdown report", report_rx)
+        .await
+        .expect("shutdown task");
+    assert_eq!(report.sessions, 2);
+    assert_eq!(report.dropped, 0, "{report:?}");
+    assert_eq!(report.flushed, last, "{report:?}");
+    for _ in 0..2 {
+        let closed = server.next_closed::<R>().await;
+        assert_eq!(closed.reason, CloseReason::Shutdown);
+        assert_eq!(closed.stats.messages_out, u64::from(MESSAGES));
+        assert_eq!(closed.stats.messages_dropped_at_close, 0);
+    }
+    // The listener is closed: new connections are refused.
+    let mut refused = false;
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(addr).is_err() {
+            refused = true;
+            break;
+        }
+        R::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(refused, "the listener still accepts after shutdown");
+}
+
+// ----- peer reset and half-close -----
+
+/// A peer that closes with `SO_LINGER` 0 (RST): the session closes with an
+/// I/O error (connection reset).
+pub(crate) async fn peer_reset<R: Runtime>() {
+    let mut server = EchoServer::start::<R>(local(), codec(), HubConfig::default(), true).await;
+    let addr = server.addr;
+    let peer = blocking(move || {
+        let mut peer = RawPeer::connect(
+            addr,
+            RawOptions {
+                linger_zero: true,
+                ..RawOptions::default()
+            },
+        );
+        peer.send(b"before the reset");
+        let echo = peer.recv().expect("read").expect("an echo");
+        assert_eq!(echo, b"before the reset");
+        peer
+    })
+    .await;
+    let handle = server.next_opened::<R>().await;
+    drop(peer); // RST
+    let closed = server.next_closed::<R>().await;
+    assert_eq!(closed.id, handle.id());
+    assert!(
+        matches!(
+            closed.reason,
+            CloseReason::Io(
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+            )
+        ),
+        "closed with {}, expected a connection reset",
+        closed.reason
+    );
+    assert_eq!(server.hub.stats().closed.get("io"), Some(&1));
+    server.assert_no_failures();
+}
+
+/// The peer sends some messages, then shuts down its write side while 8
+/// MiB of replies are queued for it: the server receives every message,
+/// closes with `RemoteClosed` but keeps flushing; the peer reads every
+/// reply, then end of stream.
+pub(crate) async fn half_close_flushes_replies<R: Runtime>() {
+    const REPLIES: u32 = 4 * 1024;
+    const LEN: usize = 2048;
+    let config = HubConfig {
+        session: SessionConfig::default()
+            .max_queue_messages(100_000)
+            .max_queue_bytes(32 << 20)
+            .close_timeout(Duration::from_secs(20)),
+        ..HubConfig::default()
+    };
+    let mut server = EchoServer::start::<R>(local(), codec(), config, false).await;
+    let addr = server.addr;
+    let peer = blocking(move || {
+        RawPeer::connect(
+            addr,
+            RawOptions {
+                recv_buffer: Some(4096),
+                ..RawOptions::default()
+            },
+        )
+    })
+    .await;
+    let handle = server.next_opened::<R>().await;
+    for n in 0..REPLIES {
+        handle.send(numbered(n, LEN)).expect("queue a reply");
+    }
+    let peer = blocking(move || {
+        let mut peer = peer;
+        for n in 0..3 {
+            peer.send(&numbered(n, 16));
+        }
+        peer.shutdown_write();
+        peer
+    })
+    .await;
+    eventually::<R>("the server to see end of stream", || handle.is_closed()).await;
+    assert!(
+        handle.queued().0 > 0,
+        "nothing left queued at end of stream; the test proves nothing"
+    );
+    let got = blocking(move || {
+        let mut peer = peer;
+        let mut got = 0u32;
+        while let Some(frame) = peer.recv().expect("read") {
+            assert_eq!(frame, numbered(got, LEN), "reply {got}");
+            got += 1;
+        }
+        got
+    })
+    .await;
+    assert_eq!(got, REPLIES, "replies read before end of stream");
+    let closed = server.next_closed::<R>().await;
+    assert_eq!(closed.reason, CloseReason::RemoteClosed);
+    assert_eq!(closed.stats.messages_in, 3);
+    assert_eq!(closed.stats.messages_out, u64::from(REPLIES));
+    assert_eq!(closed.stats.messages_dropped_at_close, 0);
+    assert_eq!(server.received(handle.id()), 3);
+}
+
+// ----- connect timeout, refusal, reconnect -----
+
+/// A listener with backlog 1 whose accept queue is full drops SYNs: a
+/// connect with a 200 ms timeout fails with `Timeout`, not before 200 ms.
+pub(crate) async fn connect_timeout<R: Runtime>() {
+    let (listener, addr) = stuck_listener(1);
+    let held = blocking(move || fill_accept_queue(addr)).await;
+    let timeout = Duration::from_millis(200);
+    let settings = ClientSettings {
+        connect_timeout: timeout,
+        ..ClientSettings::default()
+    };
+    let start = Instant::now();
+    let result = R::connect(addr, codec(), settings).await;
+    let took = start.elapsed();
+    assert_eq!(result.err(), Some(ConnectFailure::Timeout));
+    assert!(
+        took >= timeout,
+        "timed out after {took:?}, before {timeout:?}"
+    );
+    drop((held, listener));
+}
+
+/// Nothing listens: the connect fails at once with `ConnectionRefused`.
+pub(crate) async fn connect_refused<R: Runtime>() {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr"); // the listener is closed again here
+    let result = R::connect(addr, codec(), ClientSettings::default()).await;
+    assert_eq!(
+        result.err(),
+        Some(ConnectFailure::Io(std::io::ErrorKind::ConnectionRefused))
+    );
+}
+
+/// The server goes away and comes back on the same port: a client with a
+/// reconnect backoff opens a new session (a new `Opened`, a new id) that
+/// works.
+pub(crate) async fn reconnects_after_server_restart<R: Runtime>() {
+    let mut first = EchoServer::start::<R>(local(), codec(), HubConfig::default(), true).await;
+    let addr = first.addr;
+    let settings = ClientSettings {
+        reconnect: Some(Backoff {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(100),
+            jitter: 0.5,
+            max_attempts: Some(500),
+        }),
+        ..ClientSettings::default()
+    };
+    let mut client = R::connect(addr, codec(), settings).await.expect("connect");
+    let before = expect_opened::<R>(&mut client.events).await;
+    first.next_opened::<R>().await;
+    round_trip::<R>(&mut client, &before, "before the restart").await;
+
+    let report = R::shutdown(first.hub.clone(), Duration::from_secs(5)).await;
+    assert_eq!(report.sessions, 1);
+    let reason = expect_closed::<R>(&mut client.events, before.id()).await;
+    assert_eq!(reason, CloseReason::RemoteClosed);
+    // Let a few reconnect attempts fail against the closed port.
+    R::sleep(Duration::from_millis(200)).await;
+
+    let mut second = EchoServer::start::<R>(addr, codec(), HubConfig::default(), true).await;
+    assert_eq!(second.addr, addr);
+    let after = expect_opened::<R>(&mut client.events).await;
+    assert_ne!(after.id(), before.id());
+    second.next_opened::<R>().await;
+    round_trip::<R>(&mut client, &after, "after the restart").await;
+    assert_eq!(second.hub.stats().accepted, 1);
+
+    // Shutting the client's hub down ends it for good.
+    R::shutdown(client.hub.clone(), Duration::from_secs(5)).await;
+    let reason = expect_closed::<R>(&mut client.events, after.id()).await;
+    assert_eq!(reason, CloseReason::Shutdown);
+    let closed = second.next_closed::<R>().await;
+    assert_eq!(closed.reason, CloseReason::RemoteClosed);
+    first.assert_no_failures();
+    second.assert_no_failures();
+}
+
+// ----- wire interop with tokio-util -----
+
+/// Our server with `LengthField::tokio_util()` echoes 1,000 random frames
+/// (up to 70,000 bytes, so some span many reads) to a tokio-util
+/// `Framed<TcpStream, LengthDelimitedCodec>` client.
+pub(crate) async fn tokio_util_client_to_our_server<R: Runtime>() {
+    let server = EchoServer::start::<R>(
+        local(),
+        LengthField::tokio_util(),
+        HubConfig::default(),
+        true,
+    )
+    .await;
+    let addr = server.addr;
+    blocking(move || super::peers::tokio_util_echo_client(addr, 1_000, 8, 70_000, 7))
+        .await
+        .unwrap_or_else(|err| panic!("tokio-util client: {err}"));
+    server.assert_no_failures();
+    let stats = server.hub.stats();
+    assert_eq!(stats.messages_in, 1_000);
+    assert_eq!(stats.messages_out, 1_000);
+}
+
+/// Our client with `LengthField::tokio_util()` against a tokio-util
+/// `Framed` echo server: 1,000 random frames up to 70,000 bytes.
+pub(crate) async fn our_client_to_tokio_util_server<R: Runtime>() {
+    let addr = super::peers::tokio_util_echo_server();
+    let client = R::connect(addr, LengthField::tokio_util(), ClientSettings::default())
+        .await
+        .expect("connect");
+    echo_through::<R>(client, 1_000, 8, 70_000, 11)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+}
+
+// ----- cross-runtime interop -----
+
+/// A server on runtime `S` (on a thread of its own) and clients on `R`:
+/// 10 connections echo 1,000 random frames each.
+pub(crate) async fn cross_runtime<S: Runtime, R: Runtime>() {
+    let (addr_tx, addr_rx) = futures::channel::oneshot::channel();
+    let (stop_tx, stop_rx) = futures::channel::oneshot::channel::<()>();
+    let server_thread = std::thread::spawn(move || {
+        S::block_on(async move {
+            let server = EchoServer::start::<S>(local(), codec(), HubConfig::default(), true).await;
+            let _ = addr_tx.send(server.addr);
+            let _ = stop_rx.await;
+            let report = S::shutdown(server.hub.clone(), Duration::from_secs(5)).await;
+            server.assert_no_failures();
+            (server.hub.stats(), report)
+        })
+    });
+    let addr = within::<R, _>(WAIT, "the server to bind", addr_rx)
+        .await
+        .expect("server thread");
+    let (done_tx, mut done_rx) = mpsc::unbounded();
+    for conn in 0..10u64 {
+        let done_tx = done_tx.clone();
+        R::spawn(async move {
+            let result = match R::connect(addr, codec(), ClientSettings::default()).await {
+                Ok(client) => echo_through::<R>(client, 1_000, 16, 512, conn).await,
+                Err(err) => Err(format!("connect: {err:?}")),
+            };
+            let _ = done_tx.unbounded_send(result);
+        });
+    }
+    drop(done_tx);
+    let mut finished = 0;
+    while let Some(result) = within::<R, _>(WAIT * 2, "the clients", done_rx.next()).await {
+        result.unwrap_or_else(|err| panic!("client: {err}"));
+        finished += 1;
+    }
+    assert_eq!(finished, 10);
+    let _ = stop_tx.send(());
+    let (stats, report) = blocking(move || server_thread.join().expect("server thread")).await;
+    assert_eq!(stats.accepted, 10, "{stats:?}");
+    assert_eq!(stats.messages_in, 10_000, "{stats:?}");
+    assert_eq!(report.dropped, 0);
+}

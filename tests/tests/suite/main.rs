@@ -1,0 +1,112 @@
+//! One behaviour suite, written once (`behaviours.rs`) over a small
+//! [`Runtime`](harness::Runtime) harness (`harness.rs`), run on every
+//! runtime: one `#[test]` per (behaviour, runtime), generated below, each
+//! on real loopback sockets and under a time limit so that a hang fails.
+//! Plus cross-runtime interop (a server on one runtime, clients on
+//! another) and wire interop with tokio-util's `LengthDelimitedCodec`.
+#![allow(clippy::unwrap_used)]
+
+mod behaviours;
+mod harness;
+mod peers;
+mod rt_tokio;
+
+use std::time::Duration;
+
+/// The limit on one behaviour.
+const LIMIT: Duration = Duration::from_secs(30);
+/// The limit on the bulk echo (1,000,000 frames each way in a debug build).
+const BULK_LIMIT: Duration = Duration::from_secs(120);
+
+/// One `#[test]` per behaviour on runtime `$rt`, in module `$name`.
+macro_rules! suite {
+    ($name:ident, $rt:ty) => {
+        mod $name {
+            use super::{BULK_LIMIT, LIMIT, behaviours as b, harness::run};
+
+            #[test]
+            fn echo_100_connections_10_000_frames() {
+                run::<$rt, _, _>(BULK_LIMIT, b::echo_many_connections::<$rt>);
+            }
+
+            #[test]
+            fn admission_max_sessions_at_and_over_limit() {
+                run::<$rt, _, _>(LIMIT, b::admission_max_sessions::<$rt>);
+            }
+
+            #[test]
+            fn admission_per_ip_at_and_over_limit() {
+                run::<$rt, _, _>(LIMIT, b::admission_per_ip::<$rt>);
+            }
+
+            #[test]
+            fn closes_idle_session_with_idle_timeout() {
+                run::<$rt, _, _>(LIMIT, b::idle_timeout::<$rt>);
+            }
+
+            #[test]
+            fn disconnects_slow_consumer_others_keep_working() {
+                run::<$rt, _, _>(LIMIT, b::slow_consumer_disconnected::<$rt>);
+            }
+
+            #[test]
+            fn graceful_shutdown_flushes_every_queued_message() {
+                run::<$rt, _, _>(LIMIT, b::graceful_shutdown_flushes::<$rt>);
+            }
+
+            #[test]
+            fn peer_reset_closes_with_io_error() {
+                run::<$rt, _, _>(LIMIT, b::peer_reset::<$rt>);
+            }
+
+            #[test]
+            fn half_close_still_flushes_replies() {
+                run::<$rt, _, _>(LIMIT, b::half_close_flushes_replies::<$rt>);
+            }
+
+            #[test]
+            fn connect_times_out_when_syns_are_dropped() {
+                run::<$rt, _, _>(LIMIT, b::connect_timeout::<$rt>);
+            }
+
+            #[test]
+            fn connect_refused_is_an_io_error() {
+                run::<$rt, _, _>(LIMIT, b::connect_refused::<$rt>);
+            }
+
+            #[test]
+            fn reconnects_after_server_restart() {
+                run::<$rt, _, _>(LIMIT, b::reconnects_after_server_restart::<$rt>);
+            }
+
+            #[test]
+            fn tokio_util_client_to_our_server() {
+                run::<$rt, _, _>(LIMIT, b::tokio_util_client_to_our_server::<$rt>);
+            }
+
+            #[test]
+            fn our_client_to_tokio_util_server() {
+                run::<$rt, _, _>(LIMIT, b::our_client_to_tokio_util_server::<$rt>);
+            }
+        }
+    };
+}
+
+suite!(on_tokio, crate::rt_tokio::Tokio);
+
+/// One `#[test]` per (server runtime, client runtime) pair.
+macro_rules! interop {
+    ($name:ident, server: $server:ty, client: $client:ty) => {
+        #[test]
+        fn $name() {
+            harness::run::<$client, _, _>(LIMIT, behaviours::cross_runtime::<$server, $client>);
+        }
+    };
+}
+
+mod interop {
+    use super::{LIMIT, behaviours, harness};
+    use crate::rt_tokio::Tokio;
+
+    interop!(tokio_server_tokio_client, server: Tokio, client: Tokio);
+}
