@@ -55,8 +55,3 @@ pub mod fuzzing;
 
 pub use frame::{FrameError, FrameReader, LengthField, Line, Raw, WireBuf};
 pub use message::{MessageBuilder, MessageFactory, MessageResolver, Resolved};
-
-/// The README's examples, compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;

@@ -47,3 +47,9 @@ pub use server::{Server, ServerConfig};
 pub use shutdown::shutdown;
 
 pub use proto_core;
+
+/// The README's examples, compiled and run as doc tests (here, where both
+/// proto-core and this adapter are in scope).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
