@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use super::control::{self, Control};
 use super::queue::{Pushed, SendQueue};
 use super::{CloseReason, Overflow, SendError, SessionConfig, SessionStats, SharedFrame};
-use crate::frame::{FrameError, FrameReader};
+use crate::frame::{FrameError, FrameReader, WireBuf};
 use crate::message::{MessageBuilder, MessageFactory, MessageResolver};
 
 /// What a session tells its application, drained with
@@ -253,14 +253,20 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         }
         let heartbeat = self.config.heartbeat.is_some();
         let builder = &mut self.builder;
-        let encode = |wire: &mut _| {
-            if heartbeat {
-                builder.encode_parts(&[control::DATA], payload, wire)
-            } else {
-                builder.encode(payload, wire)
+        let pushed = if let Overflow::KeepLatest(_) = policy {
+            self.queue.push(
+                |wire| encode_data(builder, heartbeat, payload, wire),
+                policy,
+            )
+        } else {
+            // The common case, encoded straight into the open run.
+            let wire = self.queue.tail_wire();
+            let before = wire.len();
+            match encode_data(builder, heartbeat, payload, wire) {
+                Ok(()) => self.queue.commit(before, policy),
+                Err(err) => Err(Some(SendError::Frame(err))),
             }
         };
-        let pushed = self.queue.push(encode, policy);
         self.pushed(pushed)
     }
 
@@ -566,6 +572,22 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         self.ping_sent = None;
         self.state = State::Closed(reason.clone());
         self.closed_pending = Some(reason);
+    }
+}
+
+/// Encodes an application message, after the data kind byte when
+/// heartbeats are on.
+#[inline(always)]
+fn encode_data<B: MessageBuilder>(
+    builder: &mut B,
+    heartbeat: bool,
+    payload: Bytes,
+    wire: &mut WireBuf,
+) -> Result<(), FrameError> {
+    if heartbeat {
+        builder.encode_parts(&[control::DATA], payload, wire)
+    } else {
+        builder.encode(payload, wire)
     }
 }
 
