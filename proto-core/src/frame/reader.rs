@@ -105,8 +105,15 @@ impl<R: MessageResolver> FrameReader<R> {
         &mut self.buf
     }
 
-    /// Appends received bytes (a copy).
+    /// Appends received bytes (a copy). When the buffer must grow, it grows
+    /// to hold at least `read_capacity` free bytes before the append, as
+    /// [`read_buf`](Self::read_buf) does: frames still held by the
+    /// application keep the old buffer alive, so growing by only what each
+    /// small read needs would allocate a fresh buffer for almost every read.
     pub fn extend_from_slice(&mut self, data: &[u8]) {
+        if self.buf.capacity() - self.buf.len() < data.len() {
+            self.buf.reserve(data.len().max(self.config.read_capacity));
+        }
         self.buf.extend_from_slice(data);
         self.note_capacity();
     }
