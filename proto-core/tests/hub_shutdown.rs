@@ -230,3 +230,30 @@ fn stats_add_live_and_closed_sessions() {
     assert!(stats.rejected.is_empty());
     assert_eq!(stats.queue_high_water_messages, 1);
 }
+
+#[test]
+fn a_dropped_driver_frees_its_place_and_reports_closed() {
+    let (hub, mut events) = Hub::new(codec(), HubConfig::default());
+    let conn = hub
+        .admit(addr(9, 1))
+        .expect("admitted")
+        .open(Instant::now());
+    let id = conn.id();
+    hub.join("room", id);
+    assert_eq!(hub.len(), 1);
+    drop(conn); // e.g. its task was cancelled before it finished
+    assert_eq!(hub.len(), 0);
+    assert!(hub.members("room").is_empty());
+    assert!(hub.get(id).is_none());
+    assert_eq!(hub.stats().closed.get("local"), Some(&1));
+    match events.try_recv() {
+        Some(proto_core::hub::Event::Closed {
+            id: closed, reason, ..
+        }) => {
+            assert_eq!(closed, id);
+            assert_eq!(reason, CloseReason::Local);
+        }
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    futures::executor::block_on(hub.drained());
+}

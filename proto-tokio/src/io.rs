@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use bytes::{BufMut, BytesMut};
 use proto_core::driver::{Timer, Transport};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
@@ -23,6 +24,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<T> {
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
             Poll::Pending => Poll::Pending,
         }
+    }
+
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+        max: usize,
+    ) -> Poll<io::Result<usize>> {
+        // Reads into the uninitialised free space: no zero-filling.
+        let mut limited = (&mut *buf).limit(max);
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.0), cx, &mut limited)
     }
 
     fn poll_write_vectored(

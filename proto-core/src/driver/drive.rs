@@ -38,6 +38,8 @@ pub struct Conn<F: MessageFactory> {
     slot: Arc<SlotOf<F>>,
     handle: SessionHandle,
     sink: Sink,
+    /// The hub has forgotten the session.
+    unregistered: bool,
 }
 
 /// Where a session's events go.
@@ -74,6 +76,7 @@ where
             slot,
             handle,
             sink,
+            unregistered: false,
         }
     }
 
@@ -112,8 +115,56 @@ where
             read_eof: false,
             probe_reads: true,
             busy: false,
-            unregistered: false,
             write_shut: false,
+        }
+    }
+}
+
+impl<F: MessageFactory> Conn<F> {
+    /// Tells the hub the session is gone: leaves its groups, frees its
+    /// admission place, adds its counters to the totals.
+    fn unregister(&mut self) {
+        let (reason, stats, groups) = {
+            let mut st = lock(&self.slot.state);
+            let reason = st
+                .session
+                .close_reason()
+                .cloned()
+                .unwrap_or(CloseReason::Local);
+            (reason, *st.session.stats(), std::mem::take(&mut st.groups))
+        };
+        self.hub.unregister(Closed {
+            id: self.slot.id,
+            peer: self.slot.peer,
+            reason: &reason,
+            stats: &stats,
+            groups: &groups,
+        });
+        self.unregistered = true;
+    }
+}
+
+impl<F: MessageFactory> Drop for Conn<F> {
+    /// A session whose driver is dropped before it finished (its task was
+    /// cancelled, or it was never driven) is closed with
+    /// [`CloseReason::Local`] and forgotten, so that it does not hold its
+    /// admission place or keep [`Hub::drained`] waiting. Its `Closed` event
+    /// is sent if the event stream has room.
+    fn drop(&mut self) {
+        if self.unregistered {
+            return;
+        }
+        lock(&self.slot.state).session.abort(CloseReason::Local);
+        self.unregister();
+        let mut st = lock(&self.slot.state);
+        while let Some(event) = st.session.poll_event() {
+            if let (Event::Closed(reason), Sink::Events(events)) = (event, &mut self.sink) {
+                let _ = events.try_send(HubEvent::Closed {
+                    id: self.slot.id,
+                    reason,
+                    stats: *st.session.stats(),
+                });
+            }
         }
     }
 }
@@ -134,8 +185,6 @@ pub struct Drive<F: MessageFactory, T, M> {
     probe_reads: bool,
     /// Anything happened since the buffers were last released.
     busy: bool,
-    /// The hub has forgotten the session.
-    unregistered: bool,
     /// The write side was shut down.
     write_shut: bool,
 }
@@ -199,25 +248,11 @@ where
             st.waker = Some(cx.waker().clone());
         }
 
-        if st.session.is_closed() && !self.unregistered {
+        if st.session.is_closed() && !self.conn.unregistered {
             // Forget the session before its Closed event goes out. The hub
             // lock is never taken under a session lock.
-            let reason = st
-                .session
-                .close_reason()
-                .cloned()
-                .unwrap_or(CloseReason::Local);
-            let stats = *st.session.stats();
-            let groups = std::mem::take(&mut st.groups);
             drop(st);
-            self.conn.hub.unregister(Closed {
-                id: slot.id,
-                peer: slot.peer,
-                reason: &reason,
-                stats: &stats,
-                groups: &groups,
-            });
-            self.unregistered = true;
+            self.conn.unregister();
             return Turn::Again;
         }
 
@@ -228,7 +263,7 @@ where
                 Some(CloseRequest::Abort(reason)) => st.session.abort(reason),
                 None => {}
             }
-            if st.session.is_closed() && !self.unregistered {
+            if st.session.is_closed() && !self.conn.unregistered {
                 // Closed by the request: the hub forgets it (next turn)
                 // before its Closed event goes out.
                 return Turn::Again;
@@ -261,7 +296,7 @@ where
         }
 
         if st.session.is_closed() {
-            if !self.unregistered {
+            if !self.conn.unregistered {
                 return Turn::Again;
             }
             if !app_ready {
@@ -391,16 +426,11 @@ where
             }
             result
         } else {
-            let buf = session.read_buf();
-            let start = buf.len();
-            let end = buf.capacity().min(start + MAX_READ);
-            buf.resize(end, 0);
-            let result = self.io.poll_read(cx, &mut buf[start..]);
+            let result = self.io.poll_read_buf(cx, session.read_buf(), MAX_READ);
             let n = match result {
                 Poll::Ready(Ok(n)) => n,
                 _ => 0,
             };
-            buf.truncate(start + n);
             session.handle_read(n, now);
             result
         };

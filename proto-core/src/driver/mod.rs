@@ -24,6 +24,8 @@ use std::io::{self, IoSlice};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use bytes::BytesMut;
+
 pub use backoff::Backoff;
 pub use drive::{Conn, Drive};
 pub use handler::Handler;
@@ -33,6 +35,29 @@ pub use handler::Handler;
 pub trait Transport: Unpin {
     /// Reads into `buf`; `Ok(0)` is end of stream.
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+
+    /// Reads at most `max` bytes into the free capacity of `buf`, appending
+    /// them; returns how many (`Ok(0)`: end of stream). The default
+    /// zero-fills the free space and calls [`poll_read`](Self::poll_read);
+    /// transports that can read into uninitialised memory (tokio's) override
+    /// it to skip that.
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+        max: usize,
+    ) -> Poll<io::Result<usize>> {
+        let start = buf.len();
+        let end = buf.capacity().min(start + max).max(start + 1);
+        buf.resize(end, 0);
+        let result = self.poll_read(cx, &mut buf[start..]);
+        let n = match &result {
+            Poll::Ready(Ok(n)) => *n,
+            _ => 0,
+        };
+        buf.truncate(start + n);
+        result
+    }
 
     /// Writes from `bufs` in order; returns how many bytes were taken.
     fn poll_write_vectored(
