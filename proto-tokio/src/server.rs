@@ -126,6 +126,7 @@ where
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, peer)) => self.admit(stream, peer, &mut prepare),
                     Err(err) => {
+                        self.hub.record_accept_error();
                         tracing::warn!(error = %err, pause = ?self.config.accept_error_pause, "accept failed");
                         tokio::time::sleep(self.config.accept_error_pause).await;
                     }

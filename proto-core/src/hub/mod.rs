@@ -156,6 +156,12 @@ impl<F: MessageFactory> Hub<F> {
         Ok(Admission::new(self.clone(), peer))
     }
 
+    /// Counts a failed accept in [`HubStats::accept_errors`] (for
+    /// listeners: the hub never accepts anything itself).
+    pub fn record_accept_error(&self) {
+        lock(&self.inner.registry).stats.accept_errors += 1;
+    }
+
     /// Live sessions (and admitted ones being opened).
     pub fn len(&self) -> usize {
         lock(&self.inner.registry).census.total()

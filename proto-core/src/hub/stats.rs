@@ -16,6 +16,10 @@ pub struct HubStats {
     /// Connections refused, by [`Rejected`](super::Rejected) kind
     /// (`"too_many_sessions"`, `"too_many_from_ip"`, `"shutting_down"`).
     pub rejected: BTreeMap<&'static str, u64>,
+    /// Accept calls that failed (e.g. out of file descriptors), as the
+    /// adapters' listeners report them with
+    /// [`Hub::record_accept_error`](super::Hub::record_accept_error).
+    pub accept_errors: u64,
     /// Sessions closed, by [`CloseReason::label`](crate::session::CloseReason::label).
     pub closed: BTreeMap<&'static str, u64>,
     /// Bytes received by all sessions.
