@@ -128,16 +128,20 @@ fn closes_idle_session_at_deadline() {
     let peer = net.connect(addr(3, 1));
     assert_eq!(peer.resets(), vec![start + Duration::from_secs(10)]);
 
-    // Bytes at 5 s push the deadline to 15 s.
+    // Bytes at 5 s push the deadline to 15 s. The timer stays armed for
+    // 10 s (a later deadline does not re-arm it); at 10 s it wakes the
+    // driver early, nothing is due, and it is armed for 15 s.
     net.advance(Duration::from_secs(5));
     peer.io.push_frame(b"ping");
     net.run();
+    assert_eq!(peer.resets(), vec![start + Duration::from_secs(10)]);
+    net.advance(Duration::from_secs(5));
+    assert_eq!(peer.result(), None, "the early wake closes nothing");
     assert_eq!(
         peer.resets().last(),
         Some(&(start + Duration::from_secs(15)))
     );
-
-    net.advance(Duration::from_secs(10) - Duration::from_nanos(1));
+    net.advance(Duration::from_secs(5) - Duration::from_nanos(1));
     assert_eq!(peer.result(), None, "one nanosecond before the deadline");
     assert!(net.hub.get(peer.id).is_some());
 

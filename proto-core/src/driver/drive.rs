@@ -318,14 +318,19 @@ where
             return Turn::Done(reason);
         }
 
-        let deadline = st.session.poll_timeout();
-        if deadline != self.armed {
-            if let Some(deadline) = deadline {
+        // The timer is re-armed only when the next deadline comes sooner:
+        // the idle deadline moves with every read, and resetting a timer
+        // each time costs more than waking once early (the session then
+        // finds nothing due, and the timer is armed for the real deadline).
+        match (st.session.poll_timeout(), self.armed) {
+            (Some(deadline), Some(armed)) if deadline >= armed => {}
+            (Some(deadline), _) => {
                 self.timer.reset(deadline);
+                self.armed = Some(deadline);
             }
-            self.armed = deadline;
+            (None, _) => self.armed = None,
         }
-        if deadline.is_some() && self.timer.poll_expired(cx).is_ready() {
+        if self.armed.is_some() && self.timer.poll_expired(cx).is_ready() {
             st.session.handle_timeout(self.timer.now());
             self.armed = None;
             progressed = true;
