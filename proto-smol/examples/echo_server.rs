@@ -1,0 +1,135 @@
+//! An echo server on smol: every message a client sends comes back to it.
+//! Ctrl-C shuts it down gracefully (queued replies are flushed first).
+//!
+//! ```text
+//! cargo run --release -p proto-smol --example echo_server -- --addr 127.0.0.1:7000 --preset laster40net
+//! ```
+
+use std::pin::pin;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use proto_core::frame::{LengthField, Line};
+use proto_core::hub::{AdmissionConfig, Event, HubConfig};
+use proto_core::message::MessageFactory;
+use proto_core::session::SessionConfig;
+use proto_smol::{Server, ServerConfig};
+use smol::future;
+
+/// Wire formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Preset {
+    /// laster40Net's SimpleBinaryMessage: u32 little-endian payload length.
+    Laster40net,
+    /// Netty's LengthFieldPrepender(4): u32 big-endian payload length.
+    Netty,
+    /// tokio-util's LengthDelimitedCodec defaults.
+    TokioUtil,
+    /// Text lines ended by `\n`.
+    Line,
+}
+
+/// Echo every message back to its sender.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7000")]
+    addr: String,
+    /// Wire format.
+    #[arg(long, value_enum, default_value = "laster40net")]
+    preset: Preset,
+    /// Most live sessions.
+    #[arg(long, default_value_t = 10_000)]
+    max_sessions: usize,
+    /// Most live sessions per IP address (default: no limit).
+    #[arg(long)]
+    max_per_ip: Option<usize>,
+    /// Close sessions that send nothing for this many seconds (0: never).
+    #[arg(long, default_value_t = 300)]
+    idle_timeout: u64,
+    /// Seconds queued replies may take to flush on shutdown.
+    #[arg(long, default_value_t = 5)]
+    grace: u64,
+    /// Shut down by itself after this many seconds (default: at Ctrl-C).
+    #[arg(long)]
+    run_for: Option<u64>,
+}
+
+fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    smol::block_on(async {
+        match args.preset {
+            Preset::Laster40net => serve(LengthField::laster40net(), &args).await,
+            Preset::Netty => serve(LengthField::netty(), &args).await,
+            Preset::TokioUtil => serve(LengthField::tokio_util(), &args).await,
+            Preset::Line => serve(Line::default(), &args).await,
+        }
+    })
+}
+
+async fn serve<F>(codec: F, args: &Args) -> std::io::Result<()>
+where
+    F: MessageFactory + 'static,
+    F::Resolver: std::fmt::Debug + 'static,
+    F::Builder: std::fmt::Debug + 'static,
+{
+    let idle = (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout));
+    let config = ServerConfig {
+        hub: HubConfig {
+            session: SessionConfig::default().idle_timeout(idle),
+            admission: AdmissionConfig {
+                max_sessions: args.max_sessions,
+                max_sessions_per_ip: args.max_per_ip,
+            },
+            ..HubConfig::default()
+        },
+        ..ServerConfig::default()
+    };
+    let (server, mut events) = Server::bind(args.addr.as_str(), codec, config).await?;
+    let hub = server.hub().clone();
+    smol::spawn(server.run()).detach();
+
+    let (ctrl_c, stopped) = smol::channel::bounded(1);
+    ctrlc::set_handler(move || {
+        let _ = ctrl_c.try_send(());
+    })
+    .map_err(std::io::Error::other)?;
+    let mut stop = pin!(async {
+        match args.run_for {
+            Some(secs) => {
+                smol::Timer::after(Duration::from_secs(secs)).await;
+            }
+            None => {
+                let _ = stopped.recv().await;
+            }
+        }
+    });
+    loop {
+        let stop = async {
+            stop.as_mut().await;
+            None
+        };
+        let event = async { Some(events.recv().await) };
+        match future::or(stop, event).await {
+            None | Some(None) => break,
+            Some(Some(Event::Message { id, payload })) => {
+                if let Err(err) = hub.send(id, payload) {
+                    tracing::debug!(%id, error = %err, "reply refused");
+                }
+            }
+            Some(Some(_)) => {}
+        }
+    }
+    // Keep draining events while sessions close, so no driver waits on a
+    // full event queue. Dropping the task cancels it.
+    let drain = smol::spawn(async move { while events.recv().await.is_some() {} });
+    let report = proto_smol::shutdown(&hub, Duration::from_secs(args.grace)).await;
+    drop(drain);
+    tracing::info!(?report, stats = ?hub.stats(), "stopped");
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! [`Server`]: the listener and its accept loop.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use proto_core::driver::{Conn, Handler};
+use proto_core::hub::{Events, Hub, HubConfig, SessionHandle};
+use proto_core::message::MessageFactory;
+use smol::future;
+use smol::net::{AsyncToSocketAddrs, TcpListener, TcpStream};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::{AsyncIoTimer, FuturesIo, Spawner};
+
+/// Settings of a [`Server`].
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Sessions, admission limits and the event queue.
+    pub hub: HubConfig,
+    /// Set `TCP_NODELAY` on accepted sockets (default true: game traffic
+    /// is small messages that should not wait).
+    pub nodelay: bool,
+    /// The listen backlog (default 1024).
+    pub backlog: u32,
+    /// How long to pause after an accept error such as running out of file
+    /// descriptors, before accepting again (default 100 ms).
+    pub accept_error_pause: Duration,
+    /// Starts each session's task (default: smol's global executor).
+    pub spawner: Spawner,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            hub: HubConfig::default(),
+            nodelay: true,
+            backlog: 1024,
+            accept_error_pause: Duration::from_millis(100),
+            spawner: Spawner::default(),
+        }
+    }
+}
+
+/// A listening server: accepts connections, admits them through its hub and
+/// runs each session on a task of its own.
+#[derive(Debug)]
+pub struct Server<F: MessageFactory> {
+    listener: TcpListener,
+    hub: Hub<F>,
+    config: ServerConfig,
+}
+
+impl<F> Server<F>
+where
+    F: MessageFactory + 'static,
+    F::Resolver: std::fmt::Debug + 'static,
+    F::Builder: std::fmt::Debug + 'static,
+{
+    /// Binds `addr` (the first address it resolves to) and makes the hub;
+    /// returns the server and the stream of its sessions' events. Nothing
+    /// is accepted until [`run`](Self::run).
+    pub async fn bind<A: AsyncToSocketAddrs>(
+        addr: A,
+        factory: F,
+        config: ServerConfig,
+    ) -> io::Result<(Self, Events)> {
+        let addr = smol::net::resolve(addr)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")
+            })?;
+        // std and async-net listen with a fixed backlog; socket2 sets ours.
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        let backlog = i32::try_from(config.backlog).unwrap_or(i32::MAX);
+        socket.listen(backlog)?;
+        let listener = TcpListener::try_from(std::net::TcpListener::from(socket))?;
+        let (hub, events) = Hub::new(factory, config.hub.clone());
+        tracing::info!(addr = %listener.local_addr()?, "listening");
+        Ok((
+            Self {
+                listener,
+                hub,
+                config,
+            },
+            events,
+        ))
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The hub of this server's sessions.
+    pub fn hub(&self) -> &Hub<F> {
+        &self.hub
+    }
+
+    /// Accepts connections until the hub begins shutting down (see
+    /// [`shutdown`](crate::shutdown())); then the listener is closed. Each
+    /// admitted connection runs on a task started by the config's
+    /// [`Spawner`]. Await it on any executor, or spawn it.
+    pub async fn run(self) {
+        self.serve(|conn| conn).await;
+    }
+
+    /// Like [`run`](Self::run), but each session's events go to a
+    /// [`Handler`] made for it by `make_handler`, called on the session's
+    /// own task, instead of to the [`Events`] stream: no hop between tasks
+    /// per message (the faster choice when the logic is per connection).
+    pub async fn run_with<H, M>(self, mut make_handler: M)
+    where
+        H: Handler + 'static,
+        M: FnMut(&SessionHandle) -> H,
+    {
+        self.serve(|conn| {
+            let handler = make_handler(conn.handle());
+            conn.with_handler(handler)
+        })
+        .await;
+    }
+
+    async fn serve(self, mut prepare: impl FnMut(Conn<F>) -> Conn<F>) {
+        loop {
+            let stop = async {
+                poll_fn(|cx| self.hub.poll_shutdown_begun(cx)).await;
+                None
+            };
+            let accept = async { Some(self.listener.accept().await) };
+            match future::or(stop, accept).await {
+                None => break,
+                Some(Ok((stream, peer))) => self.admit(stream, peer, &mut prepare),
+                Some(Err(err)) => {
+                    self.hub.record_accept_error();
+                    let pause = self.config.accept_error_pause;
+                    tracing::warn!(error = %err, ?pause, "accept failed");
+                    async_io::Timer::after(pause).await;
+                }
+            }
+        }
+        tracing::info!("listener closed");
+    }
+
+    fn admit(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        prepare: &mut impl FnMut(Conn<F>) -> Conn<F>,
+    ) {
+        match self.hub.admit(peer) {
+            Ok(admission) => {
+                if let Err(err) = stream.set_nodelay(self.config.nodelay) {
+                    tracing::debug!(%peer, error = %err, "set_nodelay failed");
+                }
+                let conn = prepare(admission.open(Instant::now()));
+                let drive = conn.drive(FuturesIo(stream), AsyncIoTimer::new());
+                self.config.spawner.spawn(drive);
+            }
+            Err(rejected) => tracing::debug!(%peer, %rejected, "connection refused"),
+        }
+    }
+}
