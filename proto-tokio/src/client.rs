@@ -61,10 +61,16 @@ pub enum ConnectError {
         #[source]
         source: io::Error,
     },
-    /// The client's own admission limits refuse a session (`max_sessions`
-    /// set to 0 in [`ClientConfig::hub`]).
-    #[error("client configuration refuses the session: {0}")]
-    Rejected(Rejected),
+    /// The client's own hub refused the session (its admission limits in
+    /// [`ClientConfig::hub`], e.g. `max_sessions` set to 0).
+    #[error("session to {addr} refused by the client's own limits: {source}")]
+    Rejected {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: Rejected,
+    },
 }
 
 /// A client connection: one session at a time in a hub of its own, with
@@ -96,7 +102,7 @@ where
         // Registered before returning, so that `send` works at once.
         let first = match hub.admit(addr) {
             Ok(admission) => admission.open(Instant::now()),
-            Err(rejected) => return Err(ConnectError::Rejected(rejected)),
+            Err(source) => return Err(ConnectError::Rejected { addr, source }),
         };
         tokio::spawn(run(hub.clone(), addr, config, first, stream));
         Ok((Self { hub }, events))
