@@ -9,6 +9,8 @@
 mod behaviours;
 mod harness;
 mod peers;
+mod rt_async_std;
+mod rt_smol;
 mod rt_tokio;
 
 use std::time::Duration;
@@ -93,6 +95,8 @@ macro_rules! suite {
 }
 
 suite!(on_tokio, crate::rt_tokio::Tokio);
+suite!(on_smol, crate::rt_smol::Smol);
+suite!(on_async_std, crate::rt_async_std::AsyncStd);
 
 /// One `#[test]` per (server runtime, client runtime) pair.
 macro_rules! interop {
@@ -106,7 +110,14 @@ macro_rules! interop {
 
 mod interop {
     use super::{LIMIT, behaviours, harness};
+    use crate::rt_async_std::AsyncStd;
+    use crate::rt_smol::Smol;
     use crate::rt_tokio::Tokio;
 
-    interop!(tokio_server_tokio_client, server: Tokio, client: Tokio);
+    interop!(smol_server_tokio_client, server: Smol, client: Tokio);
+    interop!(tokio_server_async_std_client, server: Tokio, client: AsyncStd);
+    interop!(tokio_server_smol_client, server: Tokio, client: Smol);
+    interop!(async_std_server_tokio_client, server: AsyncStd, client: Tokio);
+    interop!(smol_server_async_std_client, server: Smol, client: AsyncStd);
+    interop!(async_std_server_smol_client, server: AsyncStd, client: Smol);
 }
