@@ -251,22 +251,29 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         if self.state != State::Open {
             return Err(SendError::Closed);
         }
+        if let Overflow::KeepLatest(_) = policy {
+            return self.send_keyed(payload, policy);
+        }
+        // The common case, encoded straight into the open run.
+        let heartbeat = self.config.heartbeat.is_some();
+        let wire = self.queue.tail_wire();
+        let before = wire.len();
+        let pushed = match encode_data(&mut self.builder, heartbeat, payload, wire) {
+            Ok(()) => self.queue.commit(before, policy),
+            Err(err) => Err(Some(SendError::Frame(err))),
+        };
+        self.pushed(pushed)
+    }
+
+    /// [`send_with`](Self::send_with) under `KeepLatest`, out of line.
+    #[inline(never)]
+    fn send_keyed(&mut self, payload: Bytes, policy: Overflow) -> Result<(), SendError> {
         let heartbeat = self.config.heartbeat.is_some();
         let builder = &mut self.builder;
-        let pushed = if let Overflow::KeepLatest(_) = policy {
-            self.queue.push(
-                |wire| encode_data(builder, heartbeat, payload, wire),
-                policy,
-            )
-        } else {
-            // The common case, encoded straight into the open run.
-            let wire = self.queue.tail_wire();
-            let before = wire.len();
-            match encode_data(builder, heartbeat, payload, wire) {
-                Ok(()) => self.queue.commit(before, policy),
-                Err(err) => Err(Some(SendError::Frame(err))),
-            }
-        };
+        let pushed = self.queue.push(
+            |wire| encode_data(builder, heartbeat, payload, wire),
+            policy,
+        );
         self.pushed(pushed)
     }
 
