@@ -51,6 +51,9 @@ pub struct WireBuf {
     open: usize,
     len: usize,
     copy_limit: usize,
+    /// The staging capacity last grown to, taken back in one piece when
+    /// the buffer is empty again (see [`reserve_staging`](Self::reserve_staging)).
+    peak: usize,
 }
 
 /// One slice of a vectored write. Never empty.
@@ -85,6 +88,7 @@ impl WireBuf {
             open: 0,
             len: 0,
             copy_limit,
+            peak: 0,
         }
     }
 
@@ -173,11 +177,29 @@ impl WireBuf {
     }
 
     /// Makes room for `n` more staged bytes.
+    ///
+    /// The first bytes staged into an empty buffer first take back its
+    /// whole allocation, if no chunk cut from it is still alive: the space
+    /// before the written bytes is free again. Otherwise the next batch
+    /// would start in what is left at the end of the allocation, and the
+    /// growth in the middle of it would copy everything staged so far.
     #[inline(always)]
     fn reserve_staging(&mut self, n: usize) {
+        if self.staging.is_empty() && self.staging.capacity() < self.peak {
+            self.reclaim_staging();
+        }
         if self.staging.capacity() - self.staging.len() < n {
             self.grow_staging(n);
         }
+    }
+
+    /// Takes back the staging allocation, without allocating or copying
+    /// (nothing is staged), if nothing else shares it.
+    #[inline(never)]
+    fn reclaim_staging(&mut self) {
+        // `false` (the allocation is shared, or was never grown): the
+        // buffer stays as it is, and grows as usual.
+        let _ = self.staging.try_reclaim(self.peak);
     }
 
     /// Grows the staging buffer by at least [`MIN_STAGING_GROWTH`], so that
@@ -187,6 +209,7 @@ impl WireBuf {
     #[inline(never)]
     fn grow_staging(&mut self, n: usize) {
         self.staging.reserve(n.max(MIN_STAGING_GROWTH));
+        self.peak = self.staging.capacity();
     }
 
     /// The waiting bytes as slices, in write order.
