@@ -8,11 +8,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use futures_channel::mpsc;
-
 use super::{Handler, Timer, Transport};
 use crate::hub::{
-    CloseRequest, Closed, Event as HubEvent, Hub, SessionHandle, SessionId, Slot, SlotState, lock,
+    CloseRequest, Closed, Event as HubEvent, EventSender, Hub, SessionHandle, SessionId, Slot,
+    SlotState, lock,
 };
 use crate::message::MessageFactory;
 use crate::session::{CloseReason, Event, Session};
@@ -45,7 +44,7 @@ pub struct Conn<F: MessageFactory> {
 /// Where a session's events go.
 enum Sink {
     /// The hub's event stream.
-    Events(mpsc::Sender<HubEvent>),
+    Events(EventSender),
     /// A handler, called between turns with the lock released.
     Handler {
         handler: Box<dyn Handler>,
@@ -158,8 +157,8 @@ impl<F: MessageFactory> Drop for Conn<F> {
         self.unregister();
         let mut st = lock(&self.slot.state);
         while let Some(event) = st.session.poll_event() {
-            if let (Event::Closed(reason), Sink::Events(events)) = (event, &mut self.sink) {
-                let _ = events.try_send(HubEvent::Closed {
+            if let (Event::Closed(reason), Sink::Events(events)) = (event, &self.sink) {
+                events.force_send(HubEvent::Closed {
                     id: self.slot.id,
                     reason,
                     stats: *st.session.stats(),
@@ -358,24 +357,13 @@ where
                 return true;
             }
         };
-        loop {
-            match events.poll_ready(cx) {
-                Poll::Ready(Ok(())) => {
-                    let Some(event) = session.poll_event() else {
-                        return true;
-                    };
-                    let event = to_hub_event(&self.conn.handle, event, session);
-                    // Err: the receiver is gone; the event is discarded.
-                    let _ = events.start_send(event);
-                }
-                Poll::Ready(Err(_)) => {
-                    // Nobody listens: discard.
-                    while session.poll_event().is_some() {}
-                    return true;
-                }
-                Poll::Pending => return false,
-            }
-        }
+        let handle = &self.conn.handle;
+        events
+            .poll_send_all(cx, || {
+                let event = session.poll_event()?;
+                Some(to_hub_event(handle, event, session))
+            })
+            .is_ready()
     }
 
     /// Calls the handler with the events taken (the session's lock is not

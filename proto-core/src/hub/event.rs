@@ -1,14 +1,15 @@
 //! [`Event`]s from every session of a hub, in one stream.
 
+use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
-use futures_channel::mpsc;
 use futures_core::Stream;
 
-use super::{SessionHandle, SessionId};
+use super::{SessionHandle, SessionId, lock};
 use crate::session::{CloseReason, SessionStats};
 
 /// What happened to one of the hub's sessions.
@@ -48,30 +49,276 @@ impl Event {
 /// The receiving end of a hub's events: a [`Stream`], or call
 /// [`recv`](Self::recv).
 ///
-/// It is bounded: when the application falls behind, drivers stop reading
-/// their sockets (TCP pushes back on the peers) instead of buffering without
-/// limit. Dropping it discards later events; sessions keep running.
+/// It is bounded: when `event_capacity` events wait (besides the batch the
+/// application is working through), drivers stop reading their sockets and
+/// TCP pushes back on the peers, instead of events piling up without limit.
+/// Drivers hand over all the events of a read under one lock, and `recv`
+/// takes them as a batch, so the per-event cost is small. Dropping it
+/// discards later events; sessions keep running.
 #[derive(Debug)]
 pub struct Events {
-    pub(crate) rx: mpsc::Receiver<Event>,
+    shared: Arc<Shared>,
+    /// The batch taken from the queue, being handed out.
+    local: VecDeque<Event>,
+}
+
+/// The queue between drivers and [`Events`].
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    queue: VecDeque<Event>,
+    capacity: usize,
+    /// The receiver, waiting for events.
+    receiver: Option<Waker>,
+    /// Drivers waiting for room.
+    waiting: Vec<Waker>,
+    receiver_alive: bool,
+    senders: usize,
+}
+
+/// A driver's (or the hub's) end of the queue.
+#[derive(Debug)]
+pub(crate) struct EventSender {
+    shared: Arc<Shared>,
+}
+
+/// A queue of `capacity` events: its sending and receiving ends.
+pub(crate) fn channel(capacity: usize) -> (EventSender, Events) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            queue: VecDeque::new(),
+            capacity: capacity.max(1),
+            receiver: None,
+            waiting: Vec::new(),
+            receiver_alive: true,
+            senders: 1,
+        }),
+    });
+    (
+        EventSender {
+            shared: shared.clone(),
+        },
+        Events {
+            shared,
+            local: VecDeque::new(),
+        },
+    )
+}
+
+impl EventSender {
+    /// Moves events from `next` into the queue while it has room. `Ready`
+    /// once `next` runs dry (everything was handed over, or discarded
+    /// because no one listens); `Pending` when the queue is full, with the
+    /// task woken when there is room.
+    pub(crate) fn poll_send_all(
+        &self,
+        cx: &mut Context<'_>,
+        mut next: impl FnMut() -> Option<Event>,
+    ) -> Poll<()> {
+        let mut st = lock(&self.shared.state);
+        if !st.receiver_alive {
+            drop(st);
+            while next().is_some() {}
+            return Poll::Ready(());
+        }
+        let mut pushed = false;
+        let result = loop {
+            if st.queue.len() >= st.capacity {
+                if !st.waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                    st.waiting.push(cx.waker().clone());
+                }
+                break Poll::Pending;
+            }
+            match next() {
+                Some(event) => {
+                    st.queue.push_back(event);
+                    pushed = true;
+                }
+                None => break Poll::Ready(()),
+            }
+        };
+        let receiver = if pushed { st.receiver.take() } else { None };
+        drop(st);
+        if let Some(receiver) = receiver {
+            receiver.wake();
+        }
+        result
+    }
+
+    /// Queues `event` even when the queue is full (for a session's last
+    /// event when its driver is dropped).
+    pub(crate) fn force_send(&self, event: Event) {
+        let mut st = lock(&self.shared.state);
+        if st.receiver_alive {
+            st.queue.push_back(event);
+        }
+        let receiver = st.receiver.take();
+        drop(st);
+        if let Some(receiver) = receiver {
+            receiver.wake();
+        }
+    }
+}
+
+impl Clone for EventSender {
+    fn clone(&self) -> Self {
+        lock(&self.shared.state).senders += 1;
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for EventSender {
+    fn drop(&mut self) {
+        let mut st = lock(&self.shared.state);
+        st.senders -= 1;
+        let receiver = if st.senders == 0 {
+            st.receiver.take()
+        } else {
+            None
+        };
+        drop(st);
+        if let Some(receiver) = receiver {
+            receiver.wake();
+        }
+    }
 }
 
 impl Events {
     /// The next event; `None` once the hub and every driver are gone.
     pub async fn recv(&mut self) -> Option<Event> {
-        poll_fn(|cx| Pin::new(&mut self.rx).poll_next(cx)).await
+        poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     /// The next event if one is ready now.
     pub fn try_recv(&mut self) -> Option<Event> {
-        self.rx.try_recv().ok()
+        if self.local.is_empty() {
+            self.refill();
+        }
+        self.local.pop_front()
+    }
+
+    /// Polls for the next event.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        if let Some(event) = self.local.pop_front() {
+            return Poll::Ready(Some(event));
+        }
+        if self.refill() {
+            return Poll::Ready(self.local.pop_front());
+        }
+        let mut st = lock(&self.shared.state);
+        // Checked again under the lock: a driver may have queued meanwhile.
+        if !st.queue.is_empty() {
+            drop(st);
+            self.refill();
+            return Poll::Ready(self.local.pop_front());
+        }
+        if st.senders == 0 {
+            return Poll::Ready(None);
+        }
+        st.receiver = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// Takes the queued batch; returns whether it held anything.
+    fn refill(&mut self) -> bool {
+        let mut st = lock(&self.shared.state);
+        if st.queue.is_empty() {
+            return false;
+        }
+        std::mem::swap(&mut self.local, &mut st.queue);
+        let waiting = std::mem::take(&mut st.waiting);
+        drop(st);
+        for waker in waiting {
+            waker.wake();
+        }
+        true
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        let mut st = lock(&self.shared.state);
+        st.receiver_alive = false;
+        st.queue.clear();
+        let waiting = std::mem::take(&mut st.waiting);
+        drop(st);
+        for waker in waiting {
+            waker.wake();
+        }
     }
 }
 
 impl Stream for Events {
     type Item = Event;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        Pin::new(&mut self.rx).poll_next(cx)
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.get_mut().poll_recv(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::Waker;
+
+    use super::*;
+
+    fn message(n: u8) -> Event {
+        Event::Message {
+            id: SessionId::next(),
+            payload: Bytes::copy_from_slice(&[n]),
+        }
+    }
+
+    fn payload(event: Option<Event>) -> Option<u8> {
+        match event? {
+            Event::Message { payload, .. } => payload.first().copied(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn holds_capacity_events_then_pushes_back() {
+        let (tx, mut rx) = channel(2);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut source = (0..5).map(message);
+        // Room for exactly 2: the third waits in the source.
+        assert!(tx.poll_send_all(&mut cx, || source.next()).is_pending());
+        assert_eq!(payload(rx.try_recv()), Some(0));
+        assert_eq!(payload(rx.try_recv()), Some(1));
+        assert_eq!(payload(rx.try_recv()), None);
+        assert!(tx.poll_send_all(&mut cx, || source.next()).is_pending());
+        assert_eq!(payload(rx.try_recv()), Some(2));
+        assert_eq!(payload(rx.try_recv()), Some(3));
+        assert!(tx.poll_send_all(&mut cx, || source.next()).is_ready());
+        assert_eq!(payload(rx.try_recv()), Some(4));
+    }
+
+    #[test]
+    fn ends_when_every_sender_is_gone() {
+        let (tx, mut rx) = channel(4);
+        let other = tx.clone();
+        let mut cx = Context::from_waker(Waker::noop());
+        drop(tx);
+        assert!(rx.poll_recv(&mut cx).is_pending(), "a sender is left");
+        other.force_send(message(7));
+        drop(other);
+        assert_eq!(payload(rx.try_recv()), Some(7));
+        assert!(matches!(rx.poll_recv(&mut cx), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn without_a_receiver_events_are_discarded() {
+        let (tx, rx) = channel(1);
+        drop(rx);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut source = (0..10).map(message);
+        assert!(tx.poll_send_all(&mut cx, || source.next()).is_ready());
+        assert!(source.next().is_none(), "all taken and dropped");
     }
 }

@@ -45,10 +45,10 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
-use futures_channel::mpsc;
 
 pub use admission::{AdmissionConfig, Rejected};
 pub use broadcast::BroadcastReport;
+pub(crate) use event::EventSender;
 pub use event::{Event, Events};
 pub use id::SessionId;
 pub use registry::Admission;
@@ -111,16 +111,14 @@ pub(crate) struct Inner<F: MessageFactory> {
     /// Frames broadcasts (once per broadcast).
     pub(crate) builder: Mutex<F::Builder>,
     pub(crate) registry: Mutex<Registry>,
-    pub(crate) events: mpsc::Sender<Event>,
+    pub(crate) events: EventSender,
 }
 
 impl<F: MessageFactory> Hub<F> {
     /// A hub making sessions with `factory`'s codecs, and the stream of
     /// their events.
     pub fn new(factory: F, config: HubConfig) -> (Self, Events) {
-        // The channel gives each sender (driver) one slot of its own on top
-        // of the shared capacity.
-        let (tx, rx) = mpsc::channel(config.event_capacity.max(1));
+        let (tx, rx) = event::channel(config.event_capacity);
         let builder = Mutex::new(factory.new_builder());
         let inner = Inner {
             factory,
@@ -133,7 +131,7 @@ impl<F: MessageFactory> Hub<F> {
             Self {
                 inner: Arc::new(inner),
             },
-            Events { rx },
+            rx,
         )
     }
 
@@ -188,8 +186,10 @@ impl<F: MessageFactory> Hub<F> {
     /// Queues `payload` on session `id` (see [`SessionHandle::send`]); an
     /// id that is not live gives [`SendError::Closed`].
     pub fn send(&self, id: SessionId, payload: Bytes) -> Result<(), SendError> {
-        match self.get(id) {
-            Some(handle) => handle.send(payload),
+        // Under the registry lock (the hub's lock order is registry, then
+        // session): no handle to clone per message.
+        match lock(&self.inner.registry).sessions.get(&id) {
+            Some(slot) => slot.send(payload, None),
             None => Err(SendError::Closed),
         }
     }
@@ -329,7 +329,7 @@ pub(crate) struct Closed<'a> {
 }
 
 /// Group membership: group name → member ids.
-pub(crate) type Groups = HashMap<Arc<str>, HashSet<SessionId>>;
+pub(crate) type Groups = HashMap<Arc<str>, HashSet<SessionId, id::IdHash>>;
 
 /// Wakers waiting on the hub.
 pub(crate) type Waiters = Vec<Waker>;

@@ -8,6 +8,7 @@ use std::task::Waker;
 use std::time::Instant;
 
 use super::admission::Census;
+use super::id::IdHash;
 use super::{
     AdmissionConfig, CloseRequest, Closed, Groups, Hub, HubStats, Rejected, SessionHandle,
     SessionId, ShutdownReport, Slot, SlotOps, SlotState, Waiters,
@@ -19,7 +20,7 @@ use crate::session::{CloseReason, Session};
 /// Everything the hub's lock guards.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    pub(crate) sessions: HashMap<SessionId, Arc<dyn SlotOps>>,
+    pub(crate) sessions: HashMap<SessionId, Arc<dyn SlotOps>, IdHash>,
     pub(crate) groups: Groups,
     pub(crate) census: Census,
     /// Counters of closed sessions, plus accepted/rejected/closed counts.
