@@ -313,12 +313,16 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     fn pushed(&mut self, pushed: Result<Pushed, Option<SendError>>) -> Result<(), SendError> {
         match pushed {
             Ok(Pushed::Queued) => {
-                self.stats.queue_high_water_messages = self
-                    .stats
-                    .queue_high_water_messages
-                    .max(self.queue.messages());
-                self.stats.queue_high_water_bytes =
-                    self.stats.queue_high_water_bytes.max(self.queue.bytes());
+                // Written only on a new high: once the queue has been as
+                // full as it gets, a send reads the marks and moves on.
+                let (messages, bytes) = (self.queue.messages(), self.queue.bytes());
+                let stats = &mut self.stats;
+                if messages > stats.queue_high_water_messages
+                    || bytes > stats.queue_high_water_bytes
+                {
+                    stats.queue_high_water_messages = stats.queue_high_water_messages.max(messages);
+                    stats.queue_high_water_bytes = stats.queue_high_water_bytes.max(bytes);
+                }
                 Ok(())
             }
             Ok(Pushed::Replaced) => {
