@@ -1,17 +1,14 @@
 //! [`Client`]: connect with a timeout, reconnect with backoff.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
-use proto_core::driver::{Backoff, Conn};
-use proto_core::hub::{Events, Hub, HubConfig, Rejected, SessionHandle};
+use proto_core::driver::{Backoff, ConnectError, client_loop, open_client};
+use proto_core::hub::{Events, Hub, HubConfig, SessionHandle};
 use proto_core::message::MessageFactory;
-use proto_core::session::{CloseReason, SendError};
+use proto_core::session::SendError;
 use smol::future;
 use smol::net::TcpStream;
 
@@ -45,39 +42,6 @@ impl Default for ClientConfig {
     }
 }
 
-/// Why a connection could not be made.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConnectError {
-    /// No answer within `connect_timeout`.
-    #[error("connect to {addr} timed out after {timeout:?}")]
-    Timeout {
-        /// The address.
-        addr: SocketAddr,
-        /// The configured timeout.
-        timeout: Duration,
-    },
-    /// The connect failed (refused, unreachable, …).
-    #[error("connect to {addr} failed: {source}")]
-    Io {
-        /// The address.
-        addr: SocketAddr,
-        /// The error.
-        #[source]
-        source: io::Error,
-    },
-    /// The client's own hub refused the session (its `admission` limits
-    /// allow none).
-    #[error("session to {addr} refused by the client's hub: {source}")]
-    Rejected {
-        /// The address.
-        addr: SocketAddr,
-        /// The refusal.
-        #[source]
-        source: Rejected,
-    },
-}
-
 /// A client connection: one session at a time in a hub of its own, with
 /// the same [`Events`] and [`SessionHandle`] as a server's. The session is
 /// open when the constructor returns, so [`send`](Self::send) works at
@@ -105,11 +69,26 @@ where
     ) -> Result<(Self, Events), ConnectError> {
         let stream = connect_once(addr, &config).await?;
         let (hub, events) = Hub::new(factory, config.hub.clone());
-        let conn = open(&hub, addr)?;
-        config
-            .spawner
-            .clone()
-            .spawn(run(hub.clone(), addr, config, conn, stream));
+        // Registered before returning, so that `send` works at once.
+        let first = open_client(&hub, addr, Instant::now())?;
+        let spawner = config.spawner.clone();
+        let reconnect = config.reconnect;
+        spawner.spawn(client_loop(
+            hub.clone(),
+            addr,
+            first,
+            stream,
+            reconnect,
+            move || {
+                let config = config.clone();
+                async move { connect_once(addr, &config).await }
+            },
+            |delay| async move {
+                async_io::Timer::after(delay).await;
+            },
+            |conn, stream| conn.drive(FuturesIo(stream), AsyncIoTimer::new()),
+            Instant::now,
+        ));
         Ok((Self { hub }, events))
     }
 
@@ -127,7 +106,7 @@ where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let (hub, events) = Hub::new(factory, config.hub.clone());
-        let conn = open(&hub, peer)?;
+        let conn = open_client(&hub, peer, Instant::now())?;
         let drive = conn.drive(FuturesIo(stream), AsyncIoTimer::new());
         config.spawner.spawn(drive);
         Ok((Self { hub }, events))
@@ -154,18 +133,6 @@ where
     }
 }
 
-fn open<F>(hub: &Hub<F>, addr: SocketAddr) -> Result<Conn<F>, ConnectError>
-where
-    F: MessageFactory,
-    F::Resolver: std::fmt::Debug + 'static,
-    F::Builder: std::fmt::Debug + 'static,
-{
-    match hub.admit(addr) {
-        Ok(admission) => Ok(admission.open(Instant::now())),
-        Err(source) => Err(ConnectError::Rejected { addr, source }),
-    }
-}
-
 async fn connect_once(addr: SocketAddr, config: &ClientConfig) -> Result<TcpStream, ConnectError> {
     let connect = async { Some(TcpStream::connect(addr).await) };
     let timeout = async {
@@ -186,49 +153,4 @@ async fn connect_once(addr: SocketAddr, config: &ClientConfig) -> Result<TcpStre
         tracing::debug!(%addr, error = %err, "set_nodelay failed");
     }
     Ok(stream)
-}
-
-/// Runs sessions until the connection is lost for good.
-async fn run<F>(
-    hub: Hub<F>,
-    addr: SocketAddr,
-    config: ClientConfig,
-    conn: Conn<F>,
-    stream: TcpStream,
-) where
-    F: MessageFactory + 'static,
-    F::Resolver: std::fmt::Debug + 'static,
-    F::Builder: std::fmt::Debug + 'static,
-{
-    let random = RandomState::new();
-    let mut next = Some((conn, stream));
-    let mut attempt = 0;
-    loop {
-        if let Some((conn, stream)) = next.take() {
-            attempt = 0;
-            let reason = conn.drive(FuturesIo(stream), AsyncIoTimer::new()).await;
-            if matches!(reason, CloseReason::Local | CloseReason::Shutdown) {
-                break;
-            }
-        }
-        let Some(delay) = config
-            .reconnect
-            .and_then(|b| b.delay(attempt, random.hash_one(attempt)))
-        else {
-            break;
-        };
-        attempt += 1;
-        tracing::debug!(%addr, ?delay, attempt, "reconnecting");
-        async_io::Timer::after(delay).await;
-        if hub.is_shutting_down() {
-            break;
-        }
-        match connect_once(addr, &config).await {
-            Ok(stream) => match open(&hub, addr) {
-                Ok(conn) => next = Some((conn, stream)),
-                Err(_) => break, // shutting down
-            },
-            Err(err) => tracing::debug!(error = %err, "reconnect failed"),
-        }
-    }
 }

@@ -55,8 +55,9 @@ mod server;
 mod shutdown;
 mod spawn;
 
-pub use client::{Client, ClientConfig, ConnectError};
+pub use client::{Client, ClientConfig};
 pub use io::{AsyncIoTimer, FuturesIo};
+pub use proto_core::driver::ConnectError;
 pub use server::{Server, ServerConfig};
 pub use shutdown::shutdown;
 pub use spawn::{BoxTask, Spawner};

@@ -1,14 +1,12 @@
 //! [`Server`]: the listener and its accept loop.
 
-use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use proto_core::driver::{Conn, Handler};
+use proto_core::driver::{Conn, Handler, accept_loop};
 use proto_core::hub::{Events, Hub, HubConfig, SessionHandle};
 use proto_core::message::MessageFactory;
-use smol::future;
 use smol::net::{AsyncToSocketAddrs, TcpListener, TcpStream};
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -127,42 +125,24 @@ where
     }
 
     async fn serve(self, mut prepare: impl FnMut(Conn<F>) -> Conn<F>) {
-        loop {
-            let stop = async {
-                poll_fn(|cx| self.hub.poll_shutdown_begun(cx)).await;
-                None
-            };
-            let accept = async { Some(self.listener.accept().await) };
-            match future::or(stop, accept).await {
-                None => break,
-                Some(Ok((stream, peer))) => self.admit(stream, peer, &mut prepare),
-                Some(Err(err)) => {
-                    self.hub.record_accept_error();
-                    let pause = self.config.accept_error_pause;
-                    tracing::warn!(error = %err, ?pause, "accept failed");
-                    async_io::Timer::after(pause).await;
-                }
-            }
-        }
-        tracing::info!("listener closed");
-    }
-
-    fn admit(
-        &self,
-        stream: TcpStream,
-        peer: SocketAddr,
-        prepare: &mut impl FnMut(Conn<F>) -> Conn<F>,
-    ) {
-        match self.hub.admit(peer) {
-            Ok(admission) => {
-                if let Err(err) = stream.set_nodelay(self.config.nodelay) {
-                    tracing::debug!(%peer, error = %err, "set_nodelay failed");
+        let nodelay = self.config.nodelay;
+        let spawner = self.config.spawner.clone();
+        let listener = &self.listener;
+        accept_loop(
+            &self.hub,
+            self.config.accept_error_pause,
+            || listener.accept(),
+            |pause| async move {
+                async_io::Timer::after(pause).await;
+            },
+            |admission, stream: TcpStream| {
+                if let Err(err) = stream.set_nodelay(nodelay) {
+                    tracing::debug!(peer = %admission.peer(), error = %err, "set_nodelay failed");
                 }
                 let conn = prepare(admission.open(Instant::now()));
-                let drive = conn.drive(FuturesIo(stream), AsyncIoTimer::new());
-                self.config.spawner.spawn(drive);
-            }
-            Err(rejected) => tracing::debug!(%peer, %rejected, "connection refused"),
-        }
+                spawner.spawn(conn.drive(FuturesIo(stream), AsyncIoTimer::new()));
+            },
+        )
+        .await;
     }
 }

@@ -1,16 +1,13 @@
 //! [`Client`]: connect with a timeout, reconnect with backoff.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use proto_core::driver::{Backoff, Conn};
-use proto_core::hub::{Events, Hub, HubConfig, Rejected, SessionHandle};
+use proto_core::driver::{Backoff, ConnectError, client_loop, open_client};
+use proto_core::hub::{Events, Hub, HubConfig, SessionHandle};
 use proto_core::message::MessageFactory;
-use proto_core::session::{CloseReason, SendError};
+use proto_core::session::SendError;
 use tokio::net::TcpStream;
 
 use crate::{TokioIo, TokioTimer};
@@ -40,39 +37,6 @@ impl Default for ClientConfig {
     }
 }
 
-/// Why a connection could not be made.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConnectError {
-    /// No answer within `connect_timeout`.
-    #[error("connect to {addr} timed out after {timeout:?}")]
-    Timeout {
-        /// The address.
-        addr: SocketAddr,
-        /// The configured timeout.
-        timeout: Duration,
-    },
-    /// The connect failed (refused, unreachable, …).
-    #[error("connect to {addr} failed: {source}")]
-    Io {
-        /// The address.
-        addr: SocketAddr,
-        /// The error.
-        #[source]
-        source: io::Error,
-    },
-    /// The client's own hub refused the session (its admission limits in
-    /// [`ClientConfig::hub`], e.g. `max_sessions` set to 0).
-    #[error("session to {addr} refused by the client's own limits: {source}")]
-    Rejected {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        #[source]
-        source: Rejected,
-    },
-}
-
 /// A client connection: one session at a time in a hub of its own, with
 /// the same [`Events`] and [`SessionHandle`] as a server's. With
 /// `reconnect` set, a lost connection is made again (each one a new
@@ -100,11 +64,22 @@ where
         let stream = connect_once(addr, &config).await?;
         let (hub, events) = Hub::new(factory, config.hub.clone());
         // Registered before returning, so that `send` works at once.
-        let first = match hub.admit(addr) {
-            Ok(admission) => admission.open(Instant::now()),
-            Err(source) => return Err(ConnectError::Rejected { addr, source }),
-        };
-        tokio::spawn(run(hub.clone(), addr, config, first, stream));
+        let first = open_client(&hub, addr, Instant::now())?;
+        let reconnect = config.reconnect;
+        tokio::spawn(client_loop(
+            hub.clone(),
+            addr,
+            first,
+            stream,
+            reconnect,
+            move || {
+                let config = config.clone();
+                async move { connect_once(addr, &config).await }
+            },
+            tokio::time::sleep,
+            |conn, stream| conn.drive(TokioIo(stream), TokioTimer::new()),
+            Instant::now,
+        ));
         Ok((Self { hub }, events))
     }
 
@@ -145,54 +120,4 @@ async fn connect_once(addr: SocketAddr, config: &ClientConfig) -> Result<TcpStre
         tracing::debug!(%addr, error = %err, "set_nodelay failed");
     }
     Ok(stream)
-}
-
-/// Runs sessions until the connection is lost for good.
-async fn run<F>(
-    hub: Hub<F>,
-    addr: SocketAddr,
-    config: ClientConfig,
-    first: Conn<F>,
-    stream: TcpStream,
-) where
-    F: MessageFactory + 'static,
-    F::Resolver: std::fmt::Debug + 'static,
-    F::Builder: std::fmt::Debug + 'static,
-{
-    let random = RandomState::new();
-    let mut first = Some(first);
-    let mut stream = Some(stream);
-    let mut attempt = 0;
-    loop {
-        if let Some(connected) = stream.take() {
-            attempt = 0;
-            let conn = match first.take() {
-                Some(conn) => conn,
-                None => match hub.admit(addr) {
-                    Ok(admission) => admission.open(Instant::now()),
-                    Err(_) => break, // shutting down
-                },
-            };
-            let reason = conn.drive(TokioIo(connected), TokioTimer::new()).await;
-            if matches!(reason, CloseReason::Local | CloseReason::Shutdown) {
-                break;
-            }
-        }
-        if hub.is_shutting_down() {
-            break;
-        }
-        let Some(delay) = config
-            .reconnect
-            .and_then(|b| b.delay(attempt, random.hash_one(attempt)))
-        else {
-            break;
-        };
-        attempt += 1;
-        tracing::debug!(%addr, ?delay, attempt, "reconnecting");
-        tokio::time::sleep(delay).await;
-        match connect_once(addr, &config).await {
-            Ok(connected) => stream = Some(connected),
-            Err(err) => tracing::debug!(error = %err, "reconnect failed"),
-        }
-    }
 }

@@ -41,8 +41,9 @@ mod io;
 mod server;
 mod shutdown;
 
-pub use client::{Client, ClientConfig, ConnectError};
+pub use client::{Client, ClientConfig};
 pub use io::{TokioIo, TokioTimer};
+pub use proto_core::driver::ConnectError;
 pub use server::{Server, ServerConfig};
 pub use shutdown::shutdown;
 

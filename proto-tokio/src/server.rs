@@ -1,11 +1,10 @@
 //! [`Server`]: the listener and its accept loop.
 
-use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use proto_core::driver::{Conn, Handler};
+use proto_core::driver::{Conn, Handler, accept_loop};
 use proto_core::hub::{Events, Hub, HubConfig, SessionHandle};
 use proto_core::message::MessageFactory;
 use tokio::net::{TcpListener, TcpSocket, TcpStream, ToSocketAddrs};
@@ -118,39 +117,21 @@ where
     }
 
     async fn serve(self, mut prepare: impl FnMut(Conn<F>) -> Conn<F>) {
-        let shutdown = poll_fn(|cx| self.hub.poll_shutdown_begun(cx));
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                () = &mut shutdown => break,
-                accepted = self.listener.accept() => match accepted {
-                    Ok((stream, peer)) => self.admit(stream, peer, &mut prepare),
-                    Err(err) => {
-                        self.hub.record_accept_error();
-                        tracing::warn!(error = %err, pause = ?self.config.accept_error_pause, "accept failed");
-                        tokio::time::sleep(self.config.accept_error_pause).await;
-                    }
-                },
-            }
-        }
-        tracing::info!("listener closed");
-    }
-
-    fn admit(
-        &self,
-        stream: TcpStream,
-        peer: SocketAddr,
-        prepare: &mut impl FnMut(Conn<F>) -> Conn<F>,
-    ) {
-        match self.hub.admit(peer) {
-            Ok(admission) => {
-                if let Err(err) = stream.set_nodelay(self.config.nodelay) {
-                    tracing::debug!(%peer, error = %err, "set_nodelay failed");
+        let nodelay = self.config.nodelay;
+        let listener = &self.listener;
+        accept_loop(
+            &self.hub,
+            self.config.accept_error_pause,
+            || listener.accept(),
+            tokio::time::sleep,
+            |admission, stream: TcpStream| {
+                if let Err(err) = stream.set_nodelay(nodelay) {
+                    tracing::debug!(peer = %admission.peer(), error = %err, "set_nodelay failed");
                 }
                 let conn = prepare(admission.open(Instant::now()));
                 tokio::spawn(conn.drive(TokioIo(stream), TokioTimer::new()));
-            }
-            Err(rejected) => tracing::debug!(%peer, %rejected, "connection refused"),
-        }
+            },
+        )
+        .await;
     }
 }

@@ -4,30 +4,14 @@ use std::time::Duration;
 
 use proto_core::hub::{Hub, ShutdownReport};
 use proto_core::message::MessageFactory;
-use proto_core::session::CloseReason;
 
 /// Shuts `hub` down gracefully: its listener stops accepting (a
 /// [`Server::run`](crate::Server::run) loop returns), every session is asked
-/// to close with [`CloseReason::Shutdown`] after writing what it has
-/// queued, and once `grace` has passed the sessions still open are closed
-/// at once. Returns how many queued messages were flushed and how many
-/// dropped (0 when `grace` and each session's `close_timeout` allow).
+/// to close with `Shutdown` after writing what it has queued, and once
+/// `grace` has passed the sessions still open are closed at once. Returns
+/// how many queued messages were flushed and how many dropped (0 when
+/// `grace` and each session's `close_timeout` allow). The logic is
+/// [`proto_core::driver::shutdown`]'s; this supplies tokio's timer.
 pub async fn shutdown<F: MessageFactory>(hub: &Hub<F>, grace: Duration) -> ShutdownReport {
-    hub.begin_shutdown();
-    if tokio::time::timeout(grace, hub.drained()).await.is_err() {
-        tracing::warn!(
-            live = hub.len(),
-            "shutdown grace period over; closing the rest"
-        );
-        hub.abort_all(CloseReason::Shutdown);
-        hub.drained().await;
-    }
-    let report = hub.shutdown_report();
-    tracing::info!(
-        sessions = report.sessions,
-        flushed = report.flushed,
-        dropped = report.dropped,
-        "shutdown complete"
-    );
-    report
+    proto_core::driver::shutdown(hub, tokio::time::sleep(grace)).await
 }

@@ -19,6 +19,7 @@
 mod backoff;
 mod drive;
 mod handler;
+mod lifecycle;
 
 use std::io::{self, IoSlice};
 use std::task::{Context, Poll};
@@ -29,6 +30,7 @@ use bytes::BytesMut;
 pub use backoff::Backoff;
 pub use drive::{Conn, Drive};
 pub use handler::Handler;
+pub use lifecycle::{ConnectError, accept_loop, client_loop, open_client, shutdown};
 
 /// A byte stream as the driver uses it: the `poll_*` methods of an async
 /// socket. The adapters implement it for their runtimes' streams.
