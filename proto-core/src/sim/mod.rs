@@ -404,21 +404,30 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
                 }
                 let mut current = segments.next().unwrap_or_default();
                 while !current.is_empty() {
-                    // One read of random size, possibly across segments: the
-                    // session sees it as consecutive inputs at one instant,
-                    // which decode exactly as one.
+                    // One read of random size, possibly across segments,
+                    // copied into the session's read buffer (as a socket
+                    // read is) and handed over whole. A session closed by
+                    // an earlier read takes nothing more.
                     let mut want = 1 + self.rng.below(pipe.config.max_read);
                     let mut read = Vec::new();
+                    let open = !receiver.is_closed();
+                    let mut len = 0;
                     while want > 0 && !current.is_empty() {
                         let piece = current.split_to(want.min(current.len()));
                         want -= piece.len();
-                        receiver.handle_input(&piece, now);
+                        len += piece.len();
+                        if open {
+                            receiver.read_buf().extend_from_slice(&piece);
+                        }
                         if self.record {
                             read.push(piece);
                         }
                         if current.is_empty() {
                             current = segments.next().unwrap_or_default();
                         }
+                    }
+                    if open {
+                        receiver.handle_read(len, now);
                     }
                     if self.record {
                         self.trace.push(Delivery {
