@@ -1,7 +1,7 @@
 //! The connection driver shared by the runtime adapters.
 //!
 //! A driver runs one [`Session`](crate::session::Session) of a
-//! [`Hub`]: it reads into the session's buffer, delivers events to the
+//! [`Hub`](crate::hub::Hub): it reads into the session's buffer, delivers events to the
 //! hub's [`Events`](crate::hub::Events), writes the session's transmits with
 //! vectored writes, sleeps until the session's next deadline, and applies
 //! what handles asked for (sends, closes). It performs no I/O of its own:
