@@ -1,6 +1,5 @@
 //! [`Session`]: one connection's state machine.
 
-use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::time::Instant;
 
@@ -11,6 +10,9 @@ use super::queue::{Pushed, SendQueue};
 use super::{CloseReason, Overflow, SendError, SessionConfig, SessionStats, SharedFrame};
 use crate::frame::{FrameError, FrameReader, WireBuf};
 use crate::message::{MessageBuilder, MessageFactory, MessageResolver};
+use inbox::Inbox;
+
+mod inbox;
 
 /// What a session tells its application, drained with
 /// [`Session::poll_event`].
@@ -96,7 +98,7 @@ pub struct Session<R, B> {
     /// Messages not yet polled, in order. Kept apart from `Opened` and
     /// `Closed`, which can only come first and last, so the per-message
     /// queue holds just `Bytes`.
-    messages: VecDeque<Bytes>,
+    messages: Inbox,
     /// `Closed` not yet polled.
     closed_pending: Option<CloseReason>,
     stats: SessionStats,
@@ -119,7 +121,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             queue,
             state: State::Open,
             opened_pending: true,
-            messages: VecDeque::new(),
+            messages: Inbox::default(),
             closed_pending: None,
             stats: SessionStats::default(),
             last_recv: now,
@@ -417,7 +419,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             self.opened_pending = false;
             return Some(Event::Opened);
         }
-        if let Some(message) = self.messages.pop_front() {
+        if let Some(message) = self.messages.pop() {
             return Some(Event::Message(message));
         }
         self.closed_pending.take().map(Event::Closed)
@@ -503,7 +505,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     fn deliver(&mut self, frame: Bytes) -> bool {
         if self.config.heartbeat.is_none() {
             self.stats.messages_in += 1;
-            self.messages.push_back(frame);
+            self.messages.push(frame);
             return true;
         }
         self.deliver_control(frame)
@@ -516,7 +518,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         match control::parse(frame) {
             Ok(Control::Data(message)) => {
                 self.stats.messages_in += 1;
-                self.messages.push_back(message);
+                self.messages.push(message);
             }
             Ok(Control::Ping) => self.send_control(control::PONG),
             Ok(Control::Pong) => {}
