@@ -1,5 +1,6 @@
 //! An echo server on smol: every message a client sends comes back to it.
-//! Ctrl-C shuts it down gracefully (queued replies are flushed first).
+//! Ctrl-C or SIGTERM shuts it down gracefully (queued replies are flushed
+//! first).
 //!
 //! ```text
 //! cargo run --release -p proto-smol --example echo_server -- --addr 127.0.0.1:7000 --preset laster40net
@@ -50,7 +51,7 @@ struct Args {
     /// Seconds queued replies may take to flush on shutdown.
     #[arg(long, default_value_t = 5)]
     grace: u64,
-    /// Shut down by itself after this many seconds (default: at Ctrl-C).
+    /// Also shut down by itself after this many seconds.
     #[arg(long)]
     run_for: Option<u64>,
 }
@@ -100,13 +101,17 @@ where
     })
     .map_err(std::io::Error::other)?;
     let mut stop = pin!(async {
+        let signalled = async {
+            let _ = stopped.recv().await;
+        };
         match args.run_for {
             Some(secs) => {
-                smol::Timer::after(Duration::from_secs(secs)).await;
+                let timer = async {
+                    smol::Timer::after(Duration::from_secs(secs)).await;
+                };
+                future::or(timer, signalled).await;
             }
-            None => {
-                let _ = stopped.recv().await;
-            }
+            None => signalled.await,
         }
     });
     loop {

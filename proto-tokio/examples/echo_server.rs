@@ -1,5 +1,6 @@
 //! An echo server on tokio: every message a client sends comes back to it.
-//! Ctrl-C shuts it down gracefully (queued replies are flushed first).
+//! Ctrl-C or SIGTERM shuts it down gracefully (queued replies are flushed
+//! first).
 //!
 //! ```text
 //! cargo run --release -p proto-tokio --example echo_server -- --addr 127.0.0.1:7000 --preset laster40net
@@ -50,7 +51,7 @@ struct Args {
     /// Seconds queued replies may take to flush on shutdown.
     #[arg(long, default_value_t = 5)]
     grace: u64,
-    /// Shut down by itself after this many seconds (default: at Ctrl-C).
+    /// Also shut down by itself after this many seconds.
     #[arg(long)]
     run_for: Option<u64>,
 }
@@ -94,11 +95,16 @@ where
     tokio::spawn(server.run());
 
     let stop = async {
-        match args.run_for {
-            Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
+        let run_for = async {
+            match args.run_for {
+                Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
+                None => std::future::pending().await,
             }
+        };
+        tokio::select! {
+            () = run_for => {}
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminate() => {}
         }
     };
     tokio::pin!(stop);
@@ -123,4 +129,20 @@ where
     drain.abort();
     tracing::info!(?report, stats = ?hub.stats(), "stopped");
     Ok(())
+}
+
+/// SIGTERM (how service managers ask a server to stop), where there is one.
+#[cfg(unix)]
+async fn terminate() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminate() {
+    std::future::pending().await
 }
