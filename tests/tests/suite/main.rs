@@ -8,6 +8,7 @@
 
 mod behaviours;
 mod harness;
+mod heartbeat;
 mod peers;
 mod rt_async_std;
 mod rt_smol;
@@ -24,7 +25,7 @@ const BULK_LIMIT: Duration = Duration::from_secs(120);
 macro_rules! suite {
     ($name:ident, $rt:ty) => {
         mod $name {
-            use super::{BULK_LIMIT, LIMIT, behaviours as b, harness::run};
+            use super::{BULK_LIMIT, LIMIT, behaviours as b, harness::run, heartbeat};
 
             #[test]
             fn echo_100_connections_10_000_frames() {
@@ -64,6 +65,14 @@ macro_rules! suite {
             #[test]
             fn half_close_still_flushes_replies() {
                 run::<$rt, _, _>(LIMIT, b::half_close_flushes_replies::<$rt>);
+            }
+
+            #[test]
+            fn heartbeats_keep_live_peers_and_close_silent_ones() {
+                run::<$rt, _, _>(
+                    LIMIT,
+                    heartbeat::heartbeats_keep_live_peers_and_close_silent_ones::<$rt>,
+                );
             }
 
             #[test]
