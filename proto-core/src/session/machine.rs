@@ -253,29 +253,41 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         if self.state != State::Open {
             return Err(SendError::Closed);
         }
-        if let Overflow::KeepLatest(_) = policy {
-            return self.send_keyed(payload, policy);
+        if self.config.heartbeat.is_some() || matches!(policy, Overflow::KeepLatest(_)) {
+            return self.send_other(payload, policy);
         }
-        // The common case, encoded straight into the open run.
-        let heartbeat = self.config.heartbeat.is_some();
+        // The common case: no kind byte, encoded straight into the open
+        // run. A single call site keeps the payload where the caller put
+        // it (a second one, even in a branch not taken, made the compiler
+        // copy it first).
         let wire = self.queue.tail_wire();
         let before = wire.len();
-        let pushed = match encode_data(&mut self.builder, heartbeat, payload, wire) {
+        let pushed = match self.builder.encode(payload, wire) {
             Ok(()) => self.queue.commit(before, policy),
             Err(err) => Err(Some(SendError::Frame(err))),
         };
         self.pushed(pushed)
     }
 
-    /// [`send_with`](Self::send_with) under `KeepLatest`, out of line.
+    /// [`send_with`](Self::send_with) with heartbeats on (a kind byte before
+    /// the payload) or under `KeepLatest`, out of line.
     #[inline(never)]
-    fn send_keyed(&mut self, payload: Bytes, policy: Overflow) -> Result<(), SendError> {
+    fn send_other(&mut self, payload: Bytes, policy: Overflow) -> Result<(), SendError> {
         let heartbeat = self.config.heartbeat.is_some();
         let builder = &mut self.builder;
-        let pushed = self.queue.push(
-            |wire| encode_data(builder, heartbeat, payload, wire),
-            policy,
-        );
+        let pushed = if let Overflow::KeepLatest(_) = policy {
+            self.queue.push(
+                |wire| encode_data(builder, heartbeat, payload, wire),
+                policy,
+            )
+        } else {
+            let wire = self.queue.tail_wire();
+            let before = wire.len();
+            match encode_data(builder, heartbeat, payload, wire) {
+                Ok(()) => self.queue.commit(before, policy),
+                Err(err) => Err(Some(SendError::Frame(err))),
+            }
+        };
         self.pushed(pushed)
     }
 
