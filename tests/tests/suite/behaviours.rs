@@ -1,37 +1,36 @@
 //! The behaviours, each written once as an async body generic over the
-//! [`Runtime`]. `main.rs` instantiates every one on every runtime.
+//! [`Runtime`]: bulk echo, graceful shutdown, reset and half-close, wire and
+//! cross-runtime interop here; limits, connecting and heartbeats in their
+//! own files. `main.rs` instantiates every one on every runtime.
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::channel::mpsc;
-use proto_core::driver::Backoff;
 use proto_core::frame::LengthField;
-use proto_core::hub::{AdmissionConfig, HubConfig, SessionHandle};
-use proto_core::session::{CloseReason, Overflow, SendError, SessionConfig};
+use proto_core::hub::{HubConfig, SessionHandle};
+use proto_core::session::{CloseReason, SessionConfig};
 
 use crate::harness::{
-    ClientSettings, ConnectFailure, Connected, EchoServer, Runtime, WAIT, blocking, echo_through,
-    eventually, expect_closed, expect_message, expect_opened, local, numbered, within,
+    ClientSettings, Connected, EchoServer, Runtime, WAIT, blocking, echo_through, eventually,
+    expect_message, local, numbered, within,
 };
-use crate::peers::{RawOptions, RawPeer, fill_accept_queue, stuck_listener};
+use crate::peers::{RawOptions, RawPeer};
 
-fn codec() -> LengthField {
+pub(crate) fn codec() -> LengthField {
     LengthField::laster40net()
 }
 
-async fn connect<R: Runtime>(addr: SocketAddr) -> Connected {
+pub(crate) async fn connect<R: Runtime>(addr: SocketAddr) -> Connected {
     R::connect(addr, codec(), ClientSettings::default())
         .await
         .unwrap_or_else(|err| panic!("connect to {addr}: {err:?}"))
 }
 
 /// A client's round trip through an echo server: send `text`, expect it back.
-async fn round_trip<R: Runtime>(
+pub(crate) async fn round_trip<R: Runtime>(
     client: &mut Connected,
     handle: &SessionHandle,
     text: &'static str,
@@ -44,7 +43,7 @@ async fn round_trip<R: Runtime>(
 }
 
 /// Whether `reason` is how a client sees a server drop its connection.
-fn dropped_by_server(reason: &CloseReason) -> bool {
+pub(crate) fn dropped_by_server(reason: &CloseReason) -> bool {
     matches!(reason, CloseReason::RemoteClosed | CloseReason::Io(_))
 }
 
@@ -99,282 +98,6 @@ pub(crate) async fn echo_many_connections<R: Runtime>() {
         Some(&(ECHO_CONNECTIONS as u64)),
         "{stats:?}"
     );
-}
-
-// ----- admission -----
-
-/// `max_sessions` 3: three connections are admitted and work; the fourth
-/// is refused (counted as `too_many_sessions`, never opened); once one
-/// closes, a new one is admitted.
-pub(crate) async fn admission_max_sessions<R: Runtime>() {
-    let config = HubConfig {
-        admission: AdmissionConfig {
-            max_sessions: 3,
-            max_sessions_per_ip: None,
-        },
-        ..HubConfig::default()
-    };
-    let mut server = EchoServer::start::<R>(local(), codec(), config, true).await;
-    let mut clients = Vec::new();
-    for _ in 0..3 {
-        let mut client = connect::<R>(server.addr).await;
-        let handle = expect_opened::<R>(&mut client.events).await;
-        server.next_opened::<R>().await;
-        clients.push((client, handle));
-    }
-    // Exactly at the limit: all three are live and echo.
-    assert_eq!(server.hub.len(), 3);
-    for (client, handle) in &mut clients {
-        round_trip::<R>(client, handle, "at the limit").await;
-    }
-
-    // One over: the server drops the connection without a session.
-    let mut over = connect::<R>(server.addr).await;
-    let handle = expect_opened::<R>(&mut over.events).await;
-    let reason = expect_closed::<R>(&mut over.events, handle.id()).await;
-    assert!(
-        dropped_by_server(&reason),
-        "refused connection closed with {reason}"
-    );
-    let stats = server.hub.stats();
-    assert_eq!(
-        stats.rejected.get("too_many_sessions"),
-        Some(&1),
-        "{stats:?}"
-    );
-    assert_eq!(stats.accepted, 3, "{stats:?}");
-    assert_eq!(server.hub.len(), 3);
-    assert!(
-        server.opened.try_recv().is_err(),
-        "the refused connection opened a session"
-    );
-
-    // A place frees up: the next connection is admitted.
-    let (_, first) = &clients[0];
-    first.close();
-    let closed = server.next_closed::<R>().await;
-    assert_eq!(closed.reason, CloseReason::RemoteClosed);
-    let mut again = connect::<R>(server.addr).await;
-    let handle = expect_opened::<R>(&mut again.events).await;
-    server.next_opened::<R>().await;
-    round_trip::<R>(&mut again, &handle, "after a place freed").await;
-    assert_eq!(
-        server.hub.stats().rejected.get("too_many_sessions"),
-        Some(&1)
-    );
-    server.assert_no_failures();
-}
-
-/// `max_sessions_per_ip` 2: two connections from 127.0.0.1 are admitted,
-/// the third is refused (`too_many_from_ip`), and one from 127.0.0.2 is
-/// still admitted.
-pub(crate) async fn admission_per_ip<R: Runtime>() {
-    let config = HubConfig {
-        admission: AdmissionConfig {
-            max_sessions: 100,
-            max_sessions_per_ip: Some(2),
-        },
-        ..HubConfig::default()
-    };
-    let mut server = EchoServer::start::<R>(local(), codec(), config, true).await;
-    let mut clients = Vec::new();
-    for _ in 0..2 {
-        let mut client = connect::<R>(server.addr).await;
-        let handle = expect_opened::<R>(&mut client.events).await;
-        let opened = server.next_opened::<R>().await;
-        assert_eq!(opened.peer().ip(), IpAddr::from([127, 0, 0, 1]));
-        round_trip::<R>(&mut client, &handle, "at the per-IP limit").await;
-        clients.push((client, handle));
-    }
-
-    let mut over = connect::<R>(server.addr).await;
-    let handle = expect_opened::<R>(&mut over.events).await;
-    let reason = expect_closed::<R>(&mut over.events, handle.id()).await;
-    assert!(
-        dropped_by_server(&reason),
-        "refused connection closed with {reason}"
-    );
-    let stats = server.hub.stats();
-    assert_eq!(
-        stats.rejected.get("too_many_from_ip"),
-        Some(&1),
-        "{stats:?}"
-    );
-    assert_eq!(stats.rejected.get("too_many_sessions"), None, "{stats:?}");
-    assert_eq!(server.hub.len(), 2);
-
-    // Another address is not affected by 127.0.0.1's count.
-    let addr = server.addr;
-    let mut peer = blocking(move || {
-        RawPeer::connect(
-            addr,
-            RawOptions {
-                local_ip: Some([127, 0, 0, 2]),
-                ..RawOptions::default()
-            },
-        )
-    })
-    .await;
-    let opened = server.next_opened::<R>().await;
-    assert_eq!(opened.peer().ip(), IpAddr::from([127, 0, 0, 2]));
-    let (peer, echo) = blocking(move || {
-        peer.send(b"from another address");
-        let echo = peer.recv();
-        (peer, echo)
-    })
-    .await;
-    assert_eq!(
-        echo.expect("read").as_deref(),
-        Some(&b"from another address"[..])
-    );
-    assert_eq!(server.hub.len(), 3);
-    drop(peer);
-    assert_eq!(
-        server.hub.stats().rejected.get("too_many_from_ip"),
-        Some(&1)
-    );
-    server.assert_no_failures();
-}
-
-// ----- idle timeout -----
-
-/// `idle_timeout` 300 ms on a real socket: a silent connection is closed
-/// with `IdleTimeout` (not before 300 ms), while one that keeps sending
-/// stays open.
-pub(crate) async fn idle_timeout<R: Runtime>() {
-    let idle = Duration::from_millis(300);
-    let config = HubConfig {
-        session: SessionConfig::default().idle_timeout(Some(idle)),
-        ..HubConfig::default()
-    };
-    let mut server = EchoServer::start::<R>(local(), codec(), config, false).await;
-    // The session opens after this instant, so it may not close before
-    // `idle` has passed since.
-    let connecting_at = Instant::now();
-    let mut silent = connect::<R>(server.addr).await;
-    let silent_handle = expect_opened::<R>(&mut silent.events).await;
-    let silent_id = server.next_opened::<R>().await.id();
-
-    let mut busy = connect::<R>(server.addr).await;
-    let busy_handle = expect_opened::<R>(&mut busy.events).await;
-    let busy_id = server.next_opened::<R>().await.id();
-    let stop = Arc::new(AtomicBool::new(false));
-    let keep_sending = stop.clone();
-    R::spawn(async move {
-        while !keep_sending.load(Ordering::Relaxed) {
-            let _ = busy_handle.send(Bytes::from_static(b"still here"));
-            R::sleep(Duration::from_millis(50)).await;
-        }
-    });
-
-    let closed = server.next_closed::<R>().await;
-    let lived = connecting_at.elapsed();
-    assert_eq!(closed.id, silent_id, "the first session to close");
-    assert_eq!(closed.reason, CloseReason::IdleTimeout);
-    assert!(
-        lived >= idle,
-        "closed after {lived:?}, before the idle timeout {idle:?}"
-    );
-    assert!(
-        server.hub.get(busy_id).is_some(),
-        "the busy session was closed too"
-    );
-    assert!(server.received(busy_id) > 0);
-    let reason = expect_closed::<R>(&mut silent.events, silent_handle.id()).await;
-    assert!(dropped_by_server(&reason), "client saw {reason}");
-
-    // The busy one outlives several idle periods.
-    R::sleep(idle * 2).await;
-    assert!(
-        server.hub.get(busy_id).is_some(),
-        "the busy session went idle"
-    );
-    stop.store(true, Ordering::Relaxed);
-    let closed = server.next_closed::<R>().await;
-    assert_eq!(
-        (closed.id, closed.reason),
-        (busy_id, CloseReason::IdleTimeout)
-    );
-    assert_eq!(server.hub.stats().closed.get("idle_timeout"), Some(&2));
-}
-
-// ----- slow consumer -----
-
-/// A peer that never reads, with `Overflow::Disconnect` and a 64 KiB
-/// queue: flooding it closes it with `SlowConsumer`, while two other
-/// sessions keep echoing throughout (a round trip every 256 sends of the
-/// flood, and after it).
-pub(crate) async fn slow_consumer_disconnected<R: Runtime>() {
-    let config = HubConfig {
-        session: SessionConfig::default()
-            .max_queue_bytes(64 * 1024)
-            .max_queue_messages(100_000)
-            .overflow(Overflow::Disconnect),
-        ..HubConfig::default()
-    };
-    let mut server = EchoServer::start::<R>(local(), codec(), config, true).await;
-    let mut others = Vec::new();
-    for _ in 0..2 {
-        let mut client = connect::<R>(server.addr).await;
-        let handle = expect_opened::<R>(&mut client.events).await;
-        server.next_opened::<R>().await;
-        others.push((client, handle));
-    }
-
-    let addr = server.addr;
-    let peer = blocking(move || {
-        RawPeer::connect(
-            addr,
-            RawOptions {
-                recv_buffer: Some(4096),
-                ..RawOptions::default()
-            },
-        )
-    })
-    .await;
-    let slow = server.next_opened::<R>().await;
-    let chunk = Bytes::from(vec![7u8; 1024]);
-    let mut sent = 0u64;
-    let mut round_trips = 0;
-    let outcome = loop {
-        match slow.send(chunk.clone()) {
-            Ok(()) => sent += 1,
-            Err(err) => break err,
-        }
-        assert!(sent < 1_000_000, "1 GB queued for a peer that never reads");
-        // Paced well below what loopback carries, so that the queue fills
-        // only once the socket buffers are full.
-        if sent % 16 == 0 {
-            R::sleep(Duration::from_millis(1)).await;
-        }
-        if sent % 256 == 0 {
-            let (client, handle) = &mut others[round_trips % 2];
-            round_trip::<R>(client, handle, "during the flood").await;
-            round_trips += 1;
-        }
-    };
-    assert_eq!(outcome, SendError::Closed, "after {sent} sends");
-    assert!(round_trips > 0, "the flood ended before any round trip");
-    let closed = server.next_closed::<R>().await;
-    assert_eq!(closed.id, slow.id());
-    assert_eq!(closed.reason, CloseReason::SlowConsumer);
-    // The socket took bytes until its buffers filled: more than the queue
-    // holds went out before the queue overflowed.
-    assert!(
-        closed.stats.bytes_out > 64 * 1024,
-        "only {} bytes written before the overflow",
-        closed.stats.bytes_out
-    );
-    drop(peer);
-
-    for (client, handle) in &mut others {
-        round_trip::<R>(client, handle, "after the flood").await;
-        assert!(!handle.is_closed());
-    }
-    server.assert_no_failures();
-    let stats = server.hub.stats();
-    assert_eq!(stats.closed.get("slow_consumer"), Some(&1), "{stats:?}");
-    assert_eq!(stats.live, 2, "{stats:?}");
 }
 
 // ----- graceful shutdown -----
@@ -573,87 +296,6 @@ pub(crate) async fn half_close_flushes_replies<R: Runtime>() {
     assert_eq!(closed.stats.messages_out, u64::from(REPLIES));
     assert_eq!(closed.stats.messages_dropped_at_close, 0);
     assert_eq!(server.received(handle.id()), 3);
-}
-
-// ----- connect timeout, refusal, reconnect -----
-
-/// A listener with backlog 1 whose accept queue is full drops SYNs: a
-/// connect with a 200 ms timeout fails with `Timeout`, not before 200 ms.
-pub(crate) async fn connect_timeout<R: Runtime>() {
-    let (listener, addr) = stuck_listener(1);
-    let held = blocking(move || fill_accept_queue(addr)).await;
-    let timeout = Duration::from_millis(200);
-    let settings = ClientSettings {
-        connect_timeout: timeout,
-        ..ClientSettings::default()
-    };
-    let start = Instant::now();
-    let result = R::connect(addr, codec(), settings).await;
-    let took = start.elapsed();
-    assert_eq!(result.err(), Some(ConnectFailure::Timeout));
-    assert!(
-        took >= timeout,
-        "timed out after {took:?}, before {timeout:?}"
-    );
-    drop((held, listener));
-}
-
-/// Nothing listens: the connect fails at once with `ConnectionRefused`.
-pub(crate) async fn connect_refused<R: Runtime>() {
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr"); // the listener is closed again here
-    let result = R::connect(addr, codec(), ClientSettings::default()).await;
-    assert_eq!(
-        result.err(),
-        Some(ConnectFailure::Io(std::io::ErrorKind::ConnectionRefused))
-    );
-}
-
-/// The server goes away and comes back on the same port: a client with a
-/// reconnect backoff opens a new session (a new `Opened`, a new id) that
-/// works.
-pub(crate) async fn reconnects_after_server_restart<R: Runtime>() {
-    let mut first = EchoServer::start::<R>(local(), codec(), HubConfig::default(), true).await;
-    let addr = first.addr;
-    let settings = ClientSettings {
-        reconnect: Some(Backoff {
-            initial: Duration::from_millis(20),
-            max: Duration::from_millis(100),
-            jitter: 0.5,
-            max_attempts: Some(500),
-        }),
-        ..ClientSettings::default()
-    };
-    let mut client = R::connect(addr, codec(), settings).await.expect("connect");
-    let before = expect_opened::<R>(&mut client.events).await;
-    first.next_opened::<R>().await;
-    round_trip::<R>(&mut client, &before, "before the restart").await;
-
-    let report = R::shutdown(first.hub.clone(), Duration::from_secs(5)).await;
-    assert_eq!(report.sessions, 1);
-    let reason = expect_closed::<R>(&mut client.events, before.id()).await;
-    assert_eq!(reason, CloseReason::RemoteClosed);
-    // Let a few reconnect attempts fail against the closed port.
-    R::sleep(Duration::from_millis(200)).await;
-
-    let mut second = EchoServer::start::<R>(addr, codec(), HubConfig::default(), true).await;
-    assert_eq!(second.addr, addr);
-    let after = expect_opened::<R>(&mut client.events).await;
-    assert_ne!(after.id(), before.id());
-    second.next_opened::<R>().await;
-    round_trip::<R>(&mut client, &after, "after the restart").await;
-    assert_eq!(second.hub.stats().accepted, 1);
-
-    // Shutting the client's hub down ends it for good.
-    R::shutdown(client.hub.clone(), Duration::from_secs(5)).await;
-    let reason = expect_closed::<R>(&mut client.events, after.id()).await;
-    assert_eq!(reason, CloseReason::Shutdown);
-    let closed = second.next_closed::<R>().await;
-    assert_eq!(closed.reason, CloseReason::RemoteClosed);
-    first.assert_no_failures();
-    second.assert_no_failures();
 }
 
 // ----- wire interop with tokio-util -----

@@ -7,8 +7,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod behaviours;
+mod connecting;
 mod harness;
 mod heartbeat;
+mod limits;
 mod peers;
 mod rt_async_std;
 mod rt_smol;
@@ -25,7 +27,9 @@ const BULK_LIMIT: Duration = Duration::from_secs(120);
 macro_rules! suite {
     ($name:ident, $rt:ty) => {
         mod $name {
-            use super::{BULK_LIMIT, LIMIT, behaviours as b, harness::run, heartbeat};
+            use super::{
+                BULK_LIMIT, LIMIT, behaviours as b, connecting, harness::run, heartbeat, limits,
+            };
 
             #[test]
             fn echo_100_connections_10_000_frames() {
@@ -34,22 +38,22 @@ macro_rules! suite {
 
             #[test]
             fn admission_max_sessions_at_and_over_limit() {
-                run::<$rt, _, _>(LIMIT, b::admission_max_sessions::<$rt>);
+                run::<$rt, _, _>(LIMIT, limits::admission_max_sessions::<$rt>);
             }
 
             #[test]
             fn admission_per_ip_at_and_over_limit() {
-                run::<$rt, _, _>(LIMIT, b::admission_per_ip::<$rt>);
+                run::<$rt, _, _>(LIMIT, limits::admission_per_ip::<$rt>);
             }
 
             #[test]
             fn closes_idle_session_with_idle_timeout() {
-                run::<$rt, _, _>(LIMIT, b::idle_timeout::<$rt>);
+                run::<$rt, _, _>(LIMIT, limits::idle_timeout::<$rt>);
             }
 
             #[test]
             fn disconnects_slow_consumer_others_keep_working() {
-                run::<$rt, _, _>(LIMIT, b::slow_consumer_disconnected::<$rt>);
+                run::<$rt, _, _>(LIMIT, limits::slow_consumer_disconnected::<$rt>);
             }
 
             #[test]
@@ -77,17 +81,17 @@ macro_rules! suite {
 
             #[test]
             fn connect_times_out_when_syns_are_dropped() {
-                run::<$rt, _, _>(LIMIT, b::connect_timeout::<$rt>);
+                run::<$rt, _, _>(LIMIT, connecting::connect_timeout::<$rt>);
             }
 
             #[test]
             fn connect_refused_is_an_io_error() {
-                run::<$rt, _, _>(LIMIT, b::connect_refused::<$rt>);
+                run::<$rt, _, _>(LIMIT, connecting::connect_refused::<$rt>);
             }
 
             #[test]
             fn reconnects_after_server_restart() {
-                run::<$rt, _, _>(LIMIT, b::reconnects_after_server_restart::<$rt>);
+                run::<$rt, _, _>(LIMIT, connecting::reconnects_after_server_restart::<$rt>);
             }
 
             #[test]
