@@ -169,9 +169,18 @@ where
 ///
 /// Once the session closes, every call fails with [`SendError::Closed`] or
 /// does nothing.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SessionHandle {
     pub(crate) slot: Arc<dyn SlotOps>,
+}
+
+impl std::fmt::Debug for SessionHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionHandle")
+            .field("id", &self.id())
+            .field("peer", &self.peer())
+            .finish()
+    }
 }
 
 impl SessionHandle {
