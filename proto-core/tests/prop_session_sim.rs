@@ -64,6 +64,7 @@ fn drain(sim: &mut Net, link: LinkId, side: Side) -> (Vec<Bytes>, Option<CloseRe
                 closed = Some(reason);
             }
             Event::Opened => panic!("Opened twice"),
+            other => panic!("unexpected {other:?} (half_close is off)"),
         }
     }
     (messages, closed)

@@ -464,3 +464,53 @@ fn queue_high_water_marks_are_kept() {
     assert_eq!(s.stats().queue_high_water_messages, 4);
     assert_eq!(s.stats().queue_high_water_bytes, 40);
 }
+
+#[test]
+fn with_half_close_end_of_stream_keeps_the_session_open_for_replies() {
+    let t0 = Instant::now();
+    let heartbeat = Heartbeat {
+        interval: ms(100),
+        timeout: ms(100),
+    };
+    let config = SessionConfig::default()
+        .half_close(true)
+        .heartbeat(Some(heartbeat))
+        .idle_timeout(Some(ms(1000)));
+    let mut s = session(config, t0);
+    let mut request = Vec::from([0u8]); // the data kind byte (heartbeats on)
+    request.extend_from_slice(b"req");
+    s.handle_input(&frame(&request), t0);
+    s.handle_eof(t0 + ms(10));
+    s.handle_eof(t0 + ms(20)); // again: nothing changes
+    assert_eq!(
+        events(&mut s),
+        [
+            Event::Opened,
+            Event::Message(Bytes::from_static(b"req")),
+            Event::EndOfStream
+        ]
+    );
+    assert!(!s.is_closing(), "still open for the reply");
+    s.send(Bytes::from_static(b"reply")).unwrap();
+    let mut reply = Vec::from([0u8]);
+    reply.extend_from_slice(b"reply");
+    assert_eq!(write_all(&mut s, t0 + ms(30)), frame(&reply));
+    // No pings once the peer cannot answer them: the only deadline left is
+    // the idle one, which still closes a forgotten session.
+    assert_eq!(s.poll_timeout(), Some(t0 + ms(1000)));
+    s.close(CloseReason::Local, t0 + ms(40));
+    assert_eq!(events(&mut s), [Event::Closed(CloseReason::Local)]);
+}
+
+#[test]
+fn with_half_close_a_truncated_frame_at_end_of_stream_is_still_malformed() {
+    let t0 = Instant::now();
+    let mut s = session(SessionConfig::default().half_close(true), t0);
+    s.handle_input(&frame(b"cut")[..5], t0);
+    s.handle_eof(t0);
+    assert!(matches!(
+        s.close_reason(),
+        Some(CloseReason::MalformedFrame(_))
+    ));
+    assert!(!events(&mut s).contains(&Event::EndOfStream));
+}

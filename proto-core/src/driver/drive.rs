@@ -377,6 +377,7 @@ where
             match event {
                 Event::Opened => handler.on_open(handle),
                 Event::Message(payload) => handler.on_message(handle, payload),
+                Event::EndOfStream => handler.on_end_of_stream(handle),
                 Event::Closed(reason) => handler.on_close(handle, &reason, &handle.stats()),
             }
         }
@@ -392,6 +393,7 @@ where
     match event {
         Event::Opened => HubEvent::Opened(handle.clone()),
         Event::Message(payload) => HubEvent::Message { id, payload },
+        Event::EndOfStream => HubEvent::EndOfStream { id },
         Event::Closed(reason) => HubEvent::Closed {
             id,
             reason,

@@ -27,6 +27,14 @@ pub trait Handler: Send {
     /// A whole message from the peer.
     fn on_message(&mut self, session: &SessionHandle, payload: Bytes);
 
+    /// The peer ended its side of the stream and the session stays open for
+    /// replies ([`SessionConfig::half_close`](crate::session::SessionConfig::half_close)
+    /// is on). Replies to its messages were sent from `on_message` already,
+    /// so the default closes the session gracefully: they are still written.
+    fn on_end_of_stream(&mut self, session: &SessionHandle) {
+        session.close();
+    }
+
     /// The session closed (the hub has already forgotten it).
     fn on_close(&mut self, session: &SessionHandle, reason: &CloseReason, stats: &SessionStats) {
         let _ = (session, reason, stats);

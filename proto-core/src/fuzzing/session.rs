@@ -46,7 +46,8 @@ pub(super) fn run(data: &[u8], start: Instant) {
         .heartbeat(hb)
         .idle_timeout((c[4] & 1 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 10)))
         .frame_timeout((c[4] & 2 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 3)))
-        .close_timeout(Duration::from_millis(u64::from(c[5])));
+        .close_timeout(Duration::from_millis(u64::from(c[5])))
+        .half_close(c[4] & 4 != 0);
     let codec = LengthField::laster40net().max_frame_length(64 + usize::from(c[2]));
     let mut now = start;
     let mut s = Session::new(codec.new_codec(), codec.new_codec(), config, now);
@@ -145,6 +146,7 @@ pub(super) fn run(data: &[u8], start: Instant) {
 #[derive(Default)]
 struct Checker {
     opened: bool,
+    ended: bool,
     closed: Option<CloseReason>,
 }
 
@@ -158,7 +160,14 @@ impl Checker {
                 }
                 Event::Message(_) => {
                     assert!(self.opened, "message before Opened");
+                    assert!(!self.ended, "message after EndOfStream");
                     assert!(self.closed.is_none(), "message after Closed");
+                }
+                Event::EndOfStream => {
+                    assert!(self.opened, "EndOfStream before Opened");
+                    assert!(!self.ended, "EndOfStream twice");
+                    assert!(self.closed.is_none(), "EndOfStream after Closed");
+                    self.ended = true;
                 }
                 Event::Closed(reason) => {
                     assert!(self.opened, "Closed before Opened");

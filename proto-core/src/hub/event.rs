@@ -25,6 +25,13 @@ pub enum Event {
         /// The payload.
         payload: Bytes,
     },
+    /// The peer ended its side of the stream and the session stays open
+    /// for replies ([`SessionConfig::half_close`](crate::session::SessionConfig::half_close)
+    /// is on): answer, then close it.
+    EndOfStream {
+        /// The session.
+        id: SessionId,
+    },
     /// The session closed (always its last event); the hub has forgotten it.
     Closed {
         /// The session.
@@ -41,7 +48,7 @@ impl Event {
     pub fn id(&self) -> SessionId {
         match self {
             Self::Opened(handle) => handle.id(),
-            Self::Message { id, .. } | Self::Closed { id, .. } => *id,
+            Self::Message { id, .. } | Self::EndOfStream { id } | Self::Closed { id, .. } => *id,
         }
     }
 }

@@ -27,6 +27,7 @@ pub struct Heartbeat {
 /// | `heartbeat` | off (no control frames) | close with `HeartbeatTimeout` |
 /// | `frame_timeout` | 30 s | close with `FrameTimeout` |
 /// | `close_timeout` | 5 s | queued sends still unwritten are dropped |
+/// | `half_close` | off | (end of stream from the peer: close, or stay open for replies) |
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SessionConfig {
     pub(crate) max_queue_messages: usize,
@@ -37,6 +38,7 @@ pub struct SessionConfig {
     pub(crate) heartbeat: Option<Heartbeat>,
     pub(crate) frame_timeout: Option<Duration>,
     pub(crate) close_timeout: Duration,
+    pub(crate) half_close: bool,
 }
 
 impl Default for SessionConfig {
@@ -50,6 +52,7 @@ impl Default for SessionConfig {
             heartbeat: None,
             frame_timeout: Some(Duration::from_secs(30)),
             close_timeout: Duration::from_secs(5),
+            half_close: false,
         }
     }
 }
@@ -106,6 +109,19 @@ impl SessionConfig {
     /// How long a graceful close waits for queued sends to be written.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout;
+        self
+    }
+
+    /// What end of stream from the peer does. Off (the default): the
+    /// session closes gracefully with `RemoteClosed`, writing what is
+    /// already queued but refusing new sends. On: the session stays open
+    /// for sends and emits [`Event::EndOfStream`](super::Event::EndOfStream)
+    /// after the peer's last message, so that a peer that sends a request
+    /// and then shuts its side down (as `nc -N` does) still gets the reply;
+    /// the application closes the session when it has answered (the idle
+    /// timeout closes it otherwise; heartbeat pings stop).
+    pub fn half_close(mut self, on: bool) -> Self {
+        self.half_close = on;
         self
     }
 }

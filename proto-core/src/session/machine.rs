@@ -17,11 +17,18 @@ mod inbox;
 /// What a session tells its application, drained with
 /// [`Session::poll_event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// The session is open (always the first event).
     Opened,
     /// A whole message from the peer.
     Message(Bytes),
+    /// The peer ended its side of the stream, and the session stays open
+    /// for sends because [`SessionConfig::half_close`] is on: answer what
+    /// it sent, then [`close`](Session::close). Comes after the peer's last
+    /// message. (With `half_close` off, end of stream closes the session
+    /// with [`CloseReason::RemoteClosed`] instead.)
+    EndOfStream,
     /// The session is closed (always the last event).
     Closed(CloseReason),
 }
@@ -108,6 +115,10 @@ pub struct Session<R, B> {
     frame_started: Option<Instant>,
     /// When the last ping was sent, if nothing arrived since.
     ping_sent: Option<Instant>,
+    /// The peer ended its side of the stream.
+    input_closed: bool,
+    /// `EndOfStream` not yet polled.
+    end_of_stream_pending: bool,
 }
 
 impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
@@ -127,6 +138,8 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             last_recv: now,
             frame_started: None,
             ping_sent: None,
+            input_closed: false,
+            end_of_stream_pending: false,
         }
     }
 
@@ -217,7 +230,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     /// error; otherwise the session closes gracefully with
     /// [`CloseReason::RemoteClosed`], still writing what is queued.
     pub fn handle_eof(&mut self, now: Instant) {
-        if matches!(self.state, State::Closed(_)) {
+        if matches!(self.state, State::Closed(_)) || self.input_closed {
             return;
         }
         loop {
@@ -230,6 +243,15 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
                 Ok(None) => break,
                 Err(err) => return self.fail(CloseReason::from_frame_error(err)),
             }
+        }
+        self.input_closed = true;
+        if self.config.half_close && self.state == State::Open {
+            // Nothing more will arrive: no pings (they could not be
+            // answered); the idle deadline still closes a session the
+            // application forgets.
+            self.ping_sent = None;
+            self.end_of_stream_pending = true;
+            return;
         }
         self.close(CloseReason::RemoteClosed, now);
     }
@@ -434,6 +456,10 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         if let Some(message) = self.messages.pop() {
             return Some(Event::Message(message));
         }
+        if self.end_of_stream_pending {
+            self.end_of_stream_pending = false;
+            return Some(Event::EndOfStream);
+        }
         self.closed_pending.take().map(Event::Closed)
     }
 
@@ -571,6 +597,9 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     }
 
     fn ping_deadline(&self) -> Option<Instant> {
+        if self.input_closed {
+            return None;
+        }
         let heartbeat = self.config.heartbeat?;
         match self.ping_sent {
             Some(_) => None,

@@ -298,6 +298,42 @@ pub(crate) async fn half_close_flushes_replies<R: Runtime>() {
     assert_eq!(server.received(handle.id()), 3);
 }
 
+/// With `half_close` on, a peer that sends its requests and then shuts its
+/// side down (as `nc -N` does) still gets every reply: the session stays
+/// open after end of stream until the application closes it.
+pub(crate) async fn half_close_request_gets_its_replies<R: Runtime>() {
+    let config = HubConfig {
+        session: SessionConfig::default().half_close(true),
+        ..HubConfig::default()
+    };
+    let mut server = EchoServer::start::<R>(local(), codec(), config, true).await;
+    let addr = server.addr;
+    let got = blocking(move || {
+        let mut peer = RawPeer::connect(addr, RawOptions::default());
+        for n in 0..3 {
+            peer.send(&numbered(n, 32));
+        }
+        peer.shutdown_write();
+        let mut got = Vec::new();
+        while let Some(frame) = peer.recv().expect("read") {
+            got.push(frame);
+        }
+        got
+    })
+    .await;
+    let expected: Vec<Vec<u8>> = (0..3).map(|n| numbered(n, 32).to_vec()).collect();
+    assert_eq!(got, expected, "every reply, then end of stream");
+    let closed = server.next_closed::<R>().await;
+    assert_eq!(
+        closed.reason,
+        CloseReason::Local,
+        "closed by the application"
+    );
+    assert_eq!(closed.stats.messages_in, 3);
+    assert_eq!(closed.stats.messages_out, 3);
+    server.assert_no_failures();
+}
+
 // ----- wire interop with tokio-util -----
 
 /// Our server with `LengthField::tokio_util()` echoes 1,000 random frames

@@ -323,6 +323,13 @@ impl EchoServer {
                                 .push(format!("echo on {id}: {err}"));
                         }
                     }
+                    Event::EndOfStream { id } => {
+                        // Half-close on: the echoes of everything the peer
+                        // sent are queued already; close after them.
+                        if let Some(handle) = handles.get(&id) {
+                            handle.close();
+                        }
+                    }
                     Event::Closed { id, reason, stats } => {
                         handles.remove(&id);
                         let _ = closed_tx.unbounded_send(ClosedSession { id, reason, stats });

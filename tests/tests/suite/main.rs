@@ -72,6 +72,11 @@ macro_rules! suite {
             }
 
             #[test]
+            fn half_close_request_gets_its_replies() {
+                run::<$rt, _, _>(LIMIT, b::half_close_request_gets_its_replies::<$rt>);
+            }
+
+            #[test]
             fn heartbeats_keep_live_peers_and_close_silent_ones() {
                 run::<$rt, _, _>(
                     LIMIT,
