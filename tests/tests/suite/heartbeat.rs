@@ -14,9 +14,11 @@ use crate::harness::{
 };
 use crate::peers::{RawOptions, RawPeer};
 
+/// Generous against a loaded CI machine: a live peer is closed only if its
+/// driver is starved for a whole second.
 const HEARTBEAT: Heartbeat = Heartbeat {
-    interval: Duration::from_millis(100),
-    timeout: Duration::from_millis(200),
+    interval: Duration::from_millis(200),
+    timeout: Duration::from_millis(1000),
 };
 
 pub(crate) async fn heartbeats_keep_live_peers_and_close_silent_ones<R: Runtime>() {
@@ -56,7 +58,7 @@ pub(crate) async fn heartbeats_keep_live_peers_and_close_silent_ones<R: Runtime>
 
     // The live one outlives several heartbeat periods with no application
     // traffic, and neither side's application saw a ping or a pong.
-    R::sleep((HEARTBEAT.interval + HEARTBEAT.timeout) * 3).await;
+    R::sleep((HEARTBEAT.interval + HEARTBEAT.timeout) * 2).await;
     assert!(
         server.hub.get(live_id).is_some(),
         "a peer answering pings was closed"
