@@ -189,8 +189,9 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     // ----- inputs -----
 
     /// Bytes read from the peer (copied into the read buffer).
+    /// Ignored once closed, and after end of stream (nothing can follow it).
     pub fn handle_input(&mut self, bytes: &[u8], now: Instant) {
-        if matches!(self.state, State::Closed(_)) || bytes.is_empty() {
+        if matches!(self.state, State::Closed(_)) || self.input_closed || bytes.is_empty() {
             return;
         }
         self.reader.extend_from_slice(bytes);
@@ -219,8 +220,9 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     }
 
     /// `n` bytes were read into [`read_buf`](Self::read_buf).
+    /// Ignored once closed, and after end of stream.
     pub fn handle_read(&mut self, n: usize, now: Instant) {
-        if matches!(self.state, State::Closed(_)) || n == 0 {
+        if matches!(self.state, State::Closed(_)) || self.input_closed || n == 0 {
             return;
         }
         self.received(n, now);
