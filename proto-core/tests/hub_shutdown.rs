@@ -246,6 +246,11 @@ fn a_dropped_driver_frees_its_place_and_reports_closed() {
     assert!(hub.members("room").is_empty());
     assert!(hub.get(id).is_none());
     assert_eq!(hub.stats().closed.get("local"), Some(&1));
+    // Opened is always a session's first event, even if it never ran.
+    match events.try_recv() {
+        Some(proto_core::hub::Event::Opened(handle)) => assert_eq!(handle.id(), id),
+        other => panic!("expected Opened, got {other:?}"),
+    }
     match events.try_recv() {
         Some(proto_core::hub::Event::Closed {
             id: closed, reason, ..

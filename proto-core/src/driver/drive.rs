@@ -148,21 +148,25 @@ impl<F: MessageFactory> Drop for Conn<F> {
     /// cancelled, or it was never driven) is closed with
     /// [`CloseReason::Local`] and forgotten, so that it does not hold its
     /// admission place or keep [`Hub::drained`] waiting. Its `Closed` event
-    /// is sent if the event stream has room.
+    /// (after its `Opened`, if that was not delivered yet) is sent even when
+    /// the event stream is full; messages not yet delivered are dropped.
     fn drop(&mut self) {
-        if self.unregistered {
-            return;
+        if !self.unregistered {
+            lock(&self.slot.state).session.abort(CloseReason::Local);
+            self.unregister();
         }
-        lock(&self.slot.state).session.abort(CloseReason::Local);
-        self.unregister();
+        // A driver that finished delivered everything; one dropped while
+        // its `Closed` waited for room in the stream still sends it.
+        let Sink::Events(events) = &self.sink else {
+            return;
+        };
         let mut st = lock(&self.slot.state);
         while let Some(event) = st.session.poll_event() {
-            if let (Event::Closed(reason), Sink::Events(events)) = (event, &self.sink) {
-                events.force_send(HubEvent::Closed {
-                    id: self.slot.id,
-                    reason,
-                    stats: *st.session.stats(),
-                });
+            // `Opened` and `Closed` bracket every session's events, so an
+            // `Opened` not yet delivered goes out before the `Closed`; the
+            // messages the application never got are dropped.
+            if matches!(event, Event::Opened | Event::Closed(_)) {
+                events.force_send(to_hub_event(&self.handle, event, &st.session));
             }
         }
     }
