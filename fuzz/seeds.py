@@ -223,6 +223,66 @@ SEEDS["session_ops"] = {
 }
 
 
+# Driver operations (proto-core/src/fuzzing/driver.rs): op % 16.
+(OPEN, PEER_FRAME_D, PEER_BYTES_D, PEER_EOF, READ_ERROR, WRITE_MODE, TIME, SEND_HANDLE, SEND_HUB,
+ BROADCAST, GROUP, CLOSE_D, HUB_WIDE, READ_EVENTS, DROP_OR_START, POLL_ONE) = range(16)
+# Open flags.
+HANDLER, UNOPENED, HELD = 0x01, 0x08, 0x10
+# Write modes.
+W_ALL, W_REFUSE, W_FAIL, W_ZERO = 0, 2, 3, 4
+
+
+def w_partial(n):  # at most n bytes per write, n in 1..=51
+    return 1 + 5 * (n - 1)
+
+
+def driver(config, *ops):
+    return bytes(config) + b"".join(bytes(op) for op in ops)
+
+
+def time(ms):  # 0: to the earliest armed deadline
+    return [TIME] + list(struct.pack("<H", ms))
+
+
+SEEDS["driver_ops"] = {
+    # Two sessions, queue 4 / 400 bytes, no timeouts, events capacity 2:
+    # frames both ways under partial writes, a broadcast to a group, close.
+    "echo_partial_writes": driver(
+        [4, 100, 15, 0, 0x03, 20, 0x03, 1],
+        [OPEN, 0], [OPEN, 2], [GROUP, 0, 0], [GROUP, 1, 0],
+        [PEER_FRAME_D, 0, 3, 0x61, 0x62, 0x63], [PEER_FRAME_D, 1, 1, 0x7A],
+        [WRITE_MODE, 0, w_partial(3)], [SEND_HANDLE, 0, 0, 10], [SEND_HUB, 1, 5],
+        [BROADCAST, 1, 8], [READ_EVENTS, 2], [SEND_HANDLE, 0, 3, 2], [READ_EVENTS, 0],
+        [CLOSE_D, 0, 0], [WRITE_MODE, 0, W_ALL], [READ_EVENTS, 0], [CLOSE_D, 1, 2],
+    ),
+    # Heartbeats on, half close on: pings, end of stream, a reply, timeouts.
+    "heartbeat_half_close": driver(
+        [8, 255, 63, 0x07, 0x04, 10, 0x00, 3],
+        [OPEN, 0], time(0), [PEER_FRAME_D, 0, 0x80], time(0), [PEER_FRAME_D, 0, 2, 1, 2],
+        [PEER_EOF, 0], [READ_EVENTS, 0], [SEND_HANDLE, 0, 1, 4], [CLOSE_D, 0, 0],
+        time(0), time(0), [READ_EVENTS, 0],
+    ),
+    # Refused then failing writes, a read error, a trickled frame against
+    # the frame deadline, a driver dropped mid-way, a held Conn dropped.
+    "faults_and_drops": driver(
+        [2, 10, 0, 0, 0x01, 5, 0x0B, 0],
+        [OPEN, 0], [OPEN, 2], [OPEN, HELD | 4], [OPEN, UNOPENED | 6],
+        [WRITE_MODE, 0, W_REFUSE], [SEND_HANDLE, 0, 0, 30], [SEND_HANDLE, 0, 0, 30],
+        [SEND_HANDLE, 0, 2, 30], [WRITE_MODE, 0, W_FAIL], [POLL_ONE, 0],
+        [PEER_BYTES_D, 1, 2, 9, 0], time(20), [READ_ERROR, 1],
+        [SEND_HUB, 1, 3], [WRITE_MODE, 1, W_ZERO], [DROP_OR_START, 1], [DROP_OR_START, 2],
+        [PEER_BYTES_D, 0, 4, 0xFF, 0xFF, 0xFF, 0xFF],
+    ),
+    # A handler session and a stream session; shutdown, then abort_all.
+    "handler_shutdown": driver(
+        [3, 50, 7, 0, 0x03, 50, 0x08, 0],
+        [OPEN, HANDLER], [OPEN, 2], [PEER_FRAME_D, 0, 2, 0x68, 0x69], [PEER_FRAME_D, 1, 1, 0x21],
+        [WRITE_MODE, 0, w_partial(2)], [BROADCAST, 0, 6], [HUB_WIDE, 1], [OPEN, 0],
+        [READ_EVENTS, 1], time(10), [HUB_WIDE, 0], [READ_EVENTS, 0],
+    ),
+}
+
+
 def main():
     for target, seeds in SEEDS.items():
         directory = CORPUS / target
