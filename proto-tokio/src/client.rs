@@ -90,8 +90,7 @@ where
 
     /// The current session, if connected.
     pub fn handle(&self) -> Option<SessionHandle> {
-        let id = self.hub.sessions().into_iter().next()?;
-        self.hub.get(id)
+        self.hub.any_session()
     }
 
     /// Sends on the current session; [`SendError::Closed`] while

@@ -251,14 +251,6 @@ where
             st.waker = Some(cx.waker().clone());
         }
 
-        if st.session.is_closed() && !self.conn.unregistered {
-            // Forget the session before its Closed event goes out. The hub
-            // lock is never taken under a session lock.
-            drop(st);
-            self.conn.unregister();
-            return Turn::Again;
-        }
-
         if st.close_pending {
             st.close_pending = false;
             match st.close_request.clone() {
@@ -266,11 +258,16 @@ where
                 Some(CloseRequest::Abort(reason)) => st.session.abort(reason),
                 None => {}
             }
-            if st.session.is_closed() && !self.conn.unregistered {
-                // Closed by the request: the hub forgets it (next turn)
-                // before its Closed event goes out.
-                return Turn::Again;
-            }
+        }
+
+        if st.session.is_closed() && !self.conn.unregistered {
+            // Forget the session before its Closed event goes out (however
+            // it closed: a request above, or the read, write or timeout of
+            // an earlier turn). The hub lock is never taken under a session
+            // lock.
+            drop(st);
+            self.conn.unregister();
+            return Turn::Again;
         }
 
         let mut progressed = false;

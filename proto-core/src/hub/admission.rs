@@ -46,6 +46,19 @@ pub enum Rejected {
     ShuttingDown,
 }
 
+impl Rejected {
+    /// A short stable name for the refusal's kind, for counters and logs
+    /// ([`HubStats::rejected`](super::HubStats::rejected)):
+    /// `too_many_sessions`, `too_many_from_ip`, `shutting_down`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::TooManySessions { .. } => "too_many_sessions",
+            Self::TooManyFromIp { .. } => "too_many_from_ip",
+            Self::ShuttingDown => "shutting_down",
+        }
+    }
+}
+
 /// Counts of live (and admitted, not yet registered) sessions.
 #[derive(Debug, Default)]
 pub(crate) struct Census {

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
@@ -205,7 +205,7 @@ impl Events {
     /// The next event if one is ready now.
     pub fn try_recv(&mut self) -> Option<Event> {
         if self.local.is_empty() {
-            self.refill();
+            take_batch(&mut self.local, lock(&self.shared.state));
         }
         self.local.pop_front()
     }
@@ -215,36 +215,30 @@ impl Events {
         if let Some(event) = self.local.pop_front() {
             return Poll::Ready(Some(event));
         }
-        if self.refill() {
-            return Poll::Ready(self.local.pop_front());
-        }
-        let mut st = lock(&self.shared.state);
-        // Checked again under the lock: a driver may have queued meanwhile.
-        if !st.queue.is_empty() {
-            drop(st);
-            self.refill();
-            return Poll::Ready(self.local.pop_front());
-        }
-        if st.senders == 0 {
-            return Poll::Ready(None);
-        }
-        st.receiver = Some(cx.waker().clone());
-        Poll::Pending
-    }
-
-    /// Takes the queued batch; returns whether it held anything.
-    fn refill(&mut self) -> bool {
         let mut st = lock(&self.shared.state);
         if st.queue.is_empty() {
-            return false;
+            if st.senders == 0 {
+                return Poll::Ready(None);
+            }
+            st.receiver = Some(cx.waker().clone());
+            return Poll::Pending;
         }
-        std::mem::swap(&mut self.local, &mut st.queue);
-        let waiting = std::mem::take(&mut st.waiting);
-        drop(st);
-        for waker in waiting {
-            waker.wake();
-        }
-        true
+        take_batch(&mut self.local, st);
+        Poll::Ready(self.local.pop_front())
+    }
+}
+
+/// Moves the queued batch into `local` (under the lock `st` holds) and wakes
+/// the drivers that waited for room.
+fn take_batch(local: &mut VecDeque<Event>, mut st: MutexGuard<'_, State>) {
+    if st.queue.is_empty() {
+        return;
+    }
+    std::mem::swap(local, &mut st.queue);
+    let waiting = std::mem::take(&mut st.waiting);
+    drop(st);
+    for waker in waiting {
+        waker.wake();
     }
 }
 

@@ -175,6 +175,14 @@ impl<F: MessageFactory> Hub<F> {
         lock(&self.inner.registry).handle(id)
     }
 
+    /// A live session, if there is one, without listing them all: for a
+    /// client's hub, which holds at most one session at a time.
+    pub fn any_session(&self) -> Option<SessionHandle> {
+        let registry = lock(&self.inner.registry);
+        let slot = registry.sessions.values().next()?;
+        Some(SessionHandle { slot: slot.clone() })
+    }
+
     /// Ids of all live sessions, in order.
     pub fn sessions(&self) -> Vec<SessionId> {
         let registry = lock(&self.inner.registry);

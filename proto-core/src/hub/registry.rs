@@ -41,12 +41,7 @@ impl Registry {
             self.census.admit(ip, config)
         };
         if let Err(rejected) = &decision {
-            let label = match rejected {
-                Rejected::TooManySessions { .. } => "too_many_sessions",
-                Rejected::TooManyFromIp { .. } => "too_many_from_ip",
-                Rejected::ShuttingDown => "shutting_down",
-            };
-            *self.stats.rejected.entry(label).or_default() += 1;
+            *self.stats.rejected.entry(rejected.label()).or_default() += 1;
         }
         decision
     }
@@ -79,21 +74,17 @@ impl Registry {
                 }
             }
         }
-        self.census.leave(closed.peer.ip());
         self.stats.add(closed.stats);
         *self.stats.closed.entry(closed.reason.label()).or_default() += 1;
         if let Some(report) = &mut self.shutdown {
             report.dropped += closed.stats.messages_dropped_at_close;
             report.flushed = self.queued_at_shutdown.saturating_sub(report.dropped);
         }
-        if self.census.total() == 0 {
-            std::mem::take(&mut self.drained)
-        } else {
-            Vec::new()
-        }
+        self.forfeit(closed.peer.ip())
     }
 
-    /// Releases an admission that never opened.
+    /// Gives an admission place back (a closed session's, or one that
+    /// never opened); returns the wakers to wake if no session is left.
     pub(crate) fn forfeit(&mut self, ip: IpAddr) -> Waiters {
         self.census.leave(ip);
         if self.census.total() == 0 {
