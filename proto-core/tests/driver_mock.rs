@@ -431,3 +431,26 @@ fn keeps_the_buffer_while_writes_wait() {
     net.run();
     assert_eq!(peer.io.read_sizes()[3], 1024);
 }
+
+/// The switch from the probe to the session's buffer happens exactly when
+/// a read fills the probe (1024 bytes), not one byte before.
+#[test]
+fn a_read_that_fills_the_probe_switches_one_byte_short_does_not() {
+    for (wire_len, switches) in [(1023usize, false), (1024, true)] {
+        let mut net = Net::new(HubConfig::default());
+        let peer = net.connect(addr(7, 9));
+        let first = frame(&vec![1u8; wire_len - 4]);
+        assert_eq!(first.len(), wire_len);
+        peer.io.push(&first);
+        peer.io.push(&frame(b"next"));
+        net.run();
+        let sizes = peer.io.read_sizes();
+        assert_eq!(sizes[0], 1024, "the first read goes through the probe");
+        assert_eq!(
+            sizes[1] > 1024,
+            switches,
+            "a {wire_len}-byte read: second read offered {} bytes",
+            sizes[1]
+        );
+    }
+}
