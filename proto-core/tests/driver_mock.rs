@@ -29,13 +29,19 @@ fn delivers_opened_messages_closed_in_order_with_ids() {
     net.run();
     a.io.push_eof();
     net.run();
-
-    let events = evs(&net.drain_events());
+    // The application takes every event; the peer's end of stream closes
+    // its session once it has.
+    let mut events = evs(&net.drain_events());
+    assert_eq!(a.result(), None, "open until the application is done");
+    net.run();
+    events.extend(evs(&net.drain_events()));
     let of = |id| -> Vec<Ev> {
         events
             .iter()
             .filter(|e| match e {
-                Ev::Opened(i) | Ev::Message(i, _) | Ev::Closed(i, _) => *i == id,
+                Ev::Opened(i) | Ev::Message(i, _) | Ev::EndOfStream(i) | Ev::Closed(i, _) => {
+                    *i == id
+                }
             })
             .cloned()
             .collect()
@@ -47,6 +53,7 @@ fn delivers_opened_messages_closed_in_order_with_ids() {
             Ev::Message(a.id, b"one".to_vec()),
             Ev::Message(a.id, b"two".to_vec()),
             Ev::Message(a.id, b"three".to_vec()),
+            Ev::EndOfStream(a.id),
             Ev::Closed(a.id, CloseReason::RemoteClosed),
         ]
     );
@@ -169,10 +176,28 @@ fn eof_flushes_queued_replies_then_shuts_down_the_write_side() {
     peer.io.push_frame(b"last words");
     peer.io.push_eof();
     net.run();
-    // Closing: still registered, no new sends, nothing written yet.
+    // The application has not taken the peer's last message yet: the
+    // session stays open so that its reply can still be queued.
+    assert_eq!(peer.result(), None);
+    assert!(peer.io.output().is_empty());
+    let events = evs(&net.drain_events());
+    assert_eq!(
+        events,
+        vec![
+            Ev::Opened(peer.id),
+            Ev::Message(peer.id, b"last words".to_vec()),
+            Ev::EndOfStream(peer.id),
+        ]
+    );
+    peer.handle
+        .send(Bytes::from_static(b"reply"))
+        .expect("a reply to the last message is queued");
+    // The application asks for the next event: it is done. The session
+    // closes (RemoteClosed), still registered while the queue flushes.
+    assert!(net.drain_events().is_empty());
+    net.run();
     assert_eq!(peer.result(), None);
     assert!(net.hub.get(peer.id).is_some());
-    assert!(peer.io.output().is_empty());
     assert_eq!(
         peer.handle.send(Bytes::from_static(b"late")),
         Err(proto_core::session::SendError::Closed)
@@ -182,7 +207,12 @@ fn eof_flushes_queued_replies_then_shuts_down_the_write_side() {
     net.run();
     assert_eq!(
         peer.io.sent(),
-        vec![b"r1".to_vec(), b"r2".to_vec(), b"r3".to_vec()]
+        vec![
+            b"r1".to_vec(),
+            b"r2".to_vec(),
+            b"r3".to_vec(),
+            b"reply".to_vec()
+        ]
     );
     assert_eq!(peer.result(), Some(CloseReason::RemoteClosed));
 
@@ -198,11 +228,7 @@ fn eof_flushes_queued_replies_then_shuts_down_the_write_side() {
     let events = evs(&net.drain_events());
     assert_eq!(
         events,
-        vec![
-            Ev::Opened(peer.id),
-            Ev::Message(peer.id, b"last words".to_vec()),
-            Ev::Closed(peer.id, CloseReason::RemoteClosed),
-        ]
+        vec![Ev::Closed(peer.id, CloseReason::RemoteClosed)]
     );
 }
 

@@ -28,7 +28,7 @@ fn concurrent_admission_admits_exactly_max_sessions() {
     const K: usize = 7;
     const N: usize = 32;
     for round in 0..20 {
-        let (hub, _events) = Hub::new(codec(), limits(K, None));
+        let (hub, _events) = Hub::new(codec(), limits(K, None)).expect("valid hub config");
         let barrier = Arc::new(Barrier::new(N));
         let admitted = Arc::new(Mutex::new(Vec::new()));
         let threads: Vec<_> = (0..N)
@@ -76,7 +76,7 @@ fn concurrent_admission_admits_exactly_max_sessions() {
 
 #[test]
 fn rejects_session_over_max_sessions() {
-    let (hub, _events) = Hub::new(codec(), limits(3, None));
+    let (hub, _events) = Hub::new(codec(), limits(3, None)).expect("valid hub config");
     let held: Vec<_> = (0..3)
         .map(|i| hub.admit(addr(i, 1)).expect("under the limit"))
         .collect();
@@ -91,7 +91,7 @@ fn rejects_session_over_max_sessions() {
 
 #[test]
 fn rejects_session_over_max_sessions_per_ip() {
-    let (hub, _events) = Hub::new(codec(), limits(100, Some(2)));
+    let (hub, _events) = Hub::new(codec(), limits(100, Some(2))).expect("valid hub config");
     let a1 = hub.admit(addr(1, 1)).expect("first from a");
     let a2 = hub.admit(addr(1, 2)).expect("second from a: at the limit");
     let over = hub.admit(addr(1, 3)).map(|_| ());
@@ -114,7 +114,7 @@ fn rejects_session_over_max_sessions_per_ip() {
 
 #[test]
 fn dropping_an_unopened_admission_frees_its_place() {
-    let (hub, _events) = Hub::new(codec(), limits(1, Some(1)));
+    let (hub, _events) = Hub::new(codec(), limits(1, Some(1))).expect("valid hub config");
     let admission = hub.admit(addr(1, 1)).expect("admitted");
     assert!(hub.admit(addr(2, 1)).is_err());
     drop(admission);
@@ -132,6 +132,7 @@ fn a_closed_session_frees_its_place() {
     let peer = net.connect(addr(1, 1));
     assert!(net.hub.admit(addr(1, 2)).is_err());
     peer.io.push_eof();
+    net.run_events(); // the application takes its events: then it closes
     net.run();
     assert_eq!(peer.result(), Some(CloseReason::RemoteClosed));
     net.connect(addr(1, 3));
@@ -140,7 +141,7 @@ fn a_closed_session_frees_its_place() {
 
 #[test]
 fn counts_refusals_by_kind() {
-    let (hub, _events) = Hub::new(codec(), limits(2, Some(1)));
+    let (hub, _events) = Hub::new(codec(), limits(2, Some(1))).expect("valid hub config");
     let _a = hub.admit(addr(1, 1)).expect("a");
     assert!(hub.admit(addr(1, 2)).is_err()); // per ip
     assert!(hub.admit(addr(1, 3)).is_err()); // per ip
@@ -162,7 +163,7 @@ fn counts_refusals_by_kind() {
 
 #[test]
 fn refuses_admission_after_begin_shutdown() {
-    let (hub, _events) = Hub::new(codec(), HubConfig::default());
+    let (hub, _events) = Hub::new(codec(), HubConfig::default()).expect("valid hub config");
     assert!(hub.admit(addr(1, 1)).is_ok());
     hub.begin_shutdown();
     assert!(hub.is_shutting_down());
@@ -190,8 +191,8 @@ fn admission_opened_after_shutdown_began_closes_with_shutdown() {
 fn session_ids_are_unique_and_never_reused() {
     const THREADS: usize = 8;
     const EACH: usize = 50;
-    let (hub, _events) = Hub::new(codec(), HubConfig::default());
-    let (other, _other_events) = Hub::new(codec(), HubConfig::default());
+    let (hub, _events) = Hub::new(codec(), HubConfig::default()).expect("valid hub config");
+    let (other, _other_events) = Hub::new(codec(), HubConfig::default()).expect("valid hub config");
     let threads: Vec<_> = (0..THREADS)
         .map(|t| {
             let hub = if t % 2 == 0 {

@@ -61,6 +61,7 @@ fn a_closed_session_leaves_all_its_groups() {
     }
     assert!(net.hub.join("g1", b.id));
     a.io.push_eof();
+    net.run_events(); // the application takes its events: then it closes
     net.run();
     assert_eq!(a.result(), Some(CloseReason::RemoteClosed));
     assert_eq!(net.hub.members("g1"), vec![b.id]);
@@ -241,9 +242,12 @@ fn broadcast_closes_a_full_member_under_disconnect() {
 
 #[test]
 fn broadcast_charges_each_queue_the_frame_length() {
-    // Room for exactly one frame of 100 bytes of payload.
-    let session = SessionConfig::default().max_queue_bytes(frame_len(100));
-    let mut net = Net::new(config(session));
+    // Room for exactly one frame of 100 bytes of payload (and frames no
+    // larger, no back-pressure marks: a queue that small is valid then).
+    let session = SessionConfig::default()
+        .max_queue_bytes(frame_len(100))
+        .backpressure(None);
+    let mut net = Net::with_codec(codec().max_frame_length(100), config(session));
     let a = net.connect(addr(6, 1));
     let b = net.connect(addr(6, 2));
     a.io.set_write_mode(WriteMode::Refuse);
@@ -281,6 +285,7 @@ fn broadcast_to_reports_dead_ids() {
     let live = net.connect(addr(7, 1));
     let dead = net.connect(addr(7, 2));
     dead.io.push_eof();
+    net.run_events(); // the application takes its events: then it closes
     net.run();
     assert_eq!(dead.result(), Some(CloseReason::RemoteClosed));
     let report = net
@@ -314,7 +319,8 @@ fn broadcast_of_an_unframeable_payload_is_an_error() {
     let (hub, _events) = proto_core::hub::Hub::new(
         proto_core::frame::LengthField::laster40net().max_frame_length(8),
         HubConfig::default(),
-    );
+    )
+    .expect("valid hub config");
     let _conn = hub
         .admit(addr(8, 1))
         .expect("admitted")

@@ -6,7 +6,7 @@ mod mock;
 use std::thread;
 
 use bytes::Bytes;
-use mock::{Ev, Net, WriteMode, addr, evs, frame_len};
+use mock::{Ev, Net, WriteMode, addr, codec, evs, frame_len};
 use proto_core::hub::HubConfig;
 use proto_core::session::{CloseReason, Overflow, SendError, SessionConfig};
 
@@ -103,8 +103,10 @@ fn rejects_send_over_max_queue_messages() {
 
 #[test]
 fn rejects_send_over_max_queue_bytes() {
-    let session = SessionConfig::default().max_queue_bytes(2 * frame_len(10));
-    let mut net = Net::new(config(session));
+    let session = SessionConfig::default()
+        .max_queue_bytes(2 * frame_len(10))
+        .backpressure(None);
+    let mut net = Net::with_codec(codec().max_frame_length(10), config(session));
     let peer = net.connect(addr(1, 4));
     peer.io.set_write_mode(WriteMode::Refuse);
     peer.handle.send(Bytes::from(vec![0; 10])).expect("first");

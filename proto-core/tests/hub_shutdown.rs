@@ -49,7 +49,8 @@ fn shutdown_flushes_every_queued_message() {
             queued += 1;
         }
     }
-    net.run();
+    // The application has taken its events (a shutdown waits for that).
+    net.run_events();
     let drained = watch_drained(&mut net);
     net.hub.begin_shutdown();
     net.hub.begin_shutdown(); // again: nothing changes
@@ -66,7 +67,9 @@ fn shutdown_flushes_every_queued_message() {
         ShutdownReport {
             sessions: 3,
             flushed: queued,
-            dropped: 0
+            dropped: 0,
+            refused: 0,
+            unread: 0,
         }
     );
     for (i, p) in peers.iter().enumerate() {
@@ -102,7 +105,9 @@ fn abort_all_drops_what_could_not_be_written() {
         ShutdownReport {
             sessions: 2,
             flushed: 0,
-            dropped: 8
+            dropped: 8,
+            refused: 0,
+            unread: 0,
         }
     );
     for p in &peers {
@@ -116,8 +121,10 @@ fn abort_all_drops_what_could_not_be_written() {
 }
 
 #[test]
-fn shutdown_drops_at_close_timeout_without_abort() {
-    let session = SessionConfig::default().close_timeout(Duration::from_secs(3));
+fn shutdown_ignores_close_timeout_grace_is_the_one_deadline() {
+    let session = SessionConfig::default()
+        .close_timeout(Duration::from_secs(3))
+        .write_timeout(None);
     let mut net = Net::new(config(session));
     let stuck = net.connect(addr(3, 1));
     let fine = net.connect(addr(3, 2));
@@ -126,21 +133,27 @@ fn shutdown_drops_at_close_timeout_without_abort() {
     stuck.handle.send(Bytes::from_static(b"b")).expect("queued");
     fine.handle.send(Bytes::from_static(b"c")).expect("queued");
     fine.io.set_write_mode(WriteMode::Refuse);
+    net.run_events();
     let drained = watch_drained(&mut net);
     net.hub.begin_shutdown();
     fine.io.set_write_mode(WriteMode::All);
     net.run();
     assert_eq!(fine.result(), Some(CloseReason::Shutdown));
-    net.advance(Duration::from_secs(3) - Duration::from_nanos(1));
+    // Long past the session's own close_timeout: still flushing, because
+    // the shutdown's grace period (ended by abort_all) is the one deadline.
+    net.advance(Duration::from_secs(60));
     assert!(!drained.get());
-    net.advance(Duration::from_nanos(1));
+    net.hub.abort_all(CloseReason::Shutdown);
+    net.run();
     assert!(drained.get());
     assert_eq!(
         net.hub.shutdown_report(),
         ShutdownReport {
             sessions: 2,
             flushed: 1,
-            dropped: 2
+            dropped: 2,
+            refused: 0,
+            unread: 0,
         }
     );
 }
@@ -156,6 +169,7 @@ fn drained_waits_for_every_session_and_admission() {
     net.run();
     assert!(!drained.get(), "b is live");
     b.io.push_eof();
+    net.run_events(); // the application takes its events: then it closes
     net.run();
     assert!(!drained.get(), "an admission is being opened");
     drop(pending);
@@ -190,7 +204,7 @@ fn shutdown_begun_wakes_accept_loops() {
 
 #[test]
 fn report_is_zero_before_shutdown() {
-    let (hub, _events) = Hub::new(codec(), HubConfig::default());
+    let (hub, _events) = Hub::new(codec(), HubConfig::default()).expect("valid hub config");
     let conn = hub
         .admit(addr(5, 1))
         .expect("admitted")
@@ -214,6 +228,7 @@ fn stats_add_live_and_closed_sessions() {
     net.run();
     a.io.push_eof(); // a closes: its counters move to the totals
     c.handle.abort(CloseReason::RateLimited);
+    net.run_events(); // the application takes its events: then a closes
     net.run();
     assert_eq!(a.result(), Some(CloseReason::RemoteClosed));
 
@@ -233,7 +248,7 @@ fn stats_add_live_and_closed_sessions() {
 
 #[test]
 fn a_dropped_driver_frees_its_place_and_reports_closed() {
-    let (hub, mut events) = Hub::new(codec(), HubConfig::default());
+    let (hub, mut events) = Hub::new(codec(), HubConfig::default()).expect("valid hub config");
     let conn = hub
         .admit(addr(9, 1))
         .expect("admitted")

@@ -276,7 +276,8 @@ impl Model {
                 }
             }
             let before = (self.state.clone(), self.written.len());
-            if !self.eof_read {
+            // A closing session reads no more.
+            if !self.eof_read && self.state == State::Open {
                 if std::mem::take(&mut self.read_error) {
                     self.fail(CloseReason::Io(RESET));
                 } else if self.eof {
@@ -460,7 +461,24 @@ impl World {
     /// Runs every driver until all wait, the model alongside; checks the
     /// events that came out.
     fn run(&mut self) -> Result<(), TestCaseError> {
-        self.net.run();
+        // The application takes every event as it comes, and drivers react
+        // to that (a peer's end of stream closes its session once the
+        // application is done): run until nothing more comes out.
+        let mut taken = Vec::new();
+        loop {
+            self.net.run();
+            let listed: BTreeSet<_> = self.net.hub.sessions().into_iter().collect();
+            let before = taken.len();
+            while let Some(event) = self.net.events.borrow_mut().try_recv() {
+                if let Event::Closed { id, .. } = &event {
+                    prop_assert!(!listed.contains(id), "Closed while listed: {}", id);
+                }
+                taken.push(event);
+            }
+            if taken.len() == before {
+                break;
+            }
+        }
         let now = self.now();
         let mut ended = HashMap::new();
         for (i, m) in self.model.iter_mut().enumerate() {
@@ -469,8 +487,7 @@ impl World {
                 ended.insert(i, reason);
             }
         }
-        let listed: BTreeSet<_> = self.net.hub.sessions().into_iter().collect();
-        while let Some(event) = self.net.events.borrow_mut().try_recv() {
+        for event in taken {
             let i = self.by_id[&event.id()];
             let real = &mut self.real[i];
             match event {
@@ -479,8 +496,11 @@ impl World {
                     prop_assert_eq!(real.closed, 0, "Opened after Closed");
                     real.opened += 1;
                 }
+                Event::EndOfStream { id } => {
+                    prop_assert!(self.model[i].eof, "EndOfStream of {} without EOF", id);
+                    prop_assert_eq!(real.closed, 0, "EndOfStream after Closed");
+                }
                 Event::Closed { id, reason, .. } => {
-                    prop_assert!(!listed.contains(&id), "Closed while listed: {}", id);
                     prop_assert_eq!(Some(&reason), ended.get(&i), "Closed event of {}", id);
                     real.closed += 1;
                 }

@@ -6,7 +6,6 @@
 //! cargo run --release -p proto-smol --example echo_server -- --addr 127.0.0.1:7000 --preset laster40net
 //! ```
 
-use std::pin::pin;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -95,46 +94,51 @@ where
     let hub = server.hub().clone();
     smol::spawn(server.run()).detach();
 
+    // Shutdown runs on a task of its own once Ctrl-C (or --run-for)
+    // arrives; the loop below keeps handling events meanwhile (replies to
+    // what was read, and every Closed), until the stream ends after the
+    // last session has closed.
     let (ctrl_c, stopped) = smol::channel::bounded(1);
     ctrlc::set_handler(move || {
         let _ = ctrl_c.try_send(());
     })
     .map_err(std::io::Error::other)?;
-    let mut stop = pin!(async {
-        let signalled = async {
-            let _ = stopped.recv().await;
-        };
-        match args.run_for {
-            Some(secs) => {
-                let timer = async {
-                    smol::Timer::after(Duration::from_secs(secs)).await;
-                };
-                future::or(timer, signalled).await;
+    let grace = Duration::from_secs(args.grace);
+    let run_for = args.run_for.map(Duration::from_secs);
+    let stopper = smol::spawn({
+        let hub = hub.clone();
+        async move {
+            let signalled = async {
+                let _ = stopped.recv().await;
+            };
+            match run_for {
+                Some(limit) => {
+                    let timer = async {
+                        smol::Timer::after(limit).await;
+                    };
+                    future::or(timer, signalled).await;
+                }
+                None => signalled.await,
             }
-            None => signalled.await,
+            proto_smol::shutdown(&hub, grace).await
         }
     });
-    loop {
-        let stop = async {
-            stop.as_mut().await;
-            None
-        };
-        let event = async { Some(events.recv().await) };
-        match future::or(stop, event).await {
-            None | Some(None) => break,
-            Some(Some(Event::Message { id, payload })) => {
+    let mut refused = 0u64;
+    while let Some(event) = events.recv().await {
+        match event {
+            Event::Message { id, payload } => {
                 if let Err(err) = hub.send(id, payload) {
-                    tracing::debug!(%id, error = %err, "reply refused");
+                    refused += 1;
+                    tracing::warn!(%id, error = %err, refused, "reply refused");
                 }
             }
-            Some(Some(_)) => {}
+            Event::Closed { id, reason, .. } if reason.is_fault() => {
+                tracing::info!(%id, %reason, "session closed");
+            }
+            _ => {}
         }
     }
-    // Keep draining events while sessions close, so no driver waits on a
-    // full event queue. Dropping the task cancels it.
-    let drain = smol::spawn(async move { while events.recv().await.is_some() {} });
-    let report = proto_smol::shutdown(&hub, Duration::from_secs(args.grace)).await;
-    drop(drain);
-    tracing::info!(?report, stats = ?hub.stats(), "stopped");
+    let report = stopper.await;
+    tracing::info!(?report, refused, stats = ?hub.stats(), "stopped");
     Ok(())
 }

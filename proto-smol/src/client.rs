@@ -67,8 +67,8 @@ where
         factory: F,
         config: ClientConfig,
     ) -> Result<(Self, Events), ConnectError> {
+        let (hub, events) = Hub::new(factory, config.hub.clone())?;
         let stream = connect_once(addr, &config).await?;
-        let (hub, events) = Hub::new(factory, config.hub.clone());
         // Registered before returning, so that `send` works at once.
         let first = open_client(&hub, addr, Instant::now())?;
         let spawner = config.spawner.clone();
@@ -105,7 +105,7 @@ where
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let (hub, events) = Hub::new(factory, config.hub.clone());
+        let (hub, events) = Hub::new(factory, config.hub.clone())?;
         let conn = open_client(&hub, peer, Instant::now())?;
         let drive = conn.drive(FuturesIo(stream), AsyncIoTimer::new());
         config.spawner.spawn(drive);

@@ -78,7 +78,8 @@ where
         let backlog = i32::try_from(config.backlog).unwrap_or(i32::MAX);
         socket.listen(backlog)?;
         let listener = TcpListener::try_from(std::net::TcpListener::from(socket))?;
-        let (hub, events) = Hub::new(factory, config.hub.clone());
+        let (hub, events) = Hub::new(factory, config.hub.clone())
+            .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
         tracing::info!(addr = %listener.local_addr()?, "listening");
         Ok((
             Self {
@@ -141,6 +142,9 @@ where
                 }
                 let conn = prepare(admission.open(Instant::now()));
                 spawner.spawn(conn.drive(FuturesIo(stream), AsyncIoTimer::new()));
+            },
+            |refusal, stream| {
+                spawner.spawn(refusal.deliver(FuturesIo(stream), AsyncIoTimer::new()));
             },
         )
         .await;

@@ -8,10 +8,11 @@ use proto_core::message::MessageFactory;
 /// Shuts `hub` down gracefully: its listener stops accepting (a
 /// [`Server::run`](crate::Server::run) loop returns), every session is asked
 /// to close with `Shutdown` after writing what it has queued, and once
-/// `grace` has passed the sessions still open are closed at once. Returns
-/// how many queued messages were flushed and how many dropped (0 when
-/// `grace` and each session's `close_timeout` allow). The logic is
-/// [`proto_core::driver::shutdown`]'s; this supplies async-io's timer.
+/// `grace` has passed the sessions still open are closed at once (`grace`
+/// is the one deadline). Returns what was flushed, dropped, refused and
+/// left unread; keep handling the hub's events until their stream ends.
+/// The logic is [`proto_core::driver::shutdown`]'s; this supplies
+/// async-io's timer.
 pub async fn shutdown<F: MessageFactory>(hub: &Hub<F>, grace: Duration) -> ShutdownReport {
     let grace = async {
         async_io::Timer::after(grace).await;

@@ -94,40 +94,46 @@ where
     let hub = server.hub().clone();
     tokio::spawn(server.run());
 
-    let stop = async {
-        let run_for = async {
-            match args.run_for {
-                Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            () = run_for => {}
-            _ = tokio::signal::ctrl_c() => {}
-            () = terminate() => {}
-        }
-    };
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            () = &mut stop => break,
-            event = events.recv() => match event {
-                Some(Event::Message { id, payload }) => {
-                    if let Err(err) = hub.send(id, payload) {
-                        tracing::debug!(%id, error = %err, "reply refused");
-                    }
+    // Shutdown runs on a task of its own once a signal (or --run-for)
+    // arrives; the loop below keeps handling events meanwhile (replies to
+    // what was read, and every Closed), until the stream ends after the
+    // last session has closed.
+    let grace = Duration::from_secs(args.grace);
+    let run_for = args.run_for.map(Duration::from_secs);
+    let stopper = tokio::spawn({
+        let hub = hub.clone();
+        async move {
+            let run_for = async {
+                match run_for {
+                    Some(limit) => tokio::time::sleep(limit).await,
+                    None => std::future::pending().await,
                 }
-                Some(_) => {}
-                None => break,
-            },
+            };
+            tokio::select! {
+                () = run_for => {}
+                _ = tokio::signal::ctrl_c() => {}
+                () = terminate() => {}
+            }
+            proto_tokio::shutdown(&hub, grace).await
+        }
+    });
+    let mut refused = 0u64;
+    while let Some(event) = events.recv().await {
+        match event {
+            Event::Message { id, payload } => {
+                if let Err(err) = hub.send(id, payload) {
+                    refused += 1;
+                    tracing::warn!(%id, error = %err, refused, "reply refused");
+                }
+            }
+            Event::Closed { id, reason, .. } if reason.is_fault() => {
+                tracing::info!(%id, %reason, "session closed");
+            }
+            _ => {}
         }
     }
-    // Keep draining events while sessions close, so no driver waits on a
-    // full event queue.
-    let drain = tokio::spawn(async move { while events.recv().await.is_some() {} });
-    let report = proto_tokio::shutdown(&hub, Duration::from_secs(args.grace)).await;
-    drain.abort();
-    tracing::info!(?report, stats = ?hub.stats(), "stopped");
+    let report = stopper.await.map_err(std::io::Error::other)?;
+    tracing::info!(?report, refused, stats = ?hub.stats(), "stopped");
     Ok(())
 }
 

@@ -61,8 +61,8 @@ where
         factory: F,
         config: ClientConfig,
     ) -> Result<(Self, Events), ConnectError> {
+        let (hub, events) = Hub::new(factory, config.hub.clone())?;
         let stream = connect_once(addr, &config).await?;
-        let (hub, events) = Hub::new(factory, config.hub.clone());
         // Registered before returning, so that `send` works at once.
         let first = open_client(&hub, addr, Instant::now())?;
         let reconnect = config.reconnect;

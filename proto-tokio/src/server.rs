@@ -71,7 +71,8 @@ where
         socket.set_reuseaddr(true)?;
         socket.bind(addr)?;
         let listener = socket.listen(config.backlog)?;
-        let (hub, events) = Hub::new(factory, config.hub.clone());
+        let (hub, events) = Hub::new(factory, config.hub.clone())
+            .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
         tracing::info!(addr = %listener.local_addr()?, "listening");
         Ok((
             Self {
@@ -130,6 +131,9 @@ where
                 }
                 let conn = prepare(admission.open(Instant::now()));
                 tokio::spawn(conn.drive(TokioIo(stream), TokioTimer::new()));
+            },
+            |refusal, stream| {
+                tokio::spawn(refusal.deliver(TokioIo(stream), TokioTimer::new()));
             },
         )
         .await;

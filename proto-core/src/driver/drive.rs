@@ -1,178 +1,64 @@
-//! [`Conn`] and [`Drive`]: one session's loop over a [`Transport`].
+//! [`Drive`]: one session's loop over a [`Transport`].
+//!
+//! # A turn
+//!
+//! Each turn runs these phases in order, under the session's lock (which
+//! the handler phase releases):
+//!
+//! | phase | does | stops when |
+//! | --- | --- | --- |
+//! | requests | applies a close asked for through a handle; a shutdown's close waits until the application is done with what it was given | |
+//! | deliver | moves the session's events to the event stream (or the handler's list); stops after `EndOfStream` until the application is done with everything before it | the stream is full |
+//! | handler | calls the handler with the lock released | |
+//! | read | reads at most what [`Session::read_budget`](crate::session::Session::read_budget) allows (back-pressure) | the socket is empty, the budget is 0, or this poll's read allowance is spent |
+//! | write | vectored writes while the socket takes bytes; retries a flush that was pending | the socket is full, or this poll's write allowance is spent |
+//! | close | once the session is closed: forget it in the hub, deliver `Closed`, shut the write side | |
+//! | timer | arms the timer for the next deadline; fires it when due | |
+//!
+//! A turn that made progress runs again; one that spent its allowance
+//! yields (the task is woken at once, so other tasks run first); one that
+//! made none waits for a waker.
+//!
+//! | flag | meaning |
+//! | --- | --- |
+//! | `read_eof` | the peer sent end of stream: no more reads |
+//! | `eof_delivered` | `EndOfStream` went to the application; with `half_close` off the session is polled again (which closes it) only once the application is done |
+//! | `deferred_close` | a shutdown's close, waiting for the application to be done |
+//! | `probe_reads` | reads go through the 1 KiB stack probe |
+//! | `busy` | something happened since the buffers were last released |
+//! | `flush_pending` | a flush returned `Pending` and must be retried |
+//! | `write_shut` | the write side was shut down |
 
 use std::fmt;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use super::{Handler, Timer, Transport};
-use crate::hub::{
-    CloseRequest, Closed, Event as HubEvent, EventSender, Hub, SessionHandle, SessionId, Slot,
-    SlotState, lock,
-};
+use super::conn::{Sink, item};
+use super::{Conn, Timer, Transport};
+use crate::hub::{CloseRequest, SlotState, lock};
 use crate::message::MessageFactory;
-use crate::session::{CloseReason, Event, Session};
+use crate::session::{CloseReason, Event};
 
 /// Loop turns before a busy driver yields to other tasks.
 const BUDGET: usize = 32;
 /// Most bytes read in one call.
 const MAX_READ: usize = 64 * 1024;
+/// Bytes read in one poll before the driver yields, so that a peer that
+/// sends without pause cannot starve the other sessions of its thread.
+const READ_PER_POLL: usize = 256 * 1024;
+/// Bytes written in one poll before the driver yields.
+const WRITE_PER_POLL: usize = 1024 * 1024;
 /// The stack buffer an idle connection reads into (it holds no heap
 /// buffer until bytes arrive).
 const PROBE: usize = 1024;
 /// Most slices in one vectored write.
 const MAX_SLICES: usize = 64;
 
-type SlotOf<F> = Slot<<F as MessageFactory>::Resolver, <F as MessageFactory>::Builder>;
-type SessionOf<F> = Session<<F as MessageFactory>::Resolver, <F as MessageFactory>::Builder>;
-
-/// The driver's side of a session a [`Hub`] registered (from
-/// [`Admission::open`](crate::hub::Admission::open)): turn it into a future
-/// with [`drive`](Self::drive) and spawn that.
-pub struct Conn<F: MessageFactory> {
-    hub: Hub<F>,
-    slot: Arc<SlotOf<F>>,
-    handle: SessionHandle,
-    sink: Sink,
-    /// The hub has forgotten the session.
-    unregistered: bool,
-}
-
-/// Where a session's events go.
-enum Sink {
-    /// The hub's event stream.
-    Events(EventSender),
-    /// A handler, called between turns with the lock released.
-    Handler {
-        handler: Box<dyn Handler>,
-        /// Events taken from the session, waiting for the handler.
-        pending: Vec<Event>,
-    },
-}
-
-impl<F: MessageFactory> fmt::Debug for Conn<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Conn")
-            .field("id", &self.slot.id)
-            .field("peer", &self.slot.peer)
-            .finish()
-    }
-}
-
-impl<F: MessageFactory> Conn<F>
-where
-    F::Resolver: fmt::Debug + 'static,
-    F::Builder: fmt::Debug + 'static,
-{
-    pub(crate) fn new(hub: Hub<F>, slot: Arc<SlotOf<F>>) -> Self {
-        let handle = SessionHandle { slot: slot.clone() };
-        let sink = Sink::Events(hub.inner.events.clone());
-        Self {
-            hub,
-            slot,
-            handle,
-            sink,
-            unregistered: false,
-        }
-    }
-
-    /// Sends this session's events to `handler`, on the driver's task,
-    /// instead of to the hub's [`Events`](crate::hub::Events) stream.
-    pub fn with_handler<H: Handler + 'static>(mut self, handler: H) -> Self {
-        self.sink = Sink::Handler {
-            handler: Box::new(handler),
-            pending: Vec::new(),
-        };
-        self
-    }
-
-    /// The session's id.
-    pub fn id(&self) -> SessionId {
-        self.slot.id
-    }
-
-    /// A handle to the session.
-    pub fn handle(&self) -> &SessionHandle {
-        &self.handle
-    }
-
-    /// The future that runs the session over `io` until it closes; it
-    /// resolves to the close reason. The hub forgets the session before
-    /// its `Closed` event is delivered.
-    pub fn drive<T: Transport, M: Timer>(self, io: T, timer: M) -> Drive<F, T, M> {
-        let span = tracing::debug_span!("session", id = %self.slot.id, peer = %self.slot.peer);
-        span.in_scope(|| tracing::debug!("session opened"));
-        Drive {
-            conn: self,
-            io,
-            timer,
-            span,
-            armed: None,
-            read_eof: false,
-            probe_reads: true,
-            busy: false,
-            write_shut: false,
-        }
-    }
-}
-
-impl<F: MessageFactory> Conn<F> {
-    /// Tells the hub the session is gone: leaves its groups, frees its
-    /// admission place, adds its counters to the totals.
-    fn unregister(&mut self) {
-        let (reason, stats, groups) = {
-            let mut st = lock(&self.slot.state);
-            let reason = st
-                .session
-                .close_reason()
-                .cloned()
-                .unwrap_or(CloseReason::Local);
-            (reason, *st.session.stats(), std::mem::take(&mut st.groups))
-        };
-        self.hub.unregister(Closed {
-            id: self.slot.id,
-            peer: self.slot.peer,
-            reason: &reason,
-            stats: &stats,
-            groups: &groups,
-        });
-        self.unregistered = true;
-    }
-}
-
-impl<F: MessageFactory> Drop for Conn<F> {
-    /// A session whose driver is dropped before it finished (its task was
-    /// cancelled, or it was never driven) is closed with
-    /// [`CloseReason::Local`] and forgotten, so that it does not hold its
-    /// admission place or keep [`Hub::drained`] waiting. Its `Closed` event
-    /// (after its `Opened`, if that was not delivered yet) is sent even when
-    /// the event stream is full; messages not yet delivered are dropped.
-    fn drop(&mut self) {
-        if !self.unregistered {
-            lock(&self.slot.state).session.abort(CloseReason::Local);
-            self.unregister();
-        }
-        // A driver that finished delivered everything; one dropped while
-        // its `Closed` waited for room in the stream still sends it.
-        let Sink::Events(events) = &self.sink else {
-            return;
-        };
-        let mut st = lock(&self.slot.state);
-        while let Some(event) = st.session.poll_event() {
-            // `Opened` and `Closed` bracket every session's events, so an
-            // `Opened` not yet delivered goes out before the `Closed`; the
-            // messages the application never got are dropped.
-            if matches!(event, Event::Opened | Event::Closed(_)) {
-                events.force_send(to_hub_event(&self.handle, event, &st.session));
-            }
-        }
-    }
-}
-
-/// The future of one session's loop; see [`Conn::drive`].
+/// The future of one session's loop; see [`Conn::drive`] and the
+/// [module docs](self) for its phases.
 pub struct Drive<F: MessageFactory, T, M> {
     conn: Conn<F>,
     io: T,
@@ -180,16 +66,16 @@ pub struct Drive<F: MessageFactory, T, M> {
     span: tracing::Span,
     /// The deadline the timer is armed for.
     armed: Option<Instant>,
-    /// The peer sent end of stream.
     read_eof: bool,
-    /// Read through the stack probe: the session holds no read buffer
-    /// (new or idle connection, or small messages only). A probe read that
-    /// fills the probe switches to reading into the session's buffer.
+    eof_delivered: bool,
+    deferred_close: Option<CloseRequest>,
     probe_reads: bool,
-    /// Anything happened since the buffers were last released.
     busy: bool,
-    /// The write side was shut down.
+    flush_pending: bool,
     write_shut: bool,
+    /// Bytes read and written in the current poll.
+    read_this_poll: usize,
+    written_this_poll: usize,
 }
 
 impl<F: MessageFactory, T, M> fmt::Debug for Drive<F, T, M> {
@@ -202,7 +88,20 @@ impl<F: MessageFactory, T, M> fmt::Debug for Drive<F, T, M> {
 enum Turn {
     Again,
     Wait,
+    /// This poll's allowance is spent: yield, then go on.
+    Yield,
     Done(CloseReason),
+}
+
+/// What the read or write phase did.
+#[derive(Default)]
+struct Step {
+    /// Bytes moved, end of stream, an error, or a change of state.
+    progressed: bool,
+    /// The socket has nothing more now (a waker is registered).
+    blocked: bool,
+    /// This poll's allowance is spent.
+    limited: bool,
 }
 
 impl<F, T, M> Future for Drive<F, T, M>
@@ -219,10 +118,13 @@ where
         let this = self.get_mut();
         let span = this.span.clone();
         let _entered = span.enter();
+        this.read_this_poll = 0;
+        this.written_this_poll = 0;
         for _ in 0..BUDGET {
             match this.turn(cx) {
                 Turn::Again => {}
                 Turn::Wait => return Poll::Pending,
+                Turn::Yield => break,
                 Turn::Done(reason) => {
                     tracing::debug!(%reason, "session closed");
                     return Poll::Ready(reason);
@@ -242,105 +144,80 @@ where
     T: Transport,
     M: Timer,
 {
+    pub(super) fn new(conn: Conn<F>, io: T, timer: M) -> Self {
+        let span = tracing::debug_span!("session", id = %conn.slot.id, peer = %conn.slot.peer);
+        span.in_scope(|| tracing::debug!("session opened"));
+        Self {
+            conn,
+            io,
+            timer,
+            span,
+            armed: None,
+            read_eof: false,
+            eof_delivered: false,
+            deferred_close: None,
+            probe_reads: true,
+            busy: false,
+            flush_pending: false,
+            write_shut: false,
+            read_this_poll: 0,
+            written_this_poll: 0,
+        }
+    }
+
     fn turn(&mut self, cx: &mut Context<'_>) -> Turn {
         let now = self.timer.now();
         let slot = self.conn.slot.clone();
         let mut st = lock(&slot.state);
-        st.notified = false;
-        if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-            st.waker = Some(cx.waker().clone());
-        }
-
-        if st.close_pending {
-            st.close_pending = false;
-            match st.close_request.clone() {
-                Some(CloseRequest::Graceful(reason)) => st.session.close(reason, now),
-                Some(CloseRequest::Abort(reason)) => st.session.abort(reason),
-                None => {}
-            }
-        }
+        st.polled(cx.waker());
+        self.apply_close_request(cx, &mut st, now);
 
         if st.session.is_closed() && !self.conn.unregistered {
             // Forget the session before its Closed event goes out (however
-            // it closed: a request above, or the read, write or timeout of
-            // an earlier turn). The hub lock is never taken under a session
-            // lock.
+            // it closed). The hub lock is never taken under a session lock.
             drop(st);
             self.conn.unregister();
             return Turn::Again;
         }
 
-        let mut progressed = false;
-        let app_ready = self.deliver(cx, &mut st.session);
+        let eof_before = self.eof_delivered;
+        let app_ready = self.deliver(cx, &mut st, now);
+        // EndOfStream just went out: the next turn waits for the
+        // application to be done with it, then closes.
+        let eof_news = self.eof_delivered != eof_before;
         if let Sink::Handler { pending, .. } = &self.conn.sink {
             if !pending.is_empty() {
                 // The next turn runs at once: sends from the handler need
                 // not wake this task.
-                st.notified = true;
+                st.stay_awake();
                 drop(st);
                 self.run_handler();
                 return Turn::Again;
             }
         }
 
-        let mut read_pending = false;
-        if app_ready && !st.session.is_closed() && !self.read_eof {
-            match self.read(cx, &mut st.session, now) {
-                Poll::Ready(()) => progressed = true,
-                Poll::Pending => read_pending = true,
-            }
-        }
-
-        if self.write(cx, &mut st.session, now) {
-            progressed = true;
-        }
+        let read = if app_ready {
+            self.read(cx, &mut st, now)
+        } else {
+            Step::default()
+        };
+        let write = self.write(cx, &mut st, now);
+        st.settle(&slot.ledger);
+        st.wake_writers();
 
         if st.session.is_closed() {
-            if !self.conn.unregistered {
-                return Turn::Again;
-            }
-            if !app_ready {
-                // The Closed event waits for room; poll_ready will wake us.
-                return Turn::Wait;
-            }
-            let reason = st
-                .session
-                .close_reason()
-                .cloned()
-                .unwrap_or(CloseReason::Local);
-            drop(st);
-            if !reason.is_fault() && !self.write_shut {
-                if self.io.poll_shutdown(cx).is_pending() {
-                    return Turn::Wait;
-                }
-                self.write_shut = true;
-            }
-            return Turn::Done(reason);
+            return self.finish(cx, st, app_ready);
         }
 
-        // The timer is re-armed only when the next deadline comes sooner:
-        // the idle deadline moves with every read, and resetting a timer
-        // each time costs more than waking once early (the session then
-        // finds nothing due, and the timer is armed for the real deadline).
-        match (st.session.poll_timeout(), self.armed) {
-            (Some(deadline), Some(armed)) if deadline >= armed => {}
-            (Some(deadline), _) => {
-                self.timer.reset(deadline);
-                self.armed = Some(deadline);
-            }
-            (None, _) => self.armed = None,
-        }
-        if self.armed.is_some() && self.timer.poll_expired(cx).is_ready() {
-            st.session.handle_timeout(self.timer.now());
-            self.armed = None;
-            progressed = true;
-        }
-
-        if progressed {
+        let timer_fired = self.timer_phase(cx, &mut st);
+        if read.progressed || write.progressed || timer_fired || eof_news {
             self.busy = true;
             return Turn::Again;
         }
-        if read_pending && self.busy && idle(&st) {
+        if read.limited || write.limited {
+            return Turn::Yield;
+        }
+        if read.blocked && self.busy && idle(&st) && !self.flush_pending {
             st.session.release_buffers();
             self.probe_reads = true;
             self.busy = false;
@@ -348,23 +225,99 @@ where
         Turn::Wait
     }
 
-    /// Hands the session's events to the hub's stream while it has room;
-    /// returns whether every event went out.
-    fn deliver(&mut self, cx: &mut Context<'_>, session: &mut SessionOf<F>) -> bool {
-        let events = match &mut self.conn.sink {
-            Sink::Events(events) => events,
-            Sink::Handler { pending, .. } => {
-                pending.extend(std::iter::from_fn(|| session.poll_event()));
+    /// Applies a close asked for through a handle or the hub. A shutdown's
+    /// close waits until the application is done with the events it was
+    /// given (their replies are queued first); reading stops meanwhile.
+    fn apply_close_request(
+        &mut self,
+        cx: &mut Context<'_>,
+        st: &mut SlotState<F::Resolver, F::Builder>,
+        now: Instant,
+    ) {
+        if let Some(request) = st.take_close_request() {
+            self.deferred_close = Some(request);
+        }
+        let session = &mut st.session;
+        match self.deferred_close.take() {
+            None => {}
+            Some(CloseRequest::Graceful { reason, last_word }) => match last_word {
+                Some(payload) => {
+                    if let Err(err) = session.send_final(payload, reason.clone(), now) {
+                        tracing::debug!(error = %err, "last word refused");
+                        session.close(reason, now);
+                    }
+                }
+                None => session.close(reason, now),
+            },
+            Some(CloseRequest::Abort(reason)) => session.abort(reason),
+            Some(CloseRequest::Shutdown) => {
+                if self.app_busy(cx) {
+                    self.deferred_close = Some(CloseRequest::Shutdown);
+                } else {
+                    session.close_until(CloseReason::Shutdown, now, None);
+                }
+            }
+        }
+    }
+
+    /// Whether the application still holds events of this session; if so,
+    /// the driver is woken once it has finished with them.
+    fn app_busy(&self, cx: &mut Context<'_>) -> bool {
+        let credit = &self.conn.slot.credit;
+        credit.pending() > 0 && credit.wait_for(0, cx.waker())
+    }
+
+    /// Hands the session's events to the hub's stream while it has room
+    /// (or to the handler's list); returns whether every event went out.
+    /// After `EndOfStream`, with `half_close` off, the session is polled
+    /// again (which closes it) only once the application is done.
+    fn deliver(
+        &mut self,
+        cx: &mut Context<'_>,
+        st: &mut SlotState<F::Resolver, F::Builder>,
+        now: Instant,
+    ) -> bool {
+        let session = &mut st.session;
+        if self.eof_delivered && !session.is_closing() && !session.config().half_close {
+            if self.app_busy(cx) {
                 return true;
             }
+            // The application is done with everything the peer sent (its
+            // replies are queued): close, and forget the session before
+            // its Closed event goes out (next turn).
+            session.close(CloseReason::RemoteClosed, now);
+            if session.is_closed() {
+                return true;
+            }
+        }
+        let mut eof = false;
+        let Conn {
+            sink, handle, slot, ..
+        } = &mut self.conn;
+        let ready = match sink {
+            Sink::Handler { pending, .. } => {
+                while !eof {
+                    let Some(event) = session.poll_event() else {
+                        break;
+                    };
+                    eof = event == Event::EndOfStream;
+                    pending.push(event);
+                }
+                true
+            }
+            Sink::Events(events) => events
+                .poll_send_all(cx, || {
+                    if eof {
+                        return None;
+                    }
+                    let event = session.poll_event()?;
+                    eof = event == Event::EndOfStream;
+                    Some(item(handle, &slot.credit, event, session))
+                })
+                .is_ready(),
         };
-        let handle = &self.conn.handle;
-        events
-            .poll_send_all(cx, || {
-                let event = session.poll_event()?;
-                Some(to_hub_event(handle, event, session))
-            })
-            .is_ready()
+        self.eof_delivered |= eof;
+        ready
     }
 
     /// Calls the handler with the events taken (the session's lock is not
@@ -383,46 +336,52 @@ where
             }
         }
     }
-}
 
-fn to_hub_event<R, B>(handle: &SessionHandle, event: Event, session: &Session<R, B>) -> HubEvent
-where
-    R: crate::message::MessageResolver,
-    B: crate::message::MessageBuilder,
-{
-    let id = handle.id();
-    match event {
-        Event::Opened => HubEvent::Opened(handle.clone()),
-        Event::Message(payload) => HubEvent::Message { id, payload },
-        Event::EndOfStream => HubEvent::EndOfStream { id },
-        Event::Closed(reason) => HubEvent::Closed {
-            id,
-            reason,
-            stats: *session.stats(),
-        },
-    }
-}
-
-impl<F, T, M> Drive<F, T, M>
-where
-    F: MessageFactory,
-    F::Resolver: fmt::Debug + 'static,
-    F::Builder: fmt::Debug + 'static,
-    T: Transport,
-    M: Timer,
-{
-    /// One read; `Ready` if anything happened (bytes, end of stream, error).
-    fn read(&mut self, cx: &mut Context<'_>, session: &mut SessionOf<F>, now: Instant) -> Poll<()> {
+    /// One read of at most what back-pressure and this poll's allowance
+    /// permit.
+    fn read(
+        &mut self,
+        cx: &mut Context<'_>,
+        st: &mut SlotState<F::Resolver, F::Builder>,
+        now: Instant,
+    ) -> Step {
+        let session = &mut st.session;
+        if session.is_closing() || self.read_eof || self.deferred_close.is_some() {
+            return Step::default();
+        }
+        let allowance = READ_PER_POLL - self.read_this_poll.min(READ_PER_POLL);
+        if allowance == 0 {
+            return Step {
+                limited: true,
+                ..Step::default()
+            };
+        }
+        let credit = &self.conn.slot.credit;
+        let budget = session.read_budget(credit.pending());
+        if budget == 0 {
+            // Paused: the queue drains as the socket takes bytes (the
+            // write phase sees that), and the application's share falls
+            // as it takes events: wait for that if it is what holds us.
+            let queued = session.queued().1;
+            let low = session.config().backpressure.map_or(0, |m| m.low);
+            let resumed = queued <= low && !credit.wait_for(low - queued, cx.waker());
+            return Step {
+                progressed: resumed,
+                ..Step::default()
+            };
+        }
+        let max = budget.min(MAX_READ).min(allowance);
         let result = if self.probe_reads {
             let mut probe = [0u8; PROBE];
-            let result = self.io.poll_read(cx, &mut probe);
+            let take = max.min(PROBE);
+            let result = self.io.poll_read(cx, &mut probe[..take]);
             if let Poll::Ready(Ok(n)) = result {
                 session.handle_input(&probe[..n], now);
                 self.probe_reads = n < PROBE;
             }
             result
         } else {
-            let result = self.io.poll_read_buf(cx, session.read_buf(), MAX_READ);
+            let result = self.io.poll_read_buf(cx, session.read_buf(), max);
             let n = match result {
                 Poll::Ready(Ok(n)) => n,
                 _ => 0,
@@ -435,21 +394,40 @@ where
                 self.read_eof = true;
                 session.handle_eof(now);
             }
-            Poll::Ready(Ok(_)) => {}
+            Poll::Ready(Ok(n)) => self.read_this_poll += n,
             Poll::Ready(Err(err)) => {
                 tracing::debug!(error = %err, "read failed");
                 session.handle_io_error(err.kind());
             }
-            Poll::Pending => return Poll::Pending,
+            Poll::Pending => {
+                return Step {
+                    blocked: true,
+                    ..Step::default()
+                };
+            }
         }
-        Poll::Ready(())
+        Step {
+            progressed: true,
+            ..Step::default()
+        }
     }
 
-    /// Writes while the socket takes bytes; returns whether any progress
-    /// was made (bytes written or an error).
-    fn write(&mut self, cx: &mut Context<'_>, session: &mut SessionOf<F>, now: Instant) -> bool {
-        let mut progressed = false;
+    /// Writes while the socket takes bytes and this poll's allowance
+    /// lasts; retries a pending flush.
+    fn write(
+        &mut self,
+        cx: &mut Context<'_>,
+        st: &mut SlotState<F::Resolver, F::Builder>,
+        now: Instant,
+    ) -> Step {
+        let session = &mut st.session;
+        let mut step = Step::default();
+        let mut wrote = false;
         while session.wants_write() {
+            if self.written_this_poll >= WRITE_PER_POLL {
+                step.limited = true;
+                break;
+            }
             let result = {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
                 let n = session.io_slices(&mut slices);
@@ -458,26 +436,99 @@ where
             match result {
                 Poll::Ready(Ok(0)) => {
                     session.handle_io_error(io::ErrorKind::WriteZero);
-                    return true;
+                    step.progressed = true;
+                    return step;
                 }
                 Poll::Ready(Ok(n)) => {
                     session.handle_written(n, now);
-                    progressed = true;
+                    self.written_this_poll += n;
+                    step.progressed = true;
+                    wrote = true;
                 }
                 Poll::Ready(Err(err)) => {
                     tracing::debug!(error = %err, "write failed");
                     session.handle_io_error(err.kind());
-                    return true;
+                    step.progressed = true;
+                    return step;
                 }
-                Poll::Pending => return progressed,
+                Poll::Pending => {
+                    // The socket took nothing: the write-stall clock runs.
+                    session.handle_written(0, now);
+                    step.blocked = true;
+                    break;
+                }
             }
         }
-        if progressed {
-            if let Poll::Ready(Err(err)) = self.io.poll_flush(cx) {
-                session.handle_io_error(err.kind());
+        if wrote || self.flush_pending {
+            match self.io.poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.flush_pending = false,
+                Poll::Ready(Err(err)) => {
+                    self.flush_pending = false;
+                    session.handle_io_error(err.kind());
+                    step.progressed = true;
+                }
+                Poll::Pending => self.flush_pending = true,
             }
         }
-        progressed
+        step
+    }
+
+    /// The session is closed: forget it, deliver `Closed`, shut the write
+    /// side down after an orderly close.
+    fn finish(
+        &mut self,
+        cx: &mut Context<'_>,
+        st: std::sync::MutexGuard<'_, SlotState<F::Resolver, F::Builder>>,
+        app_ready: bool,
+    ) -> Turn {
+        if !self.conn.unregistered {
+            return Turn::Again;
+        }
+        if !app_ready {
+            // The Closed event waits for room; poll_ready will wake us.
+            return Turn::Wait;
+        }
+        let reason = st
+            .session
+            .close_reason()
+            .cloned()
+            .unwrap_or(CloseReason::Local);
+        drop(st);
+        if !reason.is_fault() && !self.write_shut {
+            if self.io.poll_shutdown(cx).is_pending() {
+                return Turn::Wait;
+            }
+            self.write_shut = true;
+        }
+        Turn::Done(reason)
+    }
+
+    /// Arms the timer for the session's next deadline; returns whether a
+    /// deadline fired.
+    ///
+    /// The timer is re-armed only when the next deadline comes sooner: the
+    /// idle deadline moves with every read, and resetting a timer each
+    /// time costs more than waking once early (the session then finds
+    /// nothing due, and the timer is armed for the real deadline).
+    fn timer_phase(
+        &mut self,
+        cx: &mut Context<'_>,
+        st: &mut SlotState<F::Resolver, F::Builder>,
+    ) -> bool {
+        match (st.session.poll_timeout(), self.armed) {
+            (Some(deadline), Some(armed)) if deadline >= armed => {}
+            (Some(deadline), _) => {
+                self.timer.reset(deadline);
+                self.armed = Some(deadline);
+            }
+            (None, _) => self.armed = None,
+        }
+        if self.armed.is_some() && self.timer.poll_expired(cx).is_ready() {
+            st.session.handle_timeout(self.timer.now());
+            self.armed = None;
+            return true;
+        }
+        false
     }
 }
 
@@ -488,12 +539,4 @@ where
     B: crate::message::MessageBuilder,
 {
     st.session.buffered() == 0 && !st.session.wants_write()
-}
-
-impl<F: MessageFactory, T, M> std::ops::Deref for Drive<F, T, M> {
-    type Target = Conn<F>;
-
-    fn deref(&self) -> &Conn<F> {
-        &self.conn
-    }
 }

@@ -27,12 +27,16 @@ pub trait Handler: Send {
     /// A whole message from the peer.
     fn on_message(&mut self, session: &SessionHandle, payload: Bytes);
 
-    /// The peer ended its side of the stream and the session stays open for
-    /// replies ([`SessionConfig::half_close`](crate::session::SessionConfig::half_close)
-    /// is on). Replies to its messages were sent from `on_message` already,
-    /// so the default closes the session gracefully: they are still written.
+    /// The peer ended its side of the stream, after its last message.
+    /// Replies to its messages were sent from `on_message` already, so the
+    /// default closes the session gracefully with
+    /// [`CloseReason::RemoteClosed`]: they are still written. (With
+    /// [`SessionConfig::half_close`](crate::session::SessionConfig::half_close)
+    /// off the session closes so after this callback anyway; with it on,
+    /// override this to keep the session open for later replies, and close
+    /// it when done.)
     fn on_end_of_stream(&mut self, session: &SessionHandle) {
-        session.close();
+        session.close_with(CloseReason::RemoteClosed);
     }
 
     /// The session closed (the hub has already forgotten it).

@@ -12,7 +12,7 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::{Backoff, Conn};
+use super::{Backoff, Conn, Refusal};
 use crate::hub::{Admission, Hub, Rejected, ShutdownReport};
 use crate::message::MessageFactory;
 use crate::session::CloseReason;
@@ -38,6 +38,10 @@ pub enum ConnectError {
         #[source]
         source: io::Error,
     },
+    /// The client's configuration does not fit together (see
+    /// [`HubConfig::check`](crate::hub::HubConfig::check)).
+    #[error("invalid client configuration: {0}")]
+    Config(#[from] crate::session::ConfigError),
     /// The client's own hub refused the session (its admission limits
     /// allow none).
     #[error("session to {addr} refused by the client's own limits: {source}")]
@@ -64,16 +68,19 @@ where
 }
 
 /// Accepts connections until `hub` begins shutting down: each one is
-/// admitted through the hub (refusals are logged and the connection
-/// dropped) and handed to `start` with its admission. A failed accept (out
-/// of file descriptors, say) is counted, logged, and followed by `sleep`
-/// for `pause`: never a crash or a busy loop.
+/// admitted through the hub and handed to `start` with its admission.
+/// A refused connection is counted and dropped, or, when the hub has a
+/// [`refusal_message`](crate::hub::HubConfig::refusal_message), handed to
+/// `refuse` to be told why (spawn [`Refusal::deliver`] on it). A failed
+/// accept (out of file descriptors, say) is counted, logged, and followed
+/// by `sleep` for `pause`: never a crash or a busy loop.
 pub async fn accept_loop<F, T, A, S>(
     hub: &Hub<F>,
     pause: Duration,
     mut accept: impl FnMut() -> A,
     mut sleep: impl FnMut(Duration) -> S,
     mut start: impl FnMut(Admission<F>, T),
+    mut refuse: impl FnMut(Refusal, T),
 ) where
     F: MessageFactory,
     A: Future<Output = io::Result<(T, SocketAddr)>>,
@@ -94,7 +101,12 @@ pub async fn accept_loop<F, T, A, S>(
             None => break,
             Some(Ok((stream, peer))) => match hub.admit(peer) {
                 Ok(admission) => start(admission, stream),
-                Err(rejected) => tracing::debug!(%peer, %rejected, "connection refused"),
+                Err(rejected) => {
+                    tracing::debug!(%peer, %rejected, "connection refused");
+                    if let Some(refusal) = hub.refusal(peer, rejected) {
+                        refuse(refusal, stream);
+                    }
+                }
             },
             Some(Err(err)) => {
                 hub.record_accept_error();
@@ -163,10 +175,19 @@ pub async fn client_loop<F, T, C, S, D>(
     }
 }
 
-/// Shuts `hub` down gracefully: no new sessions, every session closes with
-/// [`CloseReason::Shutdown`] after writing what it has queued, and once
-/// `grace` resolves the sessions still open are closed at once. Returns
-/// how many queued messages were flushed and how many dropped.
+/// Shuts `hub` down gracefully: no new sessions; every session stops
+/// reading, waits until the application is done with the events it was
+/// given (so its replies are queued), writes what it has queued and closes
+/// with [`CloseReason::Shutdown`]; once `grace` resolves, the sessions
+/// still open are closed at once. `grace` is the one deadline: sessions'
+/// own `close_timeout` does not apply. Then the hub's event stream ends
+/// after its last event. Returns how many queued messages were flushed and
+/// dropped, how many sends were refused and how many received messages
+/// the application never took; logs at warn level if anything was lost.
+///
+/// The pattern for an application on the event stream: run this on a task
+/// of its own and keep handling events (`Closed` included, for per-session
+/// cleanup) until the stream ends.
 pub async fn shutdown<F>(hub: &Hub<F>, grace: impl Future<Output = ()>) -> ShutdownReport
 where
     F: MessageFactory,
@@ -188,12 +209,23 @@ where
         hub.abort_all(CloseReason::Shutdown);
         hub.drained().await;
     }
+    hub.finish_events();
     let report = hub.shutdown_report();
-    tracing::info!(
-        sessions = report.sessions,
-        flushed = report.flushed,
-        dropped = report.dropped,
-        "shutdown complete"
-    );
+    if report.dropped > 0 || report.refused > 0 || report.unread > 0 {
+        tracing::warn!(
+            sessions = report.sessions,
+            flushed = report.flushed,
+            dropped = report.dropped,
+            refused = report.refused,
+            unread = report.unread,
+            "shutdown complete, with losses"
+        );
+    } else {
+        tracing::info!(
+            sessions = report.sessions,
+            flushed = report.flushed,
+            "shutdown complete"
+        );
+    }
     report
 }

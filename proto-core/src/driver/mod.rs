@@ -17,9 +17,11 @@
 //! sees small messages never allocates a full read buffer.
 
 mod backoff;
+mod conn;
 mod drive;
 mod handler;
 mod lifecycle;
+mod refusal;
 
 use std::io::{self, IoSlice};
 use std::task::{Context, Poll};
@@ -28,8 +30,10 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 pub use backoff::Backoff;
-pub use drive::{Conn, Drive};
+pub use conn::Conn;
+pub use drive::Drive;
 pub use handler::Handler;
+pub use refusal::Refusal;
 pub use lifecycle::{ConnectError, accept_loop, client_loop, open_client, shutdown};
 
 /// A byte stream as the driver uses it: the `poll_*` methods of an async

@@ -18,7 +18,7 @@ use crate::driver::{Conn, Drive};
 use crate::frame::{LengthField, WireBuf};
 use crate::hub::{AdmissionConfig, Event, Events, Hub, HubConfig, SessionHandle, SessionId, lock};
 use crate::message::{MessageBuilder, MessageFactory};
-use crate::session::{CloseReason, Heartbeat, Overflow, SendError, SessionConfig};
+use crate::session::{CloseReason, Heartbeat, Overflow, SendError, SessionConfig, WaterMarks};
 
 mod check;
 mod mock;
@@ -116,9 +116,19 @@ impl Harness {
             interval: Duration::from_millis(u64::from(c[3] >> 1) + 1),
             timeout: Duration::from_millis(u64::from(c[4]) + 1),
         });
+        // Valid configurations only (Hub::new refuses the others): the
+        // queue holds the high water mark plus the largest frame.
+        let max_frame = 64 + usize::from(c[2]);
+        let high = usize::from(c[1]) * 2;
+        let marks = (c[4] & 8 == 0).then_some(WaterMarks {
+            low: high / 2,
+            high,
+        });
         let session = SessionConfig::default()
             .max_queue_messages(usize::from(c[0] % 8))
-            .max_queue_bytes(usize::from(c[1]) * 4)
+            .max_queue_bytes(max_frame + 4 + high + usize::from(c[1]) * 2)
+            .backpressure(marks)
+            .write_timeout((c[4] & 16 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 7)))
             .max_transmit_bytes(usize::from(c[2]) + 1)
             .heartbeat(hb)
             .idle_timeout((c[4] & 1 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 10)))
@@ -133,9 +143,11 @@ impl Harness {
             session,
             admission,
             event_capacity: usize::from(c[7] % 4) + 1,
+            ..HubConfig::default()
         };
-        let codec = LengthField::laster40net().max_frame_length(64 + usize::from(c[2]));
-        let (hub, events) = Hub::new(codec.clone(), config);
+        let codec = LengthField::laster40net().max_frame_length(max_frame);
+        let (hub, events) =
+            Hub::new(codec.clone(), config).expect("the harness builds valid configurations");
         Self {
             hub,
             events,

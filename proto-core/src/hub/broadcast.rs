@@ -35,11 +35,33 @@ impl<F: MessageFactory> Hub<F> {
         group: &str,
         payload: Bytes,
     ) -> Result<BroadcastReport, FrameError> {
+        self.broadcast_members(group, None, payload)
+    }
+
+    /// Sends `payload` to every member of `group` except `except` (the
+    /// sender of a chat line, say), framed once, without building a member
+    /// list.
+    pub fn broadcast_group_except(
+        &self,
+        group: &str,
+        except: SessionId,
+        payload: Bytes,
+    ) -> Result<BroadcastReport, FrameError> {
+        self.broadcast_members(group, Some(except), payload)
+    }
+
+    fn broadcast_members(
+        &self,
+        group: &str,
+        except: Option<SessionId>,
+        payload: Bytes,
+    ) -> Result<BroadcastReport, FrameError> {
         let slots = {
             let registry = lock(&self.inner.registry);
             match registry.groups.get(group) {
                 Some(members) => members
                     .iter()
+                    .filter(|id| Some(**id) != except)
                     .filter_map(|id| registry.sessions.get(id).cloned())
                     .collect(),
                 None => Vec::new(),

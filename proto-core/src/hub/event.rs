@@ -9,6 +9,7 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 use futures_core::Stream;
 
+use super::credit::Credit;
 use super::{SessionHandle, SessionId, lock};
 use crate::session::{CloseReason, SessionStats};
 
@@ -56,17 +57,56 @@ impl Event {
 /// The receiving end of a hub's events: a [`Stream`], or call
 /// [`recv`](Self::recv).
 ///
-/// It is bounded: when `event_capacity` events wait (besides the batch the
-/// application is working through), drivers stop reading their sockets and
-/// TCP pushes back on the peers, instead of events piling up without limit.
+/// It is bounded twice: when `event_capacity` events wait (besides the
+/// batch the application is working through), drivers stop reading their
+/// sockets; and each session stops reading once the messages it handed to
+/// the application, plus its send queue, pass its high water mark
+/// ([`SessionConfig::backpressure`](crate::session::SessionConfig::backpressure)).
+/// TCP then pushes back on the peers, instead of events piling up.
+///
+/// **An event counts against its session until the application asks for
+/// the next event** (calls [`recv`](Self::recv), [`try_recv`](Self::try_recv)
+/// or polls the stream again). So handle each event, replies included,
+/// before asking for the next one, as a `while let Some(event) =
+/// events.recv().await` loop does: then a session whose peer pipelines
+/// requests never queues more replies than its limits hold, and a peer's
+/// end of stream closes its session only after the replies to everything it
+/// sent were queued. An application that hands events to other tasks
+/// gives up that guarantee (use [`SessionHandle::send_async`] there, or
+/// `half_close` and close sessions itself).
+///
 /// Drivers hand over all the events of a read under one lock, and `recv`
-/// takes them as a batch, so the per-event cost is small. Dropping it
-/// discards later events; sessions keep running.
+/// takes them as a batch, so the per-event cost is small. Once a hub's
+/// shutdown has drained every session ([`Hub::drained`](super::Hub::drained)
+/// after [`Hub::begin_shutdown`](super::Hub::begin_shutdown)), the stream
+/// ends after its last event, so the loop above also handles every
+/// `Closed` event of the shutdown. Dropping the stream discards later
+/// events (counted as unread messages); sessions keep running.
 #[derive(Debug)]
 pub struct Events {
     shared: Arc<Shared>,
     /// The batch taken from the queue, being handed out.
-    local: VecDeque<Event>,
+    local: VecDeque<Item>,
+    /// The credit of the event handed out last, returned when the
+    /// application asks for the next one.
+    held: Option<Credit>,
+}
+
+/// An event in the queue, with the cost it holds against its session.
+#[derive(Debug)]
+pub(crate) struct Item {
+    pub(crate) event: Event,
+    pub(crate) credit: Option<Credit>,
+}
+
+impl Item {
+    /// An event that holds no credit.
+    pub(crate) fn plain(event: Event) -> Self {
+        Self {
+            event,
+            credit: None,
+        }
+    }
 }
 
 /// The queue between drivers and [`Events`].
@@ -77,7 +117,7 @@ struct Shared {
 
 #[derive(Debug)]
 struct State {
-    queue: VecDeque<Event>,
+    queue: VecDeque<Item>,
     capacity: usize,
     /// The receiver, waiting for events.
     receiver: Option<Waker>,
@@ -85,6 +125,10 @@ struct State {
     waiting: Vec<Waker>,
     receiver_alive: bool,
     senders: usize,
+    /// The hub's shutdown finished: end the stream once it is empty.
+    finished: bool,
+    /// Messages discarded without the application taking them.
+    unread: u64,
 }
 
 /// A driver's (or the hub's) end of the queue.
@@ -103,6 +147,8 @@ pub(crate) fn channel(capacity: usize) -> (EventSender, Events) {
             waiting: Vec::new(),
             receiver_alive: true,
             senders: 1,
+            finished: false,
+            unread: 0,
         }),
     });
     (
@@ -112,6 +158,7 @@ pub(crate) fn channel(capacity: usize) -> (EventSender, Events) {
         Events {
             shared,
             local: VecDeque::new(),
+            held: None,
         },
     )
 }
@@ -124,12 +171,15 @@ impl EventSender {
     pub(crate) fn poll_send_all(
         &self,
         cx: &mut Context<'_>,
-        mut next: impl FnMut() -> Option<Event>,
+        mut next: impl FnMut() -> Option<Item>,
     ) -> Poll<()> {
         let mut st = lock(&self.shared.state);
         if !st.receiver_alive {
-            drop(st);
-            while next().is_some() {}
+            let mut unread = 0;
+            while let Some(item) = next() {
+                unread += u64::from(is_message(&item));
+            }
+            st.unread += unread;
             return Poll::Ready(());
         }
         let mut pushed = false;
@@ -161,7 +211,7 @@ impl EventSender {
     pub(crate) fn force_send(&self, event: Event) {
         let mut st = lock(&self.shared.state);
         if st.receiver_alive {
-            st.queue.push_back(event);
+            st.queue.push_back(Item::plain(event));
         }
         let receiver = st.receiver.take();
         drop(st);
@@ -169,6 +219,39 @@ impl EventSender {
             receiver.wake();
         }
     }
+}
+
+impl EventSender {
+    /// Counts messages a driver discarded without the application taking
+    /// them.
+    pub(crate) fn count_unread(&self, n: u64) {
+        if n > 0 {
+            lock(&self.shared.state).unread += n;
+        }
+    }
+
+    /// Messages discarded unread so far, plus those still waiting in the
+    /// queue (not yet taken by the application).
+    pub(crate) fn unread(&self) -> u64 {
+        let st = lock(&self.shared.state);
+        st.unread + st.queue.iter().filter(|i| is_message(i)).count() as u64
+    }
+
+    /// Ends the stream once its queue is empty (the hub's shutdown drained
+    /// every session: no event can follow).
+    pub(crate) fn finish(&self) {
+        let mut st = lock(&self.shared.state);
+        st.finished = true;
+        let receiver = st.receiver.take();
+        drop(st);
+        if let Some(receiver) = receiver {
+            receiver.wake();
+        }
+    }
+}
+
+fn is_message(item: &Item) -> bool {
+    matches!(item.event, Event::Message { .. })
 }
 
 impl Clone for EventSender {
@@ -202,35 +285,45 @@ impl Events {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    /// The next event if one is ready now.
+    /// The next event if one is ready now. Returns the credit of the
+    /// event handed out before (see the type's docs).
     pub fn try_recv(&mut self) -> Option<Event> {
+        self.held = None;
         if self.local.is_empty() {
             take_batch(&mut self.local, lock(&self.shared.state));
         }
-        self.local.pop_front()
+        self.hand_out()
     }
 
-    /// Polls for the next event.
+    /// Polls for the next event. Returns the credit of the event handed out
+    /// before (see the type's docs).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        if let Some(event) = self.local.pop_front() {
-            return Poll::Ready(Some(event));
+        self.held = None;
+        if !self.local.is_empty() {
+            return Poll::Ready(self.hand_out());
         }
         let mut st = lock(&self.shared.state);
         if st.queue.is_empty() {
-            if st.senders == 0 {
+            if st.senders == 0 || st.finished {
                 return Poll::Ready(None);
             }
             st.receiver = Some(cx.waker().clone());
             return Poll::Pending;
         }
         take_batch(&mut self.local, st);
-        Poll::Ready(self.local.pop_front())
+        Poll::Ready(self.hand_out())
+    }
+
+    fn hand_out(&mut self) -> Option<Event> {
+        let item = self.local.pop_front()?;
+        self.held = item.credit;
+        Some(item.event)
     }
 }
 
 /// Moves the queued batch into `local` (under the lock `st` holds) and wakes
 /// the drivers that waited for room.
-fn take_batch(local: &mut VecDeque<Event>, mut st: MutexGuard<'_, State>) {
+fn take_batch(local: &mut VecDeque<Item>, mut st: MutexGuard<'_, State>) {
     if st.queue.is_empty() {
         return;
     }
@@ -246,12 +339,16 @@ impl Drop for Events {
     fn drop(&mut self) {
         let mut st = lock(&self.shared.state);
         st.receiver_alive = false;
-        st.queue.clear();
+        let unread = st.queue.iter().chain(&self.local).filter(|i| is_message(i));
+        st.unread += unread.count() as u64;
+        // The credits go back to their sessions as the items drop.
+        let queued = std::mem::take(&mut st.queue);
         let waiting = std::mem::take(&mut st.waiting);
         drop(st);
         for waker in waiting {
             waker.wake();
         }
+        drop(queued);
     }
 }
 
@@ -287,7 +384,7 @@ mod tests {
     fn holds_capacity_events_then_pushes_back() {
         let (tx, mut rx) = channel(2);
         let mut cx = Context::from_waker(Waker::noop());
-        let mut source = (0..5).map(message);
+        let mut source = (0..5).map(message).map(Item::plain);
         // Room for exactly 2: the third waits in the source.
         assert!(tx.poll_send_all(&mut cx, || source.next()).is_pending());
         assert_eq!(payload(rx.try_recv()), Some(0));
@@ -318,7 +415,7 @@ mod tests {
         let (tx, rx) = channel(1);
         drop(rx);
         let mut cx = Context::from_waker(Waker::noop());
-        let mut source = (0..10).map(message);
+        let mut source = (0..10).map(message).map(Item::plain);
         assert!(tx.poll_send_all(&mut cx, || source.next()).is_ready());
         assert!(source.next().is_none(), "all taken and dropped");
     }

@@ -19,7 +19,7 @@
 //! use proto_core::frame::LengthField;
 //! use proto_core::hub::{Hub, HubConfig};
 //!
-//! let (hub, _events) = Hub::new(LengthField::laster40net(), HubConfig::default());
+//! let (hub, _events) = Hub::new(LengthField::laster40net(), HubConfig::default())?;
 //! let peer = "127.0.0.1:5000".parse()?;
 //! let conn = hub.admit(peer)?.open(Instant::now());
 //! let id = conn.id();
@@ -32,6 +32,8 @@
 
 mod admission;
 mod broadcast;
+mod budget;
+mod credit;
 mod event;
 mod id;
 mod registry;
@@ -41,6 +43,7 @@ mod stats;
 use std::collections::{HashMap, HashSet};
 use std::future::poll_fn;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -48,7 +51,10 @@ use bytes::Bytes;
 
 pub use admission::{AdmissionConfig, Rejected};
 pub use broadcast::BroadcastReport;
-pub(crate) use event::EventSender;
+pub use budget::BudgetPolicy;
+pub(crate) use budget::Ledger;
+pub(crate) use credit::{AppCredit, Credit};
+pub(crate) use event::{EventSender, Item};
 pub use event::{Event, Events};
 pub use id::SessionId;
 pub use registry::Admission;
@@ -59,10 +65,18 @@ pub(crate) use registry::Registry;
 pub(crate) use slot::{CloseRequest, Slot, SlotOps, SlotState, lock};
 
 use crate::message::MessageFactory;
-use crate::session::{CloseReason, SendError, SessionConfig};
+use crate::session::{CloseReason, ConfigError, SendError, SessionConfig};
 
-/// Settings of a hub: the sessions' configuration, admission limits and the
-/// event queue's size.
+/// Settings of a hub: the sessions' configuration, admission limits, the
+/// event queue's size and the memory budget.
+///
+/// | field | default | breach |
+/// | --- | --- | --- |
+/// | `session` | [`SessionConfig::default`] | (per-session limits) |
+/// | `admission` | [`AdmissionConfig::default`] | connection refused, counted in [`HubStats::rejected`] |
+/// | `event_capacity` | 1024 | drivers stop reading until the application takes events |
+/// | `memory_budget` | 256 MiB | sends to sessions over their fair share refused or disconnected ([`BudgetPolicy`]), counted in [`HubStats::sends_over_budget`] |
+/// | `refusal_message` | none | (a payload written to refused connections before they are closed) |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HubConfig {
     /// Every session's limits and timeouts.
@@ -72,6 +86,16 @@ pub struct HubConfig {
     /// Events buffered for the application before drivers stop reading
     /// (default 1024).
     pub event_capacity: usize,
+    /// Most bytes queued for sending across all sessions (default 256
+    /// MiB); see [`BudgetPolicy`].
+    pub memory_budget: usize,
+    /// What a send does past the budget.
+    pub budget_policy: BudgetPolicy,
+    /// A message framed with the hub's codec and written to a connection
+    /// refused by admission (limits, shutdown) before it is closed, so that
+    /// the client can tell why ("server full"). `None`: refused
+    /// connections are closed without a word.
+    pub refusal_message: Option<Bytes>,
 }
 
 impl Default for HubConfig {
@@ -80,7 +104,19 @@ impl Default for HubConfig {
             session: SessionConfig::default(),
             admission: AdmissionConfig::default(),
             event_capacity: 1024,
+            memory_budget: 256 << 20,
+            budget_policy: BudgetPolicy::default(),
+            refusal_message: None,
         }
+    }
+}
+
+impl HubConfig {
+    /// Checks that the settings fit together and fit the codec made by
+    /// `factory` (a send queue that cannot hold the largest frame the codec
+    /// accepts is an error).
+    pub fn check<F: MessageFactory>(&self, factory: &F) -> Result<(), ConfigError> {
+        self.session.check(factory.max_frame_wire_len())
     }
 }
 
@@ -112,27 +148,32 @@ pub(crate) struct Inner<F: MessageFactory> {
     pub(crate) builder: Mutex<F::Builder>,
     pub(crate) registry: Mutex<Registry>,
     pub(crate) events: EventSender,
+    pub(crate) ledger: Arc<Ledger>,
 }
 
 impl<F: MessageFactory> Hub<F> {
     /// A hub making sessions with `factory`'s codecs, and the stream of
-    /// their events.
-    pub fn new(factory: F, config: HubConfig) -> (Self, Events) {
+    /// their events. Fails if the configuration does not fit together
+    /// ([`HubConfig::check`]).
+    pub fn new(factory: F, config: HubConfig) -> Result<(Self, Events), ConfigError> {
+        config.check(&factory)?;
         let (tx, rx) = event::channel(config.event_capacity);
         let builder = Mutex::new(factory.new_builder());
+        let ledger = Arc::new(Ledger::new(config.memory_budget, config.budget_policy));
         let inner = Inner {
             factory,
             config,
             builder,
             registry: Mutex::new(Registry::default()),
             events: tx,
+            ledger,
         };
-        (
+        Ok((
             Self {
                 inner: Arc::new(inner),
             },
             rx,
-        )
+        ))
     }
 
     /// The hub's settings.
@@ -198,7 +239,10 @@ impl<F: MessageFactory> Hub<F> {
         // session): no handle to clone per message.
         match lock(&self.inner.registry).sessions.get(&id) {
             Some(slot) => slot.send(payload, None),
-            None => Err(SendError::Closed),
+            None => {
+                self.inner.ledger.count_refused_closed();
+                Err(SendError::Closed)
+            }
         }
     }
 
@@ -218,6 +262,11 @@ impl<F: MessageFactory> Hub<F> {
     /// Takes session `id` out of `group`; returns whether it was in it.
     pub fn leave(&self, group: &str, id: SessionId) -> bool {
         lock(&self.inner.registry).leave(group, id)
+    }
+
+    /// The groups session `id` is in, sorted (empty if it is not live).
+    pub fn groups_of(&self, id: SessionId) -> Vec<String> {
+        self.get(id).map(|h| h.groups()).unwrap_or_default()
     }
 
     /// Members of `group`, in id order (empty if there is no such group).
@@ -243,24 +292,39 @@ impl<F: MessageFactory> Hub<F> {
         for slot in live {
             stats.add(&slot.stats());
         }
+        let ledger = &self.inner.ledger;
+        stats.sends_refused_closed = ledger.refused_closed.load(Ordering::Relaxed);
+        stats.sends_over_budget = ledger.over_budget.load(Ordering::Relaxed);
+        stats.queued_bytes = ledger.queued();
+        stats.messages_unread = self.inner.events.unread();
         stats
+    }
+
+    /// Sends refused so far, for any reason.
+    fn refusals(&self) -> u64 {
+        let stats = self.stats();
+        stats.sends_rejected + stats.sends_refused_closed + stats.sends_over_budget
     }
 
     /// Begins a graceful shutdown: refuse new connections and ask every
     /// session to close with [`CloseReason::Shutdown`], writing what it has
-    /// queued first. Wait with [`drained`](Self::drained); read the outcome
-    /// with [`shutdown_report`](Self::shutdown_report). Calling it again
-    /// does nothing.
+    /// queued first, with no deadline of its own: the caller's grace period
+    /// is the one deadline (end it with [`abort_all`](Self::abort_all), as
+    /// [`driver::shutdown`](crate::driver::shutdown) does). Wait with
+    /// [`drained`](Self::drained); read the outcome with
+    /// [`shutdown_report`](Self::shutdown_report). Calling it again does
+    /// nothing.
     pub fn begin_shutdown(&self) {
+        let counts = (self.refusals(), self.inner.events.unread());
         let slots = {
             let mut registry = lock(&self.inner.registry);
             if registry.shutdown.is_some() {
                 return;
             }
-            registry.begin_shutdown()
+            registry.begin_shutdown(counts)
         };
         for slot in slots {
-            slot.request_close(CloseRequest::Graceful(CloseReason::Shutdown));
+            let _ = slot.request_close(CloseRequest::Shutdown);
         }
         tracing::info!(live = self.len(), "hub shutting down");
     }
@@ -270,7 +334,7 @@ impl<F: MessageFactory> Hub<F> {
     pub fn abort_all(&self, reason: CloseReason) {
         let slots = lock(&self.inner.registry).slots();
         for slot in slots {
-            slot.request_close(CloseRequest::Abort(reason.clone()));
+            let _ = slot.request_close(CloseRequest::Abort(reason.clone()));
         }
     }
 
@@ -308,7 +372,21 @@ impl<F: MessageFactory> Hub<F> {
     /// What the shutdown flushed and dropped so far (all zero before one
     /// begins).
     pub fn shutdown_report(&self) -> ShutdownReport {
-        lock(&self.inner.registry).shutdown.unwrap_or_default()
+        let (refused, unread) = (self.refusals(), self.inner.events.unread());
+        let registry = lock(&self.inner.registry);
+        let Some(mut report) = registry.shutdown else {
+            return ShutdownReport::default();
+        };
+        let (refused_before, unread_before) = registry.counts_at_shutdown;
+        report.refused = refused.saturating_sub(refused_before);
+        report.unread = unread.saturating_sub(unread_before);
+        report
+    }
+
+    /// Ends the event stream once it is empty: the shutdown has drained
+    /// every session, so no event can follow.
+    pub(crate) fn finish_events(&self) {
+        self.inner.events.finish();
     }
 
     /// Registers an admitted session (called by [`Admission::open`]).

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::driver::Conn;
 use crate::message::MessageFactory;
-use crate::session::{CloseReason, Session};
+use crate::session::Session;
 
 /// Everything the hub's lock guards.
 #[derive(Debug, Default)]
@@ -29,6 +29,8 @@ pub(crate) struct Registry {
     pub(crate) shutdown: Option<ShutdownReport>,
     /// Messages queued when shutdown began.
     queued_at_shutdown: u64,
+    /// Refused sends and unread messages when shutdown began.
+    pub(crate) counts_at_shutdown: (u64, u64),
     drained: Waiters,
     shutdown_waiters: Waiters,
 }
@@ -136,13 +138,16 @@ impl Registry {
     }
 
     /// Marks shutdown begun; returns the sessions to close.
-    pub(crate) fn begin_shutdown(&mut self) -> Vec<Arc<dyn SlotOps>> {
+    pub(crate) fn begin_shutdown(&mut self, counts: (u64, u64)) -> Vec<Arc<dyn SlotOps>> {
+        self.counts_at_shutdown = counts;
         let slots = self.slots();
         self.queued_at_shutdown = slots.iter().map(|s| s.queued().0 as u64).sum();
         self.shutdown = Some(ShutdownReport {
             sessions: slots.len(),
             flushed: self.queued_at_shutdown,
             dropped: 0,
+            refused: 0,
+            unread: 0,
         });
         for waker in self.shutdown_waiters.drain(..) {
             waker.wake();
@@ -204,20 +209,17 @@ impl<F: MessageFactory> Admission<F> {
         };
         let session =
             Session::from_factory(&hub.inner.factory, hub.inner.config.session.clone(), now);
+        let ledger = hub.inner.ledger.clone();
+        ledger.session_opened();
         let slot = Arc::new(Slot {
             id: SessionId::next(),
             peer: self.peer,
-            state: Mutex::new(SlotState {
-                session,
-                waker: None,
-                notified: false,
-                close_request: None,
-                close_pending: false,
-                groups: Vec::new(),
-            }),
+            state: Mutex::new(SlotState::new(session)),
+            credit: Arc::default(),
+            ledger,
         });
         if !hub.register(slot.clone()) {
-            slot.request_close(CloseRequest::Graceful(CloseReason::Shutdown));
+            let _ = slot.request_close(CloseRequest::Shutdown);
         }
         Conn::new(hub, slot)
     }

@@ -1,12 +1,16 @@
 //! One live session as the hub sees it: the session behind a lock, the
 //! driver's waker, and commands waiting for the driver.
 
+use std::future::poll_fn;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 
+use super::budget::{BudgetPolicy, Ledger};
+use super::credit::AppCredit;
 use super::SessionId;
 use crate::message::{MessageBuilder, MessageResolver};
 use crate::session::{CloseReason, Overflow, SendError, Session, SessionStats, SharedFrame};
@@ -22,28 +26,76 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct SlotState<R, B> {
     pub(crate) session: Session<R, B>,
     /// Wakes the driver (registered on each poll).
-    pub(crate) waker: Option<Waker>,
+    waker: Option<Waker>,
     /// The driver was woken and has not polled since.
-    pub(crate) notified: bool,
+    notified: bool,
     /// A close asked for through a handle, applied by the driver (which has
     /// the clock).
-    pub(crate) close_request: Option<CloseRequest>,
+    close_request: Option<CloseRequest>,
     /// `close_request` changed and the driver has not applied it yet.
-    pub(crate) close_pending: bool,
+    close_pending: bool,
     /// Groups this session is in, left automatically when it closes.
     pub(crate) groups: Vec<Arc<str>>,
+    /// Tasks waiting for room in the send queue.
+    writers: Vec<Waker>,
+    /// Bytes charged to the hub's memory budget.
+    charged: usize,
 }
 
 /// A close asked for from outside the driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CloseRequest {
-    /// Graceful: flush the queue first.
-    Graceful(CloseReason),
+    /// Graceful: flush the queue first (for up to `close_timeout`), after
+    /// a last message if there is one.
+    Graceful {
+        reason: CloseReason,
+        last_word: Option<Bytes>,
+    },
+    /// The hub's shutdown: graceful, with no deadline of the session's own
+    /// (the shutdown's grace period is the one deadline).
+    Shutdown,
     /// At once, dropping what is queued.
     Abort(CloseReason),
 }
 
-impl<R, B> SlotState<R, B> {
+impl CloseRequest {
+    /// A graceful close with no last word.
+    pub(crate) fn graceful(reason: CloseReason) -> Self {
+        Self::Graceful {
+            reason,
+            last_word: None,
+        }
+    }
+}
+
+impl<R: MessageResolver, B: MessageBuilder> SlotState<R, B> {
+    pub(crate) fn new(session: Session<R, B>) -> Self {
+        Self {
+            session,
+            waker: None,
+            notified: false,
+            close_request: None,
+            close_pending: false,
+            groups: Vec::new(),
+            writers: Vec::new(),
+            charged: 0,
+        }
+    }
+
+    /// The driver is polling with `waker`: later wakes go to it.
+    pub(crate) fn polled(&mut self, waker: &Waker) {
+        self.notified = false;
+        if !self.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            self.waker = Some(waker.clone());
+        }
+    }
+
+    /// Marks the driver as awake (it runs another turn at once), so that
+    /// sends meanwhile need not wake it.
+    pub(crate) fn stay_awake(&mut self) {
+        self.notified = true;
+    }
+
     /// Wakes the driver unless it is already awake with work to do.
     pub(crate) fn wake(&mut self) {
         if !self.notified {
@@ -54,8 +106,52 @@ impl<R, B> SlotState<R, B> {
         }
     }
 
+    /// A close asked for since the driver last looked.
+    pub(crate) fn take_close_request(&mut self) -> Option<CloseRequest> {
+        if !std::mem::take(&mut self.close_pending) {
+            return None;
+        }
+        self.close_request.clone()
+    }
+
     fn accepts_sends(&self) -> bool {
-        self.close_request.is_none()
+        self.close_request.is_none() && !self.session.is_closing()
+    }
+
+    /// Whether the queue is below its high water mark (a writer may go on).
+    fn has_room(&self) -> bool {
+        let queued = self.session.queued().1;
+        match self.session.config().backpressure {
+            Some(marks) => queued < marks.high,
+            None => queued < self.session.config().max_queue_bytes,
+        }
+    }
+
+    /// Wakes the tasks waiting for room once the queue is at or below its
+    /// low water mark (or empty), and all of them once the session closes.
+    pub(crate) fn wake_writers(&mut self) {
+        if self.writers.is_empty() {
+            return;
+        }
+        let queued = self.session.queued().1;
+        let low = self.session.config().backpressure.map_or(0, |m| m.low);
+        if queued <= low || !self.accepts_sends() {
+            for waker in self.writers.drain(..) {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Brings the session's charge on the hub's budget in line with its
+    /// queue.
+    #[inline]
+    pub(crate) fn settle(&mut self, ledger: &Ledger) {
+        ledger.settle(&mut self.charged, self.session.queued().1);
+    }
+
+    /// The session is gone: its charge goes back to the budget.
+    pub(crate) fn release_charge(&mut self, ledger: &Ledger) {
+        ledger.session_closed(&mut self.charged);
     }
 }
 
@@ -65,6 +161,10 @@ pub(crate) struct Slot<R, B> {
     pub(crate) id: SessionId,
     pub(crate) peer: SocketAddr,
     pub(crate) state: Mutex<SlotState<R, B>>,
+    /// What the session handed to the application and it has not finished.
+    pub(crate) credit: Arc<AppCredit>,
+    /// The hub's memory budget and send counters.
+    pub(crate) ledger: Arc<Ledger>,
 }
 
 /// What handles and the hub do to a slot, whatever its codec types.
@@ -73,12 +173,66 @@ pub(crate) trait SlotOps: Send + Sync + std::fmt::Debug {
     fn peer(&self) -> SocketAddr;
     fn send(&self, payload: Bytes, policy: Option<Overflow>) -> Result<(), SendError>;
     fn send_shared(&self, frame: &SharedFrame) -> Result<(), SendError>;
-    fn request_close(&self, request: CloseRequest);
+    fn request_close(&self, request: CloseRequest) -> Result<(), SendError>;
+    fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<Result<(), SendError>>;
     fn stats(&self) -> SessionStats;
     fn queued(&self) -> (usize, usize);
     fn is_closed(&self) -> bool;
     fn join(&self, group: &Arc<str>) -> bool;
     fn leave(&self, group: &str) -> bool;
+    fn groups(&self) -> Vec<String>;
+}
+
+impl<R, B> Slot<R, B>
+where
+    R: MessageResolver,
+    B: MessageBuilder,
+{
+    /// Queues with `push` if the session takes sends and the hub's budget
+    /// allows `len` more bytes; counts every refusal.
+    #[inline]
+    fn queue(
+        &self,
+        len: usize,
+        push: impl FnOnce(&mut Session<R, B>) -> Result<(), SendError>,
+    ) -> Result<(), SendError> {
+        let mut state = lock(&self.state);
+        if !state.accepts_sends() {
+            drop(state);
+            self.ledger.count_refused_closed();
+            return Err(SendError::Closed);
+        }
+        if !self.ledger.admits(state.session.queued().1, len) {
+            return self.over_budget(&mut state, len);
+        }
+        let sent = push(&mut state.session);
+        state.settle(&self.ledger);
+        // A Disconnect overflow closes the session: the driver must see it.
+        state.wake();
+        if sent == Err(SendError::Closed) {
+            self.ledger.count_refused_closed();
+        }
+        sent
+    }
+
+    #[cold]
+    fn over_budget(&self, state: &mut SlotState<R, B>, len: usize) -> Result<(), SendError> {
+        self.ledger.over_budget.fetch_add(1, Ordering::Relaxed);
+        match self.ledger.policy {
+            BudgetPolicy::Disconnect => {
+                state.session.abort(CloseReason::SlowConsumer);
+                state.settle(&self.ledger);
+                state.wake();
+                Err(SendError::Closed)
+            }
+            _ => Err(SendError::OverBudget {
+                queued_bytes: state.session.queued().1,
+                message_bytes: len,
+                hub_queued_bytes: self.ledger.queued(),
+                budget: self.ledger.max(),
+            }),
+        }
+    }
 }
 
 impl<R, B> SlotOps for Slot<R, B>
@@ -95,42 +249,49 @@ where
     }
 
     fn send(&self, payload: Bytes, policy: Option<Overflow>) -> Result<(), SendError> {
-        let mut state = lock(&self.state);
-        if !state.accepts_sends() {
-            return Err(SendError::Closed);
-        }
-        let sent = match policy {
-            Some(policy) => state.session.send_with(payload, policy),
-            None => state.session.send(payload),
-        };
-        // A Disconnect overflow closes the session: the driver must see it.
-        state.wake();
-        sent
+        self.queue(payload.len(), |session| match policy {
+            Some(policy) => session.send_with(payload, policy),
+            None => session.send(payload),
+        })
     }
 
     fn send_shared(&self, frame: &SharedFrame) -> Result<(), SendError> {
-        let mut state = lock(&self.state);
-        if !state.accepts_sends() {
-            return Err(SendError::Closed);
-        }
-        let sent = state.session.send_shared(frame);
-        state.wake();
-        sent
+        self.queue(frame.len(), |session| session.send_shared(frame))
     }
 
-    fn request_close(&self, request: CloseRequest) {
+    fn request_close(&self, request: CloseRequest) -> Result<(), SendError> {
         let mut state = lock(&self.state);
         if state.session.is_closed() {
-            return;
+            return Err(SendError::Closed);
         }
-        match (&state.close_request, &request) {
-            (None, _) | (Some(CloseRequest::Graceful(_)), CloseRequest::Abort(_)) => {
-                state.close_request = Some(request);
-                state.close_pending = true;
-                state.wake();
-            }
-            _ => {}
+        let replaces = match (&state.close_request, &request) {
+            (None, _) => true,
+            (Some(CloseRequest::Abort(_)), _) => false,
+            (Some(_), CloseRequest::Abort(_)) => true,
+            _ => false,
+        };
+        if !replaces {
+            return Err(SendError::Closed);
         }
+        state.close_request = Some(request);
+        state.close_pending = true;
+        state.wake();
+        state.wake_writers();
+        Ok(())
+    }
+
+    fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        let mut state = lock(&self.state);
+        if !state.accepts_sends() {
+            return Poll::Ready(Err(SendError::Closed));
+        }
+        if state.has_room() {
+            return Poll::Ready(Ok(()));
+        }
+        if !state.writers.iter().any(|w| w.will_wake(cx.waker())) {
+            state.writers.push(cx.waker().clone());
+        }
+        Poll::Pending
     }
 
     fn stats(&self) -> SessionStats {
@@ -142,8 +303,7 @@ where
     }
 
     fn is_closed(&self) -> bool {
-        let state = lock(&self.state);
-        state.session.is_closing() || state.close_request.is_some()
+        !lock(&self.state).accepts_sends()
     }
 
     fn join(&self, group: &Arc<str>) -> bool {
@@ -160,6 +320,16 @@ where
         let before = state.groups.len();
         state.groups.retain(|g| &**g != group);
         state.groups.len() != before
+    }
+
+    fn groups(&self) -> Vec<String> {
+        let mut names: Vec<_> = lock(&self.state)
+            .groups
+            .iter()
+            .map(|g| g.to_string())
+            .collect();
+        names.sort_unstable();
+        names
     }
 }
 
@@ -205,6 +375,30 @@ impl SessionHandle {
         self.slot.send(payload, Some(policy))
     }
 
+    /// Waits until the session's send queue is below its high water mark
+    /// ([`SessionConfig::backpressure`](crate::session::SessionConfig::backpressure);
+    /// once it had reached it, until it has drained to the low water
+    /// mark), so that a producer that is not answering a read (a file
+    /// transfer, a relay) goes only as fast as the peer reads. Fails with
+    /// [`SendError::Closed`] once the session is closing.
+    pub async fn writable(&self) -> Result<(), SendError> {
+        poll_fn(|cx| self.slot.poll_writable(cx)).await
+    }
+
+    /// [`send`](Self::send) after waiting for room
+    /// ([`writable`](Self::writable)): never refused for a full queue
+    /// unless the payload alone exceeds the queue's limits.
+    pub async fn send_async(&self, payload: Bytes) -> Result<(), SendError> {
+        loop {
+            self.writable().await?;
+            match self.send(payload.clone()) {
+                Err(SendError::QueueFull { queued_bytes, .. }) if queued_bytes > 0 => {}
+                Err(SendError::OverBudget { queued_bytes, .. }) if queued_bytes > 0 => {}
+                other => return other,
+            }
+        }
+    }
+
     /// Closes gracefully with [`CloseReason::Local`]: no new sends, what is
     /// queued is still written.
     pub fn close(&self) {
@@ -213,17 +407,35 @@ impl SessionHandle {
 
     /// Closes gracefully with `reason`.
     pub fn close_with(&self, reason: CloseReason) {
-        self.slot.request_close(CloseRequest::Graceful(reason));
+        let _ = self.slot.request_close(CloseRequest::graceful(reason));
+    }
+
+    /// Sends `payload` as the session's last message, then closes
+    /// gracefully with `reason`: a way to tell the peer why ("idle too
+    /// long", "server full"). The last word is queued even if the queue is
+    /// at its limits. Fails with [`SendError::Closed`] if the session is
+    /// already closing (another close came first).
+    pub fn close_after(&self, payload: Bytes, reason: CloseReason) -> Result<(), SendError> {
+        self.slot.request_close(CloseRequest::Graceful {
+            reason,
+            last_word: Some(payload),
+        })
     }
 
     /// Closes at once with `reason`, dropping what is queued.
     pub fn abort(&self, reason: CloseReason) {
-        self.slot.request_close(CloseRequest::Abort(reason));
+        let _ = self.slot.request_close(CloseRequest::Abort(reason));
     }
 
-    /// Whether the session is closing or closed (sends fail).
+    /// Whether the session accepts no more sends: it is closing or closed,
+    /// or a close was asked for.
     pub fn is_closed(&self) -> bool {
         self.slot.is_closed()
+    }
+
+    /// The groups the session is in, sorted.
+    pub fn groups(&self) -> Vec<String> {
+        self.slot.groups()
     }
 
     /// The session's counters now.

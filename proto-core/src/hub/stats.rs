@@ -38,6 +38,18 @@ pub struct HubStats {
     pub queue_high_water_messages: usize,
     /// Highest queue high-water mark of any session, in bytes.
     pub queue_high_water_bytes: usize,
+    /// Sends refused because their session was closing, closed or gone.
+    pub sends_refused_closed: u64,
+    /// Sends refused (or sessions disconnected) over the hub's memory
+    /// budget.
+    pub sends_over_budget: u64,
+    /// Bytes queued for sending across all sessions now, as charged to the
+    /// memory budget (in steps of 4 KiB per session).
+    pub queued_bytes: usize,
+    /// Messages received and decoded that the application has not taken:
+    /// waiting in the event stream, or discarded (the stream or a driver
+    /// was dropped).
+    pub messages_unread: u64,
 }
 
 impl HubStats {
@@ -67,4 +79,12 @@ pub struct ShutdownReport {
     /// Messages queued when shutdown began that were never written (the
     /// deadline passed, or the connection failed first).
     pub dropped: u64,
+    /// Sends refused since shutdown began (queue full, over budget, or
+    /// session closing): replies the application tried to send and could
+    /// not.
+    pub refused: u64,
+    /// Messages received that the application did not take from the event
+    /// stream, counted since shutdown began: still waiting in the stream,
+    /// or discarded. Handle events until the stream ends to make it 0.
+    pub unread: u64,
 }

@@ -58,6 +58,22 @@ pub enum SendError {
         /// Whether the frame carries the heartbeat control prefix.
         heartbeats: bool,
     },
+    /// The hub's memory budget is spent and this session holds more than
+    /// its fair share of it ([`HubConfig::memory_budget`](crate::hub::HubConfig::memory_budget)).
+    #[error(
+        "hub memory budget spent: {hub_queued_bytes} bytes queued across sessions, budget \
+         {budget}; this session holds {queued_bytes} bytes, message of {message_bytes} bytes"
+    )]
+    OverBudget {
+        /// Bytes this session has queued.
+        queued_bytes: usize,
+        /// The message's payload bytes.
+        message_bytes: usize,
+        /// Bytes queued across the hub's sessions (as charged).
+        hub_queued_bytes: usize,
+        /// The configured `memory_budget`.
+        budget: usize,
+    },
 }
 
 /// Marks a control frame's length in a [`Group`]: it does not count

@@ -416,7 +416,13 @@ pub struct Net {
 
 impl Net {
     pub fn new(config: HubConfig) -> Self {
-        let (hub, events) = Hub::new(codec(), config);
+        Self::with_codec(codec(), config)
+    }
+
+    /// A net whose sessions use `codec` (a small `max_frame_length` lets a
+    /// test use a small send queue).
+    pub fn with_codec(codec: LengthField, config: HubConfig) -> Self {
+        let (hub, events) = Hub::new(codec, config).expect("valid hub config");
         Self {
             pool: LocalPool::new(),
             hub,
@@ -518,6 +524,7 @@ impl Net {
 pub enum Ev {
     Opened(SessionId),
     Message(SessionId, Vec<u8>),
+    EndOfStream(SessionId),
     Closed(SessionId, CloseReason),
 }
 
@@ -525,6 +532,7 @@ pub fn ev(e: &Event) -> Ev {
     match e {
         Event::Opened(h) => Ev::Opened(h.id()),
         Event::Message { id, payload } => Ev::Message(*id, payload.to_vec()),
+        Event::EndOfStream { id } => Ev::EndOfStream(*id),
         Event::Closed { id, reason, .. } => Ev::Closed(*id, reason.clone()),
         other => panic!("unexpected event {other:?}"),
     }

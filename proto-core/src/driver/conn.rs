@@ -1,0 +1,201 @@
+//! [`Conn`]: the driver's side of a session the hub registered.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::{Drive, Handler, Timer, Transport};
+use crate::hub::{
+    AppCredit, Closed, Credit, Event as HubEvent, EventSender, Hub, Item, SessionHandle, SessionId, Slot, lock,
+};
+use crate::message::MessageFactory;
+use crate::session::{CloseReason, Event, Session, message_cost};
+
+pub(super) type SlotOf<F> = Slot<<F as MessageFactory>::Resolver, <F as MessageFactory>::Builder>;
+
+/// The driver's side of a session a [`Hub`] registered (from
+/// [`Admission::open`](crate::hub::Admission::open)): turn it into a future
+/// with [`drive`](Self::drive) and spawn that.
+pub struct Conn<F: MessageFactory> {
+    pub(super) hub: Hub<F>,
+    pub(super) slot: Arc<SlotOf<F>>,
+    pub(super) handle: SessionHandle,
+    pub(super) sink: Sink,
+    /// The hub has forgotten the session.
+    pub(super) unregistered: bool,
+}
+
+/// Where a session's events go.
+pub(super) enum Sink {
+    /// The hub's event stream.
+    Events(EventSender),
+    /// A handler, called between turns with the lock released.
+    Handler {
+        handler: Box<dyn Handler>,
+        /// Events taken from the session, waiting for the handler.
+        pending: Vec<Event>,
+    },
+}
+
+impl<F: MessageFactory> fmt::Debug for Conn<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Conn")
+            .field("id", &self.slot.id)
+            .field("peer", &self.slot.peer)
+            .finish()
+    }
+}
+
+impl<F: MessageFactory> Conn<F>
+where
+    F::Resolver: fmt::Debug + 'static,
+    F::Builder: fmt::Debug + 'static,
+{
+    pub(crate) fn new(hub: Hub<F>, slot: Arc<SlotOf<F>>) -> Self {
+        let handle = SessionHandle { slot: slot.clone() };
+        let sink = Sink::Events(hub.inner.events.clone());
+        Self {
+            hub,
+            slot,
+            handle,
+            sink,
+            unregistered: false,
+        }
+    }
+
+    /// Sends this session's events to `handler`, on the driver's task,
+    /// instead of to the hub's [`Events`](crate::hub::Events) stream.
+    pub fn with_handler<H: Handler + 'static>(mut self, handler: H) -> Self {
+        self.sink = Sink::Handler {
+            handler: Box::new(handler),
+            pending: Vec::new(),
+        };
+        self
+    }
+
+    /// The session's id.
+    pub fn id(&self) -> SessionId {
+        self.slot.id
+    }
+
+    /// A handle to the session.
+    pub fn handle(&self) -> &SessionHandle {
+        &self.handle
+    }
+
+    /// The future that runs the session over `io` until it closes; it
+    /// resolves to the close reason. The hub forgets the session before
+    /// its `Closed` event is delivered.
+    pub fn drive<T: Transport, M: Timer>(self, io: T, timer: M) -> Drive<F, T, M> {
+        Drive::new(self, io, timer)
+    }
+}
+
+impl<F: MessageFactory> Conn<F> {
+    /// Tells the hub the session is gone: leaves its groups, frees its
+    /// admission place and its share of the memory budget, adds its
+    /// counters to the totals, and wakes tasks waiting to send to it.
+    pub(super) fn unregister(&mut self) {
+        let (reason, stats, groups) = {
+            let mut st = lock(&self.slot.state);
+            st.release_charge(&self.slot.ledger);
+            st.wake_writers();
+            let reason = st
+                .session
+                .close_reason()
+                .cloned()
+                .unwrap_or(CloseReason::Local);
+            (reason, *st.session.stats(), std::mem::take(&mut st.groups))
+        };
+        self.hub.unregister(Closed {
+            id: self.slot.id,
+            peer: self.slot.peer,
+            reason: &reason,
+            stats: &stats,
+            groups: &groups,
+        });
+        self.unregistered = true;
+    }
+
+}
+
+impl<F: MessageFactory> Drop for Conn<F> {
+    /// A session whose driver is dropped before it finished (its task was
+    /// cancelled, or it was never driven) is closed with
+    /// [`CloseReason::Local`] and forgotten, so that it does not hold its
+    /// admission place or keep [`Hub::drained`] waiting. Its `Closed` event
+    /// (after its `Opened`, if that was not delivered yet) is sent even when
+    /// the event stream is full; messages not yet delivered are dropped and
+    /// counted as unread.
+    fn drop(&mut self) {
+        if !self.unregistered {
+            lock(&self.slot.state).session.abort(CloseReason::Local);
+            self.unregister();
+        }
+        // A driver that finished delivered everything; one dropped while
+        // its `Closed` waited for room in the stream still sends it.
+        let Sink::Events(events) = &self.sink else {
+            return;
+        };
+        let mut st = lock(&self.slot.state);
+        let mut unread = 0;
+        while let Some(event) = st.session.poll_event() {
+            // `Opened` and `Closed` bracket every session's events, so an
+            // `Opened` not yet delivered goes out before the `Closed`; the
+            // messages the application never got are dropped.
+            match event {
+                Event::Opened | Event::Closed(_) => {
+                    events.force_send(to_hub_event(&self.handle, event, &st.session));
+                }
+                Event::Message(_) => unread += 1,
+                _ => {}
+            }
+        }
+        drop(st);
+        events.count_unread(unread);
+    }
+}
+
+/// The hub's event for a session event, with the credit it holds against
+/// the session until the application is done with it.
+pub(super) fn item<R, B>(
+    handle: &SessionHandle,
+    credit: &Arc<AppCredit>,
+    event: Event,
+    session: &Session<R, B>,
+) -> Item
+where
+    R: crate::message::MessageResolver,
+    B: crate::message::MessageBuilder,
+{
+    let cost = match &event {
+        Event::Message(payload) => message_cost(payload.len()),
+        Event::Closed(_) => 0,
+        _ => message_cost(0),
+    };
+    Item {
+        event: to_hub_event(handle, event, session),
+        credit: (cost > 0).then(|| Credit::new(credit, cost)),
+    }
+}
+
+pub(super) fn to_hub_event<R, B>(
+    handle: &SessionHandle,
+    event: Event,
+    session: &Session<R, B>,
+) -> HubEvent
+where
+    R: crate::message::MessageResolver,
+    B: crate::message::MessageBuilder,
+{
+    let id = handle.id();
+    match event {
+        Event::Opened => HubEvent::Opened(handle.clone()),
+        Event::Message(payload) => HubEvent::Message { id, payload },
+        Event::EndOfStream => HubEvent::EndOfStream { id },
+        Event::Closed(reason) => HubEvent::Closed {
+            id,
+            reason,
+            stats: *session.stats(),
+        },
+    }
+}
