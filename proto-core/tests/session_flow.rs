@@ -493,3 +493,26 @@ fn end_of_stream_while_closing_still_comes_after_the_last_message() {
     write_all(&mut s, t0);
     assert_eq!(events(&mut s), [Event::Closed(CloseReason::Local)]);
 }
+
+#[test]
+fn paused_session_runs_no_peer_deadlines_and_restarts_them_on_resume() {
+    let t0 = Instant::now();
+    let config = marks(0, 100)
+        .idle_timeout(Some(Duration::from_secs(10)))
+        .frame_timeout(Some(Duration::from_secs(3)));
+    let mut s = session(config, t0);
+    // A partial frame, then a message that fills the budget.
+    s.handle_input(&frame(&[1; 100]), t0);
+    s.handle_input(&frame(b"x")[..2], t0);
+    assert_eq!(s.read_budget(0), 0);
+    assert_eq!(s.poll_timeout(), None, "paused: no idle or frame deadline");
+    s.handle_timeout(t0 + Duration::from_secs(60));
+    assert!(!s.is_closing());
+    let _ = events(&mut s);
+    s.handle_written(0, t0 + Duration::from_secs(60));
+    assert_eq!(s.read_budget(0), 100, "resumes at low");
+    let t1 = t0 + Duration::from_secs(60);
+    assert_eq!(s.poll_timeout(), Some(t1 + Duration::from_secs(3)));
+    s.handle_timeout(t1 + Duration::from_secs(3));
+    assert_eq!(s.close_reason(), Some(&CloseReason::FrameTimeout));
+}

@@ -32,8 +32,21 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     /// message with messages no bigger than it (a partial frame read within
     /// the budget may complete later). The budget does not count bytes of
     /// a partial frame, so a frame larger than `high` still completes.
+    ///
+    /// While paused, the deadlines that wait for the peer (idle, frame,
+    /// heartbeat) do not run: the session, not the peer, holds things up.
+    /// They start afresh, from the latest time the session saw, when
+    /// reading resumes. A peer that stops reading is caught by the
+    /// `write_timeout` instead.
     pub fn read_budget(&mut self, pending: usize) -> usize {
         let (budget, paused) = self.budget(pending);
+        if self.paused && !paused {
+            self.last_recv = self.latest;
+            self.ping_sent = None;
+            if self.frame_started.is_some() {
+                self.frame_started = Some(self.latest);
+            }
+        }
         self.paused = paused;
         budget
     }

@@ -71,18 +71,30 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     }
 
     pub(super) fn frame_deadline(&self) -> Option<Instant> {
+        if self.paused {
+            return None;
+        }
         Some(self.frame_started? + self.config.frame_timeout?)
     }
 
     pub(super) fn idle_deadline(&self) -> Option<Instant> {
+        if self.paused {
+            return None;
+        }
         Some(self.last_recv + self.config.idle_timeout?)
     }
 
     pub(super) fn heartbeat_deadline(&self) -> Option<Instant> {
+        if self.paused {
+            return None;
+        }
         Some(self.ping_sent? + self.config.heartbeat?.timeout)
     }
 
     pub(super) fn ping_deadline(&self) -> Option<Instant> {
+        if self.paused {
+            return None;
+        }
         if self.input_closed {
             return None;
         }
