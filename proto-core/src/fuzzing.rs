@@ -109,7 +109,12 @@ pub fn decode_line(data: &[u8]) {
     let chunking = Chunking::read(&mut input);
     let buf_config = read_buf_config(&mut input);
     let stream = input.rest();
-    let config = Line::default().max_line_length(max).utf8(utf8);
+    // The sender keeps to the receiver's limit, so that every line sent
+    // comes back.
+    let config = Line::default()
+        .max_line_length(max)
+        .max_send_length(Some(max))
+        .utf8(utf8);
     let events = decode_all_paths(|| config.new_codec(), &chunking.split(stream), buf_config);
     for line in events.iter().flatten() {
         assert!(line.len() <= max, "line over max");
@@ -180,7 +185,12 @@ pub fn round_trip(data: &[u8]) {
         }
         1 => {
             let (max, utf8) = read_line_params(&mut input);
-            let config = Line::default().max_line_length(max).utf8(utf8);
+            // The sender keeps to the receiver's limit, so that every line sent
+            // comes back.
+            let config = Line::default()
+                .max_line_length(max)
+                .max_send_length(Some(max))
+                .utf8(utf8);
             let mut codec = config.new_codec();
             round_trip_with(
                 &mut input,

@@ -246,6 +246,15 @@ pub trait MessageFactory: Send + Sync {
     fn new_resolver(&self) -> Self::Resolver;
     /// A fresh builder.
     fn new_builder(&self) -> Self::Builder;
+
+    /// The wire length (header included) of the largest frame the
+    /// resolvers accept, or `None` if there is no such bound (or it is not
+    /// known). Sizes the send queue
+    /// ([`SessionConfig::check`](crate::session::SessionConfig::check)):
+    /// an application that echoes the largest frame needs that much room.
+    fn max_frame_wire_len(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Cuts the frame a resolver found off the front of `src`.

@@ -280,7 +280,10 @@ fn line_codec_utf8_mode_skips_invalid_line() {
 
 #[test]
 fn line_encoder_appends_newline_and_refuses_embedded_newline() {
-    let mut codec = Line::default().max_line_length(5).new_codec();
+    let mut codec = Line::default()
+        .max_line_length(5)
+        .max_send_length(Some(5))
+        .new_codec();
     let mut wire = WireBuf::new();
     codec
         .encode(Bytes::from_static(b"hello"), &mut wire)
@@ -292,7 +295,7 @@ fn line_encoder_appends_newline_and_refuses_embedded_newline() {
     ));
     assert_eq!(
         codec.encode(Bytes::from_static(b"sixsix"), &mut wire),
-        Err(FrameError::LineTooLong { length: 6, max: 5 })
+        Err(FrameError::LineTooLongToSend { length: 6, max: 5 })
     );
     assert_eq!(wire.to_vec(), b"hello\n");
 }

@@ -271,7 +271,7 @@ fn rejects_send_over_max_queue_bytes_and_accepts_exactly_max() {
     ));
     assert_eq!(
         err.to_string(),
-        "send queue full: 3 messages / 30 bytes queued, limits 1024 messages / 30 bytes, message of 4 bytes"
+        "send queue full: 3 messages / 30 bytes queued, limits unlimited messages / 30 bytes, message of 4 bytes"
     );
 }
 
@@ -440,6 +440,7 @@ fn eof_after_whole_frames_is_a_remote_close_and_inside_a_frame_is_malformed() {
         [
             Event::Opened,
             Event::Message(Bytes::from_static(b"bye")),
+            Event::EndOfStream,
             Event::Closed(CloseReason::RemoteClosed)
         ]
     );

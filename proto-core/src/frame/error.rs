@@ -32,6 +32,15 @@ pub enum FrameError {
         /// The configured `max_line_length`.
         max: usize,
     },
+    /// A line to send is longer than `max_send_length` (the encoder's
+    /// limit; nothing was written).
+    #[error("line of {length} bytes exceeds max_send_length {max}")]
+    LineTooLongToSend {
+        /// The payload's length.
+        length: usize,
+        /// The configured `max_send_length`.
+        max: usize,
+    },
     /// The length field plus the length adjustment is negative.
     #[error(
         "length field value {value} with adjustment {adjustment} gives a negative frame length"

@@ -270,6 +270,32 @@ impl MessageFactory for LengthField {
     fn new_builder(&self) -> LengthFieldCodec {
         self.new_codec()
     }
+
+    /// The largest wire length of an accepted frame: the largest field
+    /// value that the width can hold and that keeps the delivered bytes
+    /// (wire length less the stripped bytes) within `max_frame_length`,
+    /// plus the header and the adjustment. `Some(0)` if the settings
+    /// accept no frame at all.
+    fn max_frame_wire_len(&self) -> Option<usize> {
+        let header_len = self.header_len() as i128;
+        let header_adjust = match self.mode {
+            LengthMode::Payload => 0,
+            LengthMode::Frame => header_len,
+        };
+        let adjust = i128::from(self.adjustment) - header_adjust;
+        let add = header_len + adjust;
+        let strip = self.strip_len() as i128;
+        // The decoder's rule (see `FastPath`): a value `v` is accepted when
+        // `lo <= v <= hi`, and its frame is `v + add` wire bytes.
+        let lo = 0.max(-adjust).max(strip - add);
+        let hi = (self.max_frame_length as i128 + strip - add)
+            .min(usize::MAX as i128 - add)
+            .min(i128::from(self.width.max_value()));
+        if lo > hi {
+            return Some(0);
+        }
+        usize::try_from(hi + add).ok()
+    }
 }
 
 /// The field values that [`LengthFieldCodec::frame_len`] accepts, worked out

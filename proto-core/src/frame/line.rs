@@ -5,6 +5,10 @@
 //! `max_line_length + 2` bytes hold no `\n` — without waiting for the end of
 //! the line and so without buffering it whole. Calling `decode` again then
 //! skips the rest of that line and resumes with the next one.
+//!
+//! `max_line_length` bounds received lines only. What may be sent has its
+//! own limit, `max_send_length` (none by default), so that a relay can put
+//! a prefix before a received line of the maximum length and send it on.
 
 use std::fmt;
 use std::ops::Deref;
@@ -21,6 +25,7 @@ pub const DEFAULT_MAX_LINE_LENGTH: usize = 8 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Line {
     max_line_length: usize,
+    max_send_length: Option<usize>,
     utf8: bool,
 }
 
@@ -28,15 +33,26 @@ impl Default for Line {
     fn default() -> Self {
         Self {
             max_line_length: DEFAULT_MAX_LINE_LENGTH,
+            max_send_length: None,
             utf8: false,
         }
     }
 }
 
 impl Line {
-    /// Longest line accepted, in bytes, line ending not counted.
+    /// Longest line received, in bytes, line ending not counted. Does not
+    /// bound what is sent (see [`max_send_length`](Self::max_send_length)).
     pub fn max_line_length(mut self, max: usize) -> Self {
         self.max_line_length = max;
+        self
+    }
+
+    /// Longest line the encoder writes, in bytes, line ending not counted
+    /// (`None`, the default: no limit beyond the line itself). A longer
+    /// payload is refused with [`FrameError::LineTooLongToSend`]. Set it to
+    /// the peer's `max_line_length` when the peer enforces one.
+    pub fn max_send_length(mut self, max: Option<usize>) -> Self {
+        self.max_send_length = max;
         self
     }
 
@@ -67,6 +83,12 @@ impl MessageFactory for Line {
 
     fn new_builder(&self) -> LineCodec {
         self.new_codec()
+    }
+
+    /// `max_line_length + 2` (a `\r\n` ending); `None` when that
+    /// overflows (no bound).
+    fn max_frame_wire_len(&self) -> Option<usize> {
+        self.max_line_length.checked_add(2)
     }
 }
 
@@ -108,6 +130,10 @@ impl LineCodec {
                 max: self.config.max_line_length,
             });
         }
+        self.check_utf8(line)
+    }
+
+    fn check_utf8(&self, line: &[u8]) -> Result<(), FrameError> {
         if self.config.utf8 {
             if let Err(e) = std::str::from_utf8(line) {
                 return Err(FrameError::InvalidUtf8 {
@@ -208,13 +234,22 @@ impl MessageResolver for LineCodec {
 impl MessageBuilder for LineCodec {
     /// Writes the payload and `\n` (`\r\n` after a payload ending in `\r`,
     /// which the decoder would otherwise take for part of the ending). A
-    /// payload holding a `\n`, or longer than `max_line_length`, is refused:
-    /// the peer could not decode it as one line.
+    /// payload holding a `\n` is refused (the peer could not decode it as
+    /// one line), and so is one longer than `max_send_length`, or not
+    /// UTF-8 in UTF-8 mode.
     fn encode(&mut self, payload: Bytes, dst: &mut WireBuf) -> Result<(), FrameError> {
         if memchr::memchr(b'\n', &payload).is_some() {
             return Err(FrameError::malformed("line payload contains '\\n'"));
         }
-        self.content(&payload)?;
+        if let Some(max) = self.config.max_send_length {
+            if payload.len() > max {
+                return Err(FrameError::LineTooLongToSend {
+                    length: payload.len(),
+                    max,
+                });
+            }
+        }
+        self.check_utf8(&payload)?;
         let ending: &[u8] = if payload.ends_with(b"\r") {
             b"\r\n"
         } else {

@@ -6,14 +6,18 @@ use bytes::Bytes;
 
 use super::input::Input;
 use crate::frame::{LengthField, LengthFieldCodec};
-use crate::session::{CloseReason, Event, Heartbeat, Overflow, SendError, Session, SessionConfig};
+use crate::session::{
+    CloseReason, Event, Heartbeat, Overflow, SendError, Session, SessionConfig, WaterMarks,
+};
 
 type S = Session<LengthFieldCodec, LengthFieldCodec>;
 
 /// Input layout: `[config: 6 bytes]` then operations `[op][args...]` until
-/// the input ends:
+/// the input ends. The config's first byte holds the message limit (low
+/// nibble) and, in its high nibble, back-pressure on (bit 4, marks scaled
+/// by bits 6–7) and a write timeout (bit 5).
 ///
-/// | op % 10 | operation | arguments |
+/// | op % 16 | operation | arguments |
 /// | --- | --- | --- |
 /// | 0 | bytes from the peer | `[len][bytes]` |
 /// | 1 | a whole frame from the peer | `[len][payload]` |
@@ -25,11 +29,17 @@ type S = Session<LengthFieldCodec, LengthFieldCodec>;
 /// | 7 | abort | |
 /// | 8 | end of stream from the peer | |
 /// | 9 | I/O error | |
+/// | 10 | read budget (checking it against the marks) | `[pending: u16 LE]` |
+/// | 11 | a write that took nothing | |
+/// | 12 | last word | `[len]` |
+/// | 13 | close with the caller's deadline | `[ms: u8]` (0: none) |
+/// | 14, 15 | as 0 and 1 | |
 ///
-/// Asserts: no panic; the queue within its limits; `Opened` first and
-/// `Closed` once and last; closed stays closed, with no deadline and nothing
-/// to write; sends refused once closing; every deadline due fires in
-/// `handle_timeout`.
+/// Asserts: no panic; the queue within its limits (but for one last word);
+/// `Opened` first and `Closed` once and last; closed stays closed, with no
+/// deadline and nothing to write; sends refused once closing; every
+/// deadline due fires in `handle_timeout`; the read budget 0 once closed
+/// or ended, unlimited without marks, and never above the high mark.
 pub(super) fn run(data: &[u8], start: Instant) {
     let mut input = Input(data);
     let c = input.le::<6>();
@@ -39,7 +49,15 @@ pub(super) fn run(data: &[u8], start: Instant) {
     });
     let max_messages = usize::from(c[0] % 16);
     let max_bytes = usize::from(c[1]) * 4;
+    let scale = usize::from(c[0] >> 6);
+    let marks = (c[0] & 0x10 != 0).then(|| WaterMarks {
+        low: usize::from(c[2]) << scale,
+        high: usize::from(c[1]) << scale,
+    });
+    let write_timeout = (c[0] & 0x20 != 0).then(|| Duration::from_millis(u64::from(c[3]) * 2));
     let config = SessionConfig::default()
+        .backpressure(marks)
+        .write_timeout(write_timeout)
         .max_queue_messages(max_messages)
         .max_queue_bytes(max_bytes)
         .max_transmit_bytes(usize::from(c[2]) + 1)
@@ -53,15 +71,17 @@ pub(super) fn run(data: &[u8], start: Instant) {
     let mut s = Session::new(codec.new_codec(), codec.new_codec(), config, now);
     let mut peer = codec.new_codec();
     let mut checker = Checker::default();
+    // The last word, once accepted: its wire bytes may pass the limits.
+    let mut last_word: Option<usize> = None;
 
     while !input.0.is_empty() {
         let op = input.u8();
-        match op % 10 {
-            0 => {
+        match op % 16 {
+            0 | 14 => {
                 let len = usize::from(input.u8());
                 s.handle_input(input.bytes(len), now);
             }
-            1 => {
+            1 | 15 => {
                 let len = usize::from(input.u8());
                 let payload = Bytes::copy_from_slice(input.bytes(len));
                 let mut wire = crate::frame::WireBuf::new();
@@ -119,19 +139,64 @@ pub(super) fn run(data: &[u8], start: Instant) {
             }
             6 => s.close(CloseReason::Local, now),
             7 => s.abort(CloseReason::RateLimited),
-            8 => s.handle_eof(now),
-            _ => s.handle_io_error(std::io::ErrorKind::ConnectionReset),
+            8 => {
+                s.handle_eof(now);
+                checker.eof = true;
+            }
+            9 => s.handle_io_error(std::io::ErrorKind::ConnectionReset),
+            10 => {
+                let pending = usize::from(u16::from_le_bytes(input.le()));
+                let ended = s.is_closed() || checker.eof;
+                let budget = s.read_budget(pending);
+                match marks {
+                    _ if ended => assert_eq!(budget, 0, "budget after close or end of stream"),
+                    None => assert_eq!(budget, usize::MAX, "budget without marks"),
+                    Some(m) => {
+                        assert!(budget <= m.high, "budget {budget} over high {}", m.high);
+                        assert_eq!(budget == 0, s.is_paused(), "budget 0 but not paused");
+                    }
+                }
+            }
+            11 => s.handle_written(0, now),
+            12 => {
+                let len = usize::from(input.u8());
+                let closing = s.is_closing();
+                let before = s.queued();
+                let result = s.send_final(Bytes::from(vec![0xee; len]), CloseReason::Shutdown, now);
+                match result {
+                    Ok(()) => {
+                        assert!(!closing, "last word accepted while closing");
+                        assert!(s.is_closing(), "last word left the session open");
+                        let after = s.queued();
+                        if after.0 > before.0 {
+                            last_word = Some(after.1 - before.1);
+                        }
+                    }
+                    Err(SendError::Closed) => assert!(closing, "last word refused while open"),
+                    Err(SendError::Frame(_)) => assert!(!s.is_closing() || closing),
+                    Err(e) => panic!("last word refused: {e}"),
+                }
+            }
+            _ => {
+                let ms = input.u8();
+                let deadline = (ms != 0).then(|| now + Duration::from_millis(u64::from(ms)));
+                s.close_until(CloseReason::Shutdown, now, deadline);
+            }
+        }
+        if s.queued() == (0, 0) {
+            last_word = None;
         }
         let (messages, bytes) = s.queued();
+        let (extra_messages, extra_bytes) = last_word.map_or((0, 0), |len| (1, len));
         assert!(
-            messages <= max_messages,
+            messages <= max_messages + extra_messages,
             "{messages} messages queued, limit {max_messages}"
         );
         assert!(
-            bytes <= max_bytes,
+            bytes <= max_bytes + extra_bytes,
             "{bytes} bytes queued, limit {max_bytes}"
         );
-        if op % 10 == 3 || op % 10 == 4 {
+        if op % 16 == 3 || op % 16 == 4 {
             // Everything due at `now` fired.
             assert!(
                 s.poll_timeout().is_none_or(|d| d > now),
@@ -147,6 +212,8 @@ pub(super) fn run(data: &[u8], start: Instant) {
 struct Checker {
     opened: bool,
     ended: bool,
+    /// End of stream was handed in (whether or not its event was polled).
+    eof: bool,
     closed: Option<CloseReason>,
 }
 

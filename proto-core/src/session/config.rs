@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::Overflow;
+use super::{ConfigError, Overflow};
 
 /// Heartbeat settings: ping after `interval` without receiving anything;
 /// close with `HeartbeatTimeout` if nothing arrives within `timeout` of the
@@ -16,41 +16,91 @@ pub struct Heartbeat {
     pub timeout: Duration,
 }
 
-/// Limits and timeouts of one session. `Default` plus chained setters.
+/// Back-pressure water marks, in bytes of work the session holds for its
+/// peer: its send queue, the messages it received and the application has
+/// not polled, and what the driver says the application holds (see
+/// [`Session::read_budget`](super::Session::read_budget)).
+///
+/// Reading stops when that reaches `high`, and starts again only once it
+/// has fallen to `low` (hysteresis, so that a session at the mark does not
+/// read a few bytes at a time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WaterMarks {
+    /// Reading resumes at or below this.
+    pub low: usize,
+    /// Reading pauses at or above this.
+    pub high: usize,
+}
+
+/// What a received message costs against the [`WaterMarks`] on top of its
+/// payload: an allowance for the header of the reply it may cause, so that
+/// a flood of empty messages is not free.
+pub const MESSAGE_COST: usize = 16;
+
+/// The cost of a message of `len` payload bytes against the
+/// [`WaterMarks`]: `len + MESSAGE_COST` (saturating). Drivers that count
+/// what they handed to the application use the same rule.
+#[inline]
+pub const fn message_cost(len: usize) -> usize {
+    len.saturating_add(MESSAGE_COST)
+}
+
+/// Limits and timeouts of one session. `Default` plus chained setters;
+/// [`check`](Self::check) tells whether they fit together and with the
+/// codec.
 ///
 /// | field | default | breach |
 /// | --- | --- | --- |
-/// | `max_queue_messages` | 1024 | the send's [`Overflow`] policy |
-/// | `max_queue_bytes` | 1 MiB | the send's [`Overflow`] policy |
+/// | `max_queue_messages` | unlimited (`usize::MAX`) | the send's [`Overflow`] policy |
+/// | `max_queue_bytes` | 2 MiB | the send's [`Overflow`] policy |
+/// | `backpressure` | low 32 KiB, high 64 KiB | (reading pauses; see [`WaterMarks`]) |
 /// | `max_transmit_bytes` | 64 KiB | (a batch size, not a limit) |
 /// | `idle_timeout` | 5 min | close with `IdleTimeout` |
 /// | `heartbeat` | off (no control frames) | close with `HeartbeatTimeout` |
 /// | `frame_timeout` | 30 s | close with `FrameTimeout` |
+/// | `write_timeout` | 30 s | close with `SlowConsumer` (bytes wait and the socket takes none) |
 /// | `close_timeout` | 5 s | queued sends still unwritten are dropped |
-/// | `half_close` | off | (end of stream from the peer: close, or stay open for replies) |
+/// | `half_close` | off | (end of stream from the peer: close after [`EndOfStream`](super::Event::EndOfStream) is polled, or stay open for replies) |
+///
+/// The queue is bounded by bytes: with back-pressure on and
+/// `max_queue_bytes` at least the high mark plus the codec's largest frame
+/// ([`check`](Self::check)), an application that answers each message
+/// with one no larger never has a reply refused. A message-count limit
+/// would break that promise for echoes of tiny messages, which the byte
+/// marks allow by the thousand, so there is none by default.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SessionConfig {
     pub(crate) max_queue_messages: usize,
     pub(crate) max_queue_bytes: usize,
     pub(crate) overflow: Overflow,
+    pub(crate) backpressure: Option<WaterMarks>,
     pub(crate) max_transmit_bytes: usize,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) heartbeat: Option<Heartbeat>,
     pub(crate) frame_timeout: Option<Duration>,
+    pub(crate) write_timeout: Option<Duration>,
     pub(crate) close_timeout: Duration,
     pub(crate) half_close: bool,
 }
 
+/// Default [`WaterMarks`]: 32 KiB low, 64 KiB high.
+const DEFAULT_WATER_MARKS: WaterMarks = WaterMarks {
+    low: 32 * 1024,
+    high: 64 * 1024,
+};
+
 impl Default for SessionConfig {
     fn default() -> Self {
         Self {
-            max_queue_messages: 1024,
-            max_queue_bytes: 1 << 20,
+            max_queue_messages: usize::MAX,
+            max_queue_bytes: 2 << 20,
             overflow: Overflow::Reject,
+            backpressure: Some(DEFAULT_WATER_MARKS),
             max_transmit_bytes: 64 * 1024,
             idle_timeout: Some(Duration::from_secs(300)),
             heartbeat: None,
             frame_timeout: Some(Duration::from_secs(30)),
+            write_timeout: Some(Duration::from_secs(30)),
             close_timeout: Duration::from_secs(5),
             half_close: false,
         }
@@ -58,7 +108,8 @@ impl Default for SessionConfig {
 }
 
 impl SessionConfig {
-    /// Most messages the send queue holds.
+    /// Most messages the send queue holds (default: no limit; the bytes
+    /// bound the queue).
     pub fn max_queue_messages(mut self, max: usize) -> Self {
         self.max_queue_messages = max;
         self
@@ -74,6 +125,13 @@ impl SessionConfig {
     /// full (per-send: [`Session::send_with`](super::Session::send_with)).
     pub fn overflow(mut self, policy: Overflow) -> Self {
         self.overflow = policy;
+        self
+    }
+
+    /// Back-pressure water marks (`None`: reading never pauses, and
+    /// [`Session::read_budget`](super::Session::read_budget) is unlimited).
+    pub fn backpressure(mut self, marks: Option<WaterMarks>) -> Self {
+        self.backpressure = marks;
         self
     }
 
@@ -106,22 +164,79 @@ impl SessionConfig {
         self
     }
 
+    /// Close with [`SlowConsumer`](super::CloseReason::SlowConsumer) when
+    /// bytes wait to be written and the socket has taken none of them for
+    /// this long (`None`: never). The clock starts when a driver reports a
+    /// write that took nothing
+    /// ([`handle_written(0, now)`](super::Session::handle_written)) or a
+    /// partial one; every write that makes progress restarts it, and an
+    /// empty queue stops it. Applies while closing too.
+    pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
     /// How long a graceful close waits for queued sends to be written.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout;
         self
     }
 
-    /// What end of stream from the peer does. Off (the default): the
-    /// session closes gracefully with `RemoteClosed`, writing what is
-    /// already queued but refusing new sends. On: the session stays open
-    /// for sends and emits [`Event::EndOfStream`](super::Event::EndOfStream)
-    /// after the peer's last message, so that a peer that sends a request
-    /// and then shuts its side down (as `nc -N` does) still gets the reply;
-    /// the application closes the session when it has answered (the idle
-    /// timeout closes it otherwise; heartbeat pings stop).
+    /// What end of stream from the peer does. Either way the session
+    /// delivers the peer's last messages, then
+    /// [`Event::EndOfStream`](super::Event::EndOfStream), and stops
+    /// reading (no more heartbeat pings: they could not be answered).
+    ///
+    /// Off (the default): the next [`poll_event`](super::Session::poll_event)
+    /// after the one that returned `EndOfStream` closes the session
+    /// gracefully with `RemoteClosed`, writing what is queued by then. An
+    /// application that answers the last messages before polling again
+    /// gets its answers written.
+    ///
+    /// On: the session stays open for sends, so that a peer that sends a
+    /// request and then shuts its side down (as `nc -N` does) can get any
+    /// number of replies; the application closes the session when it has
+    /// answered (the idle timeout closes it otherwise).
     pub fn half_close(mut self, on: bool) -> Self {
         self.half_close = on;
         self
+    }
+
+    /// Checks that the limits fit together and with a codec whose largest
+    /// frame is `max_frame_wire_len` wire bytes
+    /// ([`MessageFactory::max_frame_wire_len`](crate::message::MessageFactory::max_frame_wire_len);
+    /// `None`: unknown, not checked): `low <= high`, `high <=
+    /// max_queue_bytes`, and `max_queue_bytes >= max_frame_wire_len + high`
+    /// (just `max_frame_wire_len` with back-pressure off), which is what
+    /// the queue holds at most when an application answers each message
+    /// with one no larger.
+    pub fn check(&self, max_frame_wire_len: Option<usize>) -> Result<(), ConfigError> {
+        let high = match self.backpressure {
+            Some(WaterMarks { low, high }) => {
+                if low > high {
+                    return Err(ConfigError::LowAboveHigh { low, high });
+                }
+                if high > self.max_queue_bytes {
+                    return Err(ConfigError::HighAboveQueue {
+                        high,
+                        max_queue_bytes: self.max_queue_bytes,
+                    });
+                }
+                high
+            }
+            None => 0,
+        };
+        if let Some(frame) = max_frame_wire_len {
+            let required = frame.saturating_add(high);
+            if self.max_queue_bytes < required {
+                return Err(ConfigError::QueueTooSmall {
+                    max_queue_bytes: self.max_queue_bytes,
+                    max_frame_wire_len: frame,
+                    high,
+                    required,
+                });
+            }
+        }
+        Ok(())
     }
 }

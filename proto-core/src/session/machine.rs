@@ -5,14 +5,17 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
-use super::control::{self, Control};
+use super::control;
 use super::queue::{Pushed, SendQueue};
 use super::{CloseReason, Overflow, SendError, SessionConfig, SessionStats, SharedFrame};
 use crate::frame::{FrameError, FrameReader, WireBuf};
 use crate::message::{MessageBuilder, MessageFactory, MessageResolver};
 use inbox::Inbox;
 
+mod flow;
 mod inbox;
+mod receive;
+mod timers;
 
 /// What a session tells its application, drained with
 /// [`Session::poll_event`].
@@ -23,11 +26,13 @@ pub enum Event {
     Opened,
     /// A whole message from the peer.
     Message(Bytes),
-    /// The peer ended its side of the stream, and the session stays open
-    /// for sends because [`SessionConfig::half_close`] is on: answer what
-    /// it sent, then [`close`](Session::close). Comes after the peer's last
-    /// message. (With `half_close` off, end of stream closes the session
-    /// with [`CloseReason::RemoteClosed`] instead.)
+    /// The peer ended its side of the stream cleanly; comes after its last
+    /// message, and nothing more is read. The session is still open for
+    /// sends: answer what the peer sent. With [`SessionConfig::half_close`]
+    /// off, the next [`poll_event`](Session::poll_event) closes the session
+    /// gracefully with [`CloseReason::RemoteClosed`] (the answers queued by
+    /// then are still written); with it on, the application
+    /// [`close`](Session::close)s when done.
     EndOfStream,
     /// The session is closed (always the last event).
     Closed(CloseReason),
@@ -39,7 +44,9 @@ enum State {
     Open,
     Closing {
         reason: CloseReason,
-        deadline: Instant,
+        /// When unwritten messages are dropped (`None`: never; the caller
+        /// keeps the deadline).
+        deadline: Option<Instant>,
     },
     Closed(CloseReason),
 }
@@ -52,16 +59,26 @@ enum State {
 /// | from | input | to |
 /// | --- | --- | --- |
 /// | open | bytes, sends, timeouts that are not due | open |
-/// | open | [`close`](Self::close) (or end of stream from the peer) | closing |
-/// | open | fatal error: decode error, idle/heartbeat/frame timeout, I/O error, slow consumer, [`abort`](Self::abort) | closed |
+/// | open | end of stream from the peer | open, input closed: [`Event::EndOfStream`] after the last message |
+/// | open, input closed, `half_close` off | the [`poll_event`](Self::poll_event) after the one that returned `EndOfStream` | closing (`RemoteClosed`), or closed if nothing is queued |
+/// | open | [`close`](Self::close), [`close_until`](Self::close_until), [`send_final`](Self::send_final) | closing, or closed if nothing is queued |
+/// | open | fatal error: decode error, idle/heartbeat/frame timeout, `write_timeout` without progress (`SlowConsumer`), I/O error, overflow under `Disconnect`, [`abort`](Self::abort) | closed |
 /// | closing | the queue drains ([`handle_written`](Self::handle_written)) | closed |
-/// | closing | `close_timeout` passes | closed (unwritten messages counted as dropped) |
-/// | closing | fatal error | closed |
+/// | closing | the close deadline passes (`close_timeout`, or the caller's) | closed (unwritten messages counted as dropped) |
+/// | closing | fatal error (`write_timeout` without progress among them) | closed, with the first reason |
 /// | closed | anything | closed (ignored) |
 ///
 /// While closing, no new sends are accepted, queued ones are still written
 /// and received messages are still delivered. The first close reason wins.
-/// [`Event::Closed`] is emitted once, on entering closed.
+/// [`Event::Closed`] is emitted once, on entering closed. Input after end
+/// of stream is ignored.
+///
+/// # Flow control
+///
+/// A driver reads at most [`read_budget`](Self::read_budget) bytes at a
+/// time, and reports a write the socket took nothing of as
+/// [`handle_written(0, now)`](Self::handle_written), which starts the
+/// `write_timeout` clock.
 ///
 /// # Run loop
 ///
@@ -119,6 +136,16 @@ pub struct Session<R, B> {
     input_closed: bool,
     /// `EndOfStream` not yet polled.
     end_of_stream_pending: bool,
+    /// `EndOfStream` was polled with `half_close` off: the next poll
+    /// closes.
+    close_after_end_of_stream: bool,
+    /// The latest `now` the session was given (for a close made without
+    /// one).
+    latest: Instant,
+    /// Reading is paused until the used budget falls to the low mark.
+    paused: bool,
+    /// Since when queued bytes wait without the socket taking any.
+    stall_start: Option<Instant>,
 }
 
 impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
@@ -140,6 +167,10 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             ping_sent: None,
             input_closed: false,
             end_of_stream_pending: false,
+            close_after_end_of_stream: false,
+            latest: now,
+            paused: false,
+            stall_start: None,
         }
     }
 
@@ -229,12 +260,14 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     }
 
     /// The peer closed its side: leftover bytes that make no frame are an
-    /// error; otherwise the session closes gracefully with
-    /// [`CloseReason::RemoteClosed`], still writing what is queued.
+    /// error; otherwise the last frames are delivered, then
+    /// [`Event::EndOfStream`], and nothing more is read. See
+    /// [`SessionConfig::half_close`] for what follows.
     pub fn handle_eof(&mut self, now: Instant) {
         if matches!(self.state, State::Closed(_)) || self.input_closed {
             return;
         }
+        self.saw(now);
         loop {
             match self.reader.next_frame_eof() {
                 Ok(Some(frame)) => {
@@ -247,15 +280,11 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             }
         }
         self.input_closed = true;
-        if self.config.half_close && self.state == State::Open {
-            // Nothing more will arrive: no pings (they could not be
-            // answered); the idle deadline still closes a session the
-            // application forgets.
-            self.ping_sent = None;
-            self.end_of_stream_pending = true;
-            return;
-        }
-        self.close(CloseReason::RemoteClosed, now);
+        // Nothing more will arrive: no pings (they could not be answered);
+        // the idle deadline still closes a session the application forgets.
+        self.ping_sent = None;
+        self.frame_started = None;
+        self.end_of_stream_pending = true;
     }
 
     /// The socket failed: the session closes at once.
@@ -381,17 +410,8 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     /// Closes gracefully: no new sends; what is queued is still written
     /// for up to `close_timeout`. Does nothing if already closing or closed.
     pub fn close(&mut self, reason: CloseReason, now: Instant) {
-        if self.state != State::Open {
-            return;
-        }
-        if self.queue.is_empty() {
-            self.finish(reason);
-        } else {
-            self.state = State::Closing {
-                reason,
-                deadline: now + self.config.close_timeout,
-            };
-        }
+        let deadline = now.checked_add(self.config.close_timeout);
+        self.close_until(reason, now, deadline);
     }
 
     /// Closes at once, dropping what is queued. Does nothing if already
@@ -402,46 +422,27 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
 
     /// The socket accepted `n` bytes of what [`io_slices`](Self::io_slices)
     /// offered; the rest stays queued.
-    pub fn handle_written(&mut self, n: usize, _now: Instant) {
+    ///
+    /// `n == 0` reports a write that took nothing (the socket was full):
+    /// with bytes waiting, it starts the `write_timeout` clock if it is not
+    /// running. A write that takes bytes restarts the clock at `now` if
+    /// bytes still wait, and stops it if none do.
+    pub fn handle_written(&mut self, n: usize, now: Instant) {
         if matches!(self.state, State::Closed(_)) {
             return;
         }
+        self.saw(now);
         let n = n.min(self.queue.unwritten());
         self.stats.bytes_out += n as u64;
         self.stats.messages_out += self.queue.written(n) as u64;
         if self.queue.is_empty() {
+            self.stall_start = None;
             if let State::Closing { reason, .. } = &self.state {
                 let reason = reason.clone();
                 self.finish(reason);
             }
-        }
-    }
-
-    /// Time has come to `now`: fires every deadline at or before it.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        match &self.state {
-            State::Closed(_) => return,
-            State::Closing { reason, deadline } => {
-                if now >= *deadline {
-                    let reason = reason.clone();
-                    self.finish(reason);
-                }
-                return;
-            }
-            State::Open => {}
-        }
-        if self.due(self.frame_deadline(), now) {
-            return self.fail(CloseReason::FrameTimeout);
-        }
-        if self.due(self.heartbeat_deadline(), now) {
-            return self.fail(CloseReason::HeartbeatTimeout);
-        }
-        if self.due(self.idle_deadline(), now) {
-            return self.fail(CloseReason::IdleTimeout);
-        }
-        if self.due(self.ping_deadline(), now) {
-            self.ping_sent = Some(now);
-            self.send_control(control::PING);
+        } else if n > 0 || self.stall_start.is_none() {
+            self.stall_start = Some(now);
         }
     }
 
@@ -460,28 +461,14 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         }
         if self.end_of_stream_pending {
             self.end_of_stream_pending = false;
+            self.close_after_end_of_stream = !self.config.half_close;
             return Some(Event::EndOfStream);
         }
-        self.closed_pending.take().map(Event::Closed)
-    }
-
-    /// The next instant at which [`handle_timeout`](Self::handle_timeout)
-    /// must be called, or `None` if no deadline is set.
-    #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        match &self.state {
-            State::Closed(_) => None,
-            State::Closing { deadline, .. } => Some(*deadline),
-            State::Open => [
-                self.frame_deadline(),
-                self.heartbeat_deadline(),
-                self.idle_deadline(),
-                self.ping_deadline(),
-            ]
-            .into_iter()
-            .flatten()
-            .min(),
+        if self.close_after_end_of_stream {
+            self.close_after_end_of_stream = false;
+            self.close(CloseReason::RemoteClosed, self.latest);
         }
+        self.closed_pending.take().map(Event::Closed)
     }
 
     /// Fills `dst` with the next bytes to write, up to
@@ -512,103 +499,6 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
 
     // ----- internals -----
 
-    fn received(&mut self, n: usize, now: Instant) {
-        self.stats.bytes_in += n as u64;
-        self.last_recv = now;
-        self.ping_sent = None;
-        let mut completed = false;
-        loop {
-            match self.reader.next_frame() {
-                Ok(Some(frame)) => {
-                    completed = true;
-                    if !self.deliver(frame) {
-                        return;
-                    }
-                }
-                Ok(None) => break,
-                Err(err) => return self.fail(CloseReason::from_frame_error(err)),
-            }
-        }
-        // The frame deadline runs from the first byte of the frame now at
-        // the head of the buffer.
-        if self.reader.buffered() == 0 {
-            self.frame_started = None;
-        } else if completed || self.frame_started.is_none() {
-            self.frame_started = Some(now);
-        }
-    }
-
-    /// Delivers one frame; returns false if the session closed. The common
-    /// case, a plain message, stays inline in the receive loop; control
-    /// frames go out of line.
-    #[inline(always)]
-    fn deliver(&mut self, frame: Bytes) -> bool {
-        if self.config.heartbeat.is_none() {
-            self.stats.messages_in += 1;
-            self.messages.push(frame);
-            return true;
-        }
-        self.deliver_control(frame)
-    }
-
-    /// [`deliver`](Self::deliver) with heartbeats on: splits off the kind
-    /// byte, answers pings, swallows pongs.
-    #[inline(never)]
-    fn deliver_control(&mut self, frame: Bytes) -> bool {
-        match control::parse(frame) {
-            Ok(Control::Data(message)) => {
-                self.stats.messages_in += 1;
-                self.messages.push(message);
-            }
-            Ok(Control::Ping) => self.send_control(control::PONG),
-            Ok(Control::Pong) => {}
-            Err(err) => {
-                self.fail(CloseReason::MalformedFrame(err));
-                return false;
-            }
-        }
-        true
-    }
-
-    fn send_control(&mut self, kind: u8) {
-        let builder = &mut self.builder;
-        let pushed = self
-            .queue
-            .push_control(|wire| builder.encode_parts(&[kind], Bytes::new(), wire));
-        // A one-byte frame the codec cannot carry: heartbeats cannot work
-        // with this codec, a configuration error.
-        if let Err(err) = pushed {
-            self.fail(CloseReason::MalformedFrame(err));
-        }
-    }
-
-    fn due(&self, deadline: Option<Instant>, now: Instant) -> bool {
-        deadline.is_some_and(|d| now >= d)
-    }
-
-    fn frame_deadline(&self) -> Option<Instant> {
-        Some(self.frame_started? + self.config.frame_timeout?)
-    }
-
-    fn idle_deadline(&self) -> Option<Instant> {
-        Some(self.last_recv + self.config.idle_timeout?)
-    }
-
-    fn heartbeat_deadline(&self) -> Option<Instant> {
-        Some(self.ping_sent? + self.config.heartbeat?.timeout)
-    }
-
-    fn ping_deadline(&self) -> Option<Instant> {
-        if self.input_closed {
-            return None;
-        }
-        let heartbeat = self.config.heartbeat?;
-        match self.ping_sent {
-            Some(_) => None,
-            None => Some(self.last_recv + heartbeat.interval),
-        }
-    }
-
     /// Fatal close: straight to closed.
     fn fail(&mut self, reason: CloseReason) {
         match &self.state {
@@ -626,6 +516,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         self.stats.messages_dropped_at_close += self.queue.clear() as u64;
         self.frame_started = None;
         self.ping_sent = None;
+        self.stall_start = None;
         self.state = State::Closed(reason.clone());
         self.closed_pending = Some(reason);
     }

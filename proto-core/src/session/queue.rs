@@ -31,7 +31,8 @@ pub enum SendError {
     /// The queue is at its limit (by count or by bytes).
     #[error(
         "send queue full: {queued_messages} messages / {queued_bytes} bytes queued, \
-         limits {max_messages} messages / {max_bytes} bytes, message of {message_bytes} bytes"
+         limits {} messages / {max_bytes} bytes, message of {message_bytes} bytes",
+        count_limit(*.max_messages)
     )]
     QueueFull {
         /// Messages queued.
@@ -74,6 +75,15 @@ pub enum SendError {
         /// The configured `memory_budget`.
         budget: usize,
     },
+}
+
+/// A message-count limit for display: `usize::MAX` is no limit.
+fn count_limit(max: usize) -> String {
+    if max == usize::MAX {
+        "unlimited".to_owned()
+    } else {
+        max.to_string()
+    }
 }
 
 /// Marks a control frame's length in a [`Group`]: it does not count
@@ -339,6 +349,17 @@ impl SendQueue {
         self.bytes += len;
         self.unwritten += len;
         Ok(Pushed::Queued)
+    }
+
+    /// Queues the message just encoded into [`tail_wire`](Self::tail_wire)
+    /// (its bytes from `before` on) past the limits: counted like any
+    /// other, but never refused (a session's last word before it closes).
+    pub(crate) fn commit_unbounded(&mut self, before: usize) {
+        let len = self.tail.wire.len() - before;
+        self.tail.record(len);
+        self.messages += 1;
+        self.bytes += len;
+        self.unwritten += len;
     }
 
     /// Takes back a message of `len` bytes a full queue refuses, encoded

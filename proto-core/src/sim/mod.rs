@@ -29,12 +29,14 @@
 //! sim.session_mut(link, Side::Client).close(CloseReason::Local, now);
 //! sim.run_until_idle();
 //!
-//! // The server got every message, in order, then the end of the stream.
+//! // The server got every message, in order, then the end of the stream;
+//! // polling past it closes the session (half_close is off).
 //! let server = sim.session_mut(link, Side::Server);
 //! assert_eq!(server.poll_event(), Some(Event::Opened));
 //! for i in 0..100u32 {
 //!     assert_eq!(server.poll_event(), Some(Event::Message(Bytes::from(i.to_le_bytes().to_vec()))));
 //! }
+//! assert_eq!(server.poll_event(), Some(Event::EndOfStream));
 //! assert_eq!(server.poll_event(), Some(Event::Closed(CloseReason::RemoteClosed)));
 //! # Ok::<(), proto_core::session::SendError>(())
 //! ```
@@ -109,6 +111,12 @@ impl<R, B> Link<R, B> {
             Side::Client => (&mut self.server, &mut self.down, &mut self.client),
         }
     }
+}
+
+/// Whether `session` would read bytes that arrived for it now: it has a
+/// read budget, or it is closed (and drops them).
+fn can_read<R: MessageResolver, B: MessageBuilder>(session: &Session<R, B>) -> bool {
+    session.is_closed() || session.peek_read_budget(0) > 0
 }
 
 /// Bound on the steps of [`Sim::run_until_idle`], against a run that never
@@ -325,9 +333,9 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
 
     fn moving(&self) -> bool {
         self.links.iter().any(|l| {
-            [&l.up, &l.down]
+            [(&l.up, &l.server), (&l.down, &l.client)]
                 .into_iter()
-                .any(|p| p.reading && p.next_event().is_some())
+                .any(|(p, to)| p.reading && p.next_event(can_read(to)).is_some())
         })
     }
 
@@ -336,8 +344,8 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
             .iter()
             .flat_map(|l| {
                 [
-                    l.up.next_event(),
-                    l.down.next_event(),
+                    l.up.next_event(can_read(&l.server)),
+                    l.down.next_event(can_read(&l.client)),
                     l.client.poll_timeout(),
                     l.server.poll_timeout(),
                 ]
@@ -383,63 +391,60 @@ impl<R: MessageResolver, B: MessageBuilder> Sim<R, B> {
                         break;
                     }
                 }
+                if sender.wants_write() && pipe.room() == 0 {
+                    // The socket takes nothing: the write-stall clock runs.
+                    sender.handle_written(0, now);
+                }
             }
         }
     }
 
-    /// Hands every arrived segment to its reader, in reads of random size.
+    /// Hands arrived bytes to their reader, in reads of random size, each
+    /// no larger than the reader's [`Session::read_budget`]; what the budget
+    /// leaves stays in the pipe (and counts against its buffer, which
+    /// blocks the writer in turn).
     fn deliver(&mut self) {
         let now = self.now;
         let at = now - self.start;
         for i in 0..self.links.len() {
             for to in [Side::Server, Side::Client] {
                 let (_, pipe, receiver) = self.links[i].parts(to);
-                let mut arrived = std::mem::take(&mut self.arrived);
-                arrived.clear();
-                pipe.arrived(now, &mut arrived);
-                let mut segments = arrived.drain(..);
+                let mut pieces = std::mem::take(&mut self.arrived);
                 if receiver.is_closed() {
                     // A closed socket drops what still arrives.
-                    segments.by_ref().for_each(drop);
+                    pieces.clear();
+                    pipe.read_arrived(now, usize::MAX, &mut pieces);
+                    pieces.clear();
                 }
-                let mut current = segments.next().unwrap_or_default();
-                while !current.is_empty() {
+                while pipe.has_arrived(now) {
+                    let budget = receiver.read_budget(0);
+                    if budget == 0 || receiver.is_closed() {
+                        break;
+                    }
                     // One read of random size, possibly across segments,
                     // copied into the session's read buffer (as a socket
-                    // read is) and handed over whole. A session closed by
-                    // an earlier read takes nothing more.
-                    let mut want = 1 + self.rng.below(pipe.config.max_read);
-                    let mut read = Vec::new();
-                    let open = !receiver.is_closed();
-                    let mut len = 0;
-                    while want > 0 && !current.is_empty() {
-                        let piece = current.split_to(want.min(current.len()));
-                        want -= piece.len();
-                        len += piece.len();
-                        if open {
-                            receiver.read_buf().extend_from_slice(&piece);
-                        }
-                        if self.record {
-                            read.push(piece);
-                        }
-                        if current.is_empty() {
-                            current = segments.next().unwrap_or_default();
-                        }
+                    // read is) and handed over whole.
+                    let want = (1 + self.rng.below(pipe.config.max_read)).min(budget);
+                    pieces.clear();
+                    let len = pipe.read_arrived(now, want, &mut pieces);
+                    if len == 0 {
+                        break;
                     }
-                    if open {
-                        receiver.handle_read(len, now);
+                    for piece in &pieces {
+                        receiver.read_buf().extend_from_slice(piece);
                     }
+                    receiver.handle_read(len, now);
                     if self.record {
                         self.trace.push(Delivery {
                             at,
                             link: LinkId(i),
                             to,
-                            bytes: read.concat().into(),
+                            bytes: pieces.concat().into(),
                         });
                     }
                 }
-                drop(segments);
-                self.arrived = arrived;
+                pieces.clear();
+                self.arrived = pieces;
                 match pipe.due_shutdown(now) {
                     Some(Shutdown::Fin) => receiver.handle_eof(now),
                     Some(Shutdown::Reset) => {

@@ -161,9 +161,11 @@ impl Pipe {
         self.shutdown = Some((at, how));
     }
 
-    /// When something next happens on this pipe that the reader would see.
-    pub(crate) fn next_event(&self) -> Option<Instant> {
-        if !self.reading {
+    /// When something next happens on this pipe that the reader would see;
+    /// `can_read` is false while the reading session's budget is 0 (it then
+    /// sees only a reset).
+    pub(crate) fn next_event(&self, can_read: bool) -> Option<Instant> {
+        if !self.reading || !can_read {
             // A reset arrives even when nobody reads.
             return match self.shutdown {
                 Some((at, Shutdown::Reset)) if !self.shutdown_delivered => Some(at),
@@ -177,20 +179,40 @@ impl Pipe {
         }
     }
 
-    /// Moves every segment that has arrived by `now` to `out`, in order.
-    pub(crate) fn arrived(&mut self, now: Instant, out: &mut Vec<Bytes>) {
+    /// Whether bytes that arrived by `now` wait to be read.
+    pub(crate) fn has_arrived(&self, now: Instant) -> bool {
+        self.reading && self.in_flight.front().is_some_and(|&(at, _)| at <= now)
+    }
+
+    /// Moves up to `max` bytes of the segments that have arrived by `now`
+    /// to `out`, in order, splitting a segment if need be (its rest stays
+    /// in the pipe, as unread bytes stay in a socket buffer); returns the
+    /// bytes moved.
+    pub(crate) fn read_arrived(&mut self, now: Instant, max: usize, out: &mut Vec<Bytes>) -> usize {
         if !self.reading {
-            return;
+            return 0;
         }
-        while let Some(&(at, _)) = self.in_flight.front() {
-            if at > now {
+        let mut moved = 0;
+        while moved < max {
+            let Some((at, segment)) = self.in_flight.front_mut() else {
+                break;
+            };
+            if *at > now {
                 break;
             }
-            if let Some((_, segment)) = self.in_flight.pop_front() {
-                self.in_flight_bytes -= segment.len();
-                out.push(segment);
+            let piece = if segment.len() <= max - moved {
+                std::mem::take(segment)
+            } else {
+                segment.split_to(max - moved)
+            };
+            if segment.is_empty() {
+                self.in_flight.pop_front();
             }
+            moved += piece.len();
+            self.in_flight_bytes -= piece.len();
+            out.push(piece);
         }
+        moved
     }
 
     /// The shutdown, if it is due at `now` and every byte before it is read.

@@ -3,35 +3,58 @@
 
 use bytes::Bytes;
 
+use crate::session::message_cost;
+
 /// Messages received and not yet polled: pushed onto `incoming`, popped
 /// from the end of `outgoing`, which holds the older ones in reverse order.
 /// When `outgoing` runs dry, the two swap and the new `outgoing` is
 /// reversed. A push and a pop cost less than a ring buffer's, the reversal
 /// a few instructions a message. Each keeps its capacity, so neither
 /// allocates once grown (together, up to twice the largest backlog).
+///
+/// Keeps the summed [`message_cost`] of what it holds, for the read
+/// budget: one addition a push, one subtraction a pop.
 #[derive(Debug, Default)]
 pub(super) struct Inbox {
     incoming: Vec<Bytes>,
     outgoing: Vec<Bytes>,
+    cost: usize,
 }
 
 impl Inbox {
     #[inline]
     pub(super) fn push(&mut self, message: Bytes) {
+        // Saturating: the messages live in memory, so their lengths sum to
+        // less than `usize::MAX`, but their allowances might not.
+        self.cost = self.cost.saturating_add(message_cost(message.len()));
         self.incoming.push(message);
     }
 
     #[inline]
     pub(super) fn pop(&mut self) -> Option<Bytes> {
-        if let Some(message) = self.outgoing.pop() {
-            return Some(message);
-        }
+        let message = match self.outgoing.pop() {
+            Some(message) => message,
+            None => self.refill()?,
+        };
+        self.cost = self.cost.saturating_sub(message_cost(message.len()));
+        Some(message)
+    }
+
+    /// Moves the incoming messages to `outgoing` and pops the oldest.
+    #[inline(never)]
+    fn refill(&mut self) -> Option<Bytes> {
         if self.incoming.is_empty() {
             return None;
         }
         std::mem::swap(&mut self.incoming, &mut self.outgoing);
         self.outgoing.reverse();
         self.outgoing.pop()
+    }
+
+    /// The summed [`message_cost`] of the messages held.
+    #[inline]
+    pub(super) fn cost(&self) -> usize {
+        self.cost
     }
 }
 
@@ -66,5 +89,19 @@ mod tests {
             next_out += 1;
         }
         assert_eq!(next_out, next_in);
+    }
+
+    #[test]
+    fn inbox_cost_is_the_sum_of_its_messages_costs() {
+        let mut inbox = Inbox::default();
+        assert_eq!(inbox.cost(), 0);
+        inbox.push(Bytes::from_static(b""));
+        inbox.push(Bytes::from_static(b"hello"));
+        assert_eq!(inbox.cost(), 2 * crate::session::MESSAGE_COST + 5);
+        inbox.pop();
+        inbox.push(Bytes::from_static(b"abc"));
+        assert_eq!(inbox.cost(), 2 * crate::session::MESSAGE_COST + 8);
+        while inbox.pop().is_some() {}
+        assert_eq!(inbox.cost(), 0);
     }
 }

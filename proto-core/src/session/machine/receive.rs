@@ -1,0 +1,84 @@
+//! Receiving in a [`Session`]: frames out of the read buffer, control
+//! frames answered, messages into the inbox.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::Session;
+use crate::message::{MessageBuilder, MessageResolver};
+use crate::session::CloseReason;
+use crate::session::control::{self, Control};
+
+impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
+    pub(super) fn received(&mut self, n: usize, now: Instant) {
+        self.stats.bytes_in += n as u64;
+        self.last_recv = now;
+        self.saw(now);
+        self.ping_sent = None;
+        let mut completed = false;
+        loop {
+            match self.reader.next_frame() {
+                Ok(Some(frame)) => {
+                    completed = true;
+                    if !self.deliver(frame) {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(err) => return self.fail(CloseReason::from_frame_error(err)),
+            }
+        }
+        // The frame deadline runs from the first byte of the frame now at
+        // the head of the buffer.
+        if self.reader.buffered() == 0 {
+            self.frame_started = None;
+        } else if completed || self.frame_started.is_none() {
+            self.frame_started = Some(now);
+        }
+    }
+
+    /// Delivers one frame; returns false if the session closed. The common
+    /// case, a plain message, stays inline in the receive loop; control
+    /// frames go out of line.
+    #[inline(always)]
+    pub(super) fn deliver(&mut self, frame: Bytes) -> bool {
+        if self.config.heartbeat.is_none() {
+            self.stats.messages_in += 1;
+            self.messages.push(frame);
+            return true;
+        }
+        self.deliver_control(frame)
+    }
+
+    /// [`deliver`](Self::deliver) with heartbeats on: splits off the kind
+    /// byte, answers pings, swallows pongs.
+    #[inline(never)]
+    fn deliver_control(&mut self, frame: Bytes) -> bool {
+        match control::parse(frame) {
+            Ok(Control::Data(message)) => {
+                self.stats.messages_in += 1;
+                self.messages.push(message);
+            }
+            Ok(Control::Ping) => self.send_control(control::PONG),
+            Ok(Control::Pong) => {}
+            Err(err) => {
+                self.fail(CloseReason::MalformedFrame(err));
+                return false;
+            }
+        }
+        true
+    }
+
+    pub(super) fn send_control(&mut self, kind: u8) {
+        let builder = &mut self.builder;
+        let pushed = self
+            .queue
+            .push_control(|wire| builder.encode_parts(&[kind], Bytes::new(), wire));
+        // A one-byte frame the codec cannot carry: heartbeats cannot work
+        // with this codec, a configuration error.
+        if let Err(err) = pushed {
+            self.fail(CloseReason::MalformedFrame(err));
+        }
+    }
+}
