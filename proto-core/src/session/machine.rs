@@ -268,6 +268,10 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             return;
         }
         self.saw(now);
+        // The peer's end of stream is something received: the idle
+        // deadline runs from it, so a session waiting for its application
+        // to answer what the peer sent is not closed as idle at once.
+        self.last_recv = now;
         loop {
             match self.reader.next_frame_eof() {
                 Ok(Some(frame)) => {
