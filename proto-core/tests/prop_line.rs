@@ -16,8 +16,14 @@ use proto_core::message::{MessageBuilder, MessageResolver};
 /// Limits the deterministic tests walk.
 const MAXES: [usize; 6] = [0, 1, 2, 5, 64, DEFAULT_MAX_LINE_LENGTH];
 
+/// A codec that sends what it would receive: its send limit is its
+/// receive limit.
 fn line_codec(max: usize, utf8: bool) -> LineCodec {
-    Line::default().max_line_length(max).utf8(utf8).new_codec()
+    Line::default()
+        .max_line_length(max)
+        .max_send_length(Some(max))
+        .utf8(utf8)
+        .new_codec()
 }
 
 /// Bytes rich in line endings and in broken UTF-8.
@@ -385,7 +391,7 @@ fn waits_for_lf_after_line_of_max_len_and_cr() {
 }
 
 #[test]
-fn encoder_refuses_line_over_max_len() {
+fn encoder_refuses_line_over_max_send_length() {
     for max in MAXES {
         let mut wire = WireBuf::new();
         let at_max = line_codec(max, false).encode(Bytes::from(vec![b'a'; max]), &mut wire);
@@ -394,7 +400,7 @@ fn encoder_refuses_line_over_max_len() {
         let over = line_codec(max, false).encode(Bytes::from(vec![b'a'; max + 1]), &mut wire);
         assert_eq!(
             over,
-            Err(FrameError::LineTooLong {
+            Err(FrameError::LineTooLongToSend {
                 length: max + 1,
                 max
             })

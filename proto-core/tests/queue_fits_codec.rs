@@ -143,7 +143,7 @@ fn line_max_frame_wire_len_is_max_line_length_plus_crlf() {
 
 #[test]
 fn raw_has_no_max_frame_wire_len() {
-    assert_eq!(Raw::default().max_frame_wire_len(), None);
+    assert_eq!(Raw.max_frame_wire_len(), None);
 }
 
 #[test]
@@ -191,7 +191,7 @@ fn default_config_fits_the_default_codecs() {
         Ok(())
     );
     assert_eq!(config.check(Line::default().max_frame_wire_len()), Ok(()));
-    assert_eq!(config.check(Raw::default().max_frame_wire_len()), Ok(()));
+    assert_eq!(config.check(Raw.max_frame_wire_len()), Ok(()));
 }
 
 #[test]
