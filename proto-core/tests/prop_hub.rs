@@ -235,10 +235,14 @@ impl Model {
         if self.queued.is_empty() {
             self.finish(reason);
         } else {
-            self.state = State::Closing {
-                reason,
-                deadline: now + CLOSE,
+            // A shutdown's close has no deadline of its own: the grace
+            // period (ended by abort_all) is the one deadline.
+            let deadline = if reason == CloseReason::Shutdown {
+                Duration::MAX
+            } else {
+                now + CLOSE
             };
+            self.state = State::Closing { reason, deadline };
         }
     }
 
@@ -340,9 +344,15 @@ struct World {
 
 impl World {
     fn new(admission: AdmissionConfig) -> Self {
+        // The model is of the hub's bookkeeping: back-pressure (which
+        // pauses the peer deadlines) and the write-stall deadline have
+        // their own properties (prop_backpressure, session_flow, the
+        // socket suite).
         let session = SessionConfig::default()
             .idle_timeout(Some(IDLE))
-            .close_timeout(CLOSE);
+            .close_timeout(CLOSE)
+            .backpressure(None)
+            .write_timeout(None);
         let net = Net::new(HubConfig {
             session,
             admission,

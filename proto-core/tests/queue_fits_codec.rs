@@ -195,9 +195,39 @@ fn default_config_fits_the_default_codecs() {
 }
 
 #[test]
+fn automatic_queue_limit_fits_every_preset_exactly() {
+    let config = SessionConfig::default();
+    for frame in [
+        LengthField::tokio_util().max_frame_wire_len(),
+        LengthField::laster40net().max_frame_wire_len(),
+        Line::default().max_frame_wire_len(),
+    ] {
+        assert_eq!(config.check(frame), Ok(()));
+        let auto = config.queue_bytes_for(frame);
+        let needed = frame.expect("known") + 64 * 1024;
+        assert_eq!(auto, needed.max(2 << 20));
+        // The automatic limit is exactly enough: one byte less is refused.
+        let tight = config.clone().max_queue_bytes(needed - 1);
+        assert!(tight.check(frame).is_err());
+        assert_eq!(config.clone().max_queue_bytes(needed).check(frame), Ok(()));
+    }
+}
+
+#[test]
+fn check_rejects_a_zero_high_water_mark() {
+    let config = SessionConfig::default().backpressure(Some(WaterMarks { low: 0, high: 0 }));
+    assert_eq!(config.check(None), Err(ConfigError::HighIsZero));
+    let one = SessionConfig::default().backpressure(Some(WaterMarks { low: 0, high: 1 }));
+    assert_eq!(one.check(None), Ok(()));
+}
+
+#[test]
 fn check_rejects_a_queue_smaller_than_the_largest_frame_on_top_of_high() {
     let frame = LengthField::tokio_util().max_frame_wire_len();
-    let err = SessionConfig::default().check(frame).unwrap_err();
+    let err = SessionConfig::default()
+        .max_queue_bytes(2 << 20)
+        .check(frame)
+        .unwrap_err();
     let required = 8 * 1024 * 1024 + 4 + 64 * 1024;
     assert_eq!(
         err.to_string(),

@@ -119,7 +119,7 @@ impl Harness {
         // Valid configurations only (Hub::new refuses the others): the
         // queue holds the high water mark plus the largest frame.
         let max_frame = 64 + usize::from(c[2]);
-        let high = usize::from(c[1]) * 2;
+        let high = usize::from(c[1]) * 2 + 1;
         let marks = (c[4] & 8 == 0).then_some(WaterMarks {
             low: high / 2,
             high,

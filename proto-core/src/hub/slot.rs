@@ -123,7 +123,7 @@ impl<R: MessageResolver, B: MessageBuilder> SlotState<R, B> {
         let queued = self.session.queued().1;
         match self.session.config().backpressure {
             Some(marks) => queued < marks.high,
-            None => queued < self.session.config().max_queue_bytes,
+            None => queued < self.session.config().queue_bytes_for(None),
         }
     }
 

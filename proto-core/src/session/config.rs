@@ -52,7 +52,7 @@ pub const fn message_cost(len: usize) -> usize {
 /// | field | default | breach |
 /// | --- | --- | --- |
 /// | `max_queue_messages` | unlimited (`usize::MAX`) | the send's [`Overflow`] policy |
-/// | `max_queue_bytes` | 2 MiB | the send's [`Overflow`] policy |
+/// | `max_queue_bytes` | auto: 2 MiB, or the high mark plus the codec's largest frame if more | the send's [`Overflow`] policy |
 /// | `backpressure` | low 32 KiB, high 64 KiB | (reading pauses; see [`WaterMarks`]) |
 /// | `max_transmit_bytes` | 64 KiB | (a batch size, not a limit) |
 /// | `idle_timeout` | 5 min | close with `IdleTimeout` |
@@ -71,7 +71,8 @@ pub const fn message_cost(len: usize) -> usize {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SessionConfig {
     pub(crate) max_queue_messages: usize,
-    pub(crate) max_queue_bytes: usize,
+    /// `None`: automatic (see [`queue_bytes_for`](Self::queue_bytes_for)).
+    pub(crate) max_queue_bytes: Option<usize>,
     pub(crate) overflow: Overflow,
     pub(crate) backpressure: Option<WaterMarks>,
     pub(crate) max_transmit_bytes: usize,
@@ -83,6 +84,9 @@ pub struct SessionConfig {
     pub(crate) half_close: bool,
 }
 
+/// The send queue's byte limit unless the codec needs more (2 MiB).
+pub const DEFAULT_MAX_QUEUE_BYTES: usize = 2 << 20;
+
 /// Default [`WaterMarks`]: 32 KiB low, 64 KiB high.
 const DEFAULT_WATER_MARKS: WaterMarks = WaterMarks {
     low: 32 * 1024,
@@ -93,7 +97,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         Self {
             max_queue_messages: usize::MAX,
-            max_queue_bytes: 2 << 20,
+            max_queue_bytes: None,
             overflow: Overflow::Reject,
             backpressure: Some(DEFAULT_WATER_MARKS),
             max_transmit_bytes: 64 * 1024,
@@ -115,10 +119,24 @@ impl SessionConfig {
         self
     }
 
-    /// Most wire bytes the send queue holds.
+    /// Most wire bytes the send queue holds. By default it is automatic:
+    /// [`DEFAULT_MAX_QUEUE_BYTES`], or the high water mark plus the codec's
+    /// largest frame if that is more, so every built-in codec preset works
+    /// with the default configuration.
     pub fn max_queue_bytes(mut self, max: usize) -> Self {
-        self.max_queue_bytes = max;
+        self.max_queue_bytes = Some(max);
         self
+    }
+
+    /// The send queue's byte limit for a codec whose largest frame is
+    /// `max_frame_wire_len` wire bytes: the configured one, or the
+    /// automatic one.
+    pub fn queue_bytes_for(&self, max_frame_wire_len: Option<usize>) -> usize {
+        self.max_queue_bytes.unwrap_or_else(|| {
+            let high = self.backpressure.map_or(0, |m| m.high);
+            let fit = max_frame_wire_len.map_or(0, |frame| frame.saturating_add(high));
+            DEFAULT_MAX_QUEUE_BYTES.max(fit)
+        })
     }
 
     /// Policy of [`Session::send`](super::Session::send) when the queue is
@@ -211,15 +229,19 @@ impl SessionConfig {
     /// the queue holds at most when an application answers each message
     /// with one no larger.
     pub fn check(&self, max_frame_wire_len: Option<usize>) -> Result<(), ConfigError> {
+        let max_queue_bytes = self.queue_bytes_for(max_frame_wire_len);
         let high = match self.backpressure {
             Some(WaterMarks { low, high }) => {
                 if low > high {
                     return Err(ConfigError::LowAboveHigh { low, high });
                 }
-                if high > self.max_queue_bytes {
+                if high == 0 {
+                    return Err(ConfigError::HighIsZero);
+                }
+                if high > max_queue_bytes {
                     return Err(ConfigError::HighAboveQueue {
                         high,
-                        max_queue_bytes: self.max_queue_bytes,
+                        max_queue_bytes,
                     });
                 }
                 high
@@ -228,9 +250,9 @@ impl SessionConfig {
         };
         if let Some(frame) = max_frame_wire_len {
             let required = frame.saturating_add(high);
-            if self.max_queue_bytes < required {
+            if max_queue_bytes < required {
                 return Err(ConfigError::QueueTooSmall {
-                    max_queue_bytes: self.max_queue_bytes,
+                    max_queue_bytes,
                     max_frame_wire_len: frame,
                     high,
                     required,

@@ -151,7 +151,7 @@ pub struct Session<R, B> {
 impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     /// A new open session. Emits [`Event::Opened`].
     pub fn new(resolver: R, builder: B, config: SessionConfig, now: Instant) -> Self {
-        let queue = SendQueue::new(config.max_queue_messages, config.max_queue_bytes);
+        let queue = SendQueue::new(config.max_queue_messages, config.queue_bytes_for(None));
         Self {
             config,
             reader: FrameReader::new(resolver),
@@ -180,6 +180,9 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     where
         F: MessageFactory<Resolver = R, Builder = B>,
     {
+        // An automatic queue limit fits the codec's largest frame.
+        let max_queue_bytes = config.queue_bytes_for(factory.max_frame_wire_len());
+        let config = config.max_queue_bytes(max_queue_bytes);
         Self::new(factory.new_resolver(), factory.new_builder(), config, now)
     }
 

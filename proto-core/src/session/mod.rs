@@ -38,7 +38,9 @@ mod shared;
 mod stats;
 
 pub use close::CloseReason;
-pub use config::{Heartbeat, MESSAGE_COST, SessionConfig, WaterMarks, message_cost};
+pub use config::{
+    DEFAULT_MAX_QUEUE_BYTES, Heartbeat, MESSAGE_COST, SessionConfig, WaterMarks, message_cost,
+};
 pub use config_error::ConfigError;
 pub use machine::{Event, Session};
 pub use queue::{Overflow, SendError};

@@ -3,7 +3,7 @@
 //! first).
 //!
 //! ```text
-//! cargo run --release -p proto-smol --example echo_server -- --addr 127.0.0.1:7000 --preset laster40net
+//! cargo run --release -p proto-smol --example smol_echo_server -- --addr 127.0.0.1:7000 --preset laster40net
 //! ```
 
 use std::time::Duration;
