@@ -182,12 +182,16 @@ pub(crate) async fn expect_message<R: Runtime>(events: &mut Events, id: SessionI
 }
 
 /// The next event, which must be `Closed` for `id`; returns its reason.
+/// An `EndOfStream` of `id` before it (the peer closed) is skipped.
 pub(crate) async fn expect_closed<R: Runtime>(events: &mut Events, id: SessionId) -> CloseReason {
-    match next_event::<R>(events, "Closed").await {
-        Event::Closed {
-            id: got, reason, ..
-        } if got == id => reason,
-        other => panic!("expected Closed of {id}, got {other:?}"),
+    loop {
+        match next_event::<R>(events, "Closed").await {
+            Event::EndOfStream { id: got } if got == id => {}
+            Event::Closed {
+                id: got, reason, ..
+            } if got == id => return reason,
+            other => panic!("expected Closed of {id}, got {other:?}"),
+        }
     }
 }
 
@@ -324,10 +328,11 @@ impl EchoServer {
                         }
                     }
                     Event::EndOfStream { id } => {
-                        // Half-close on: the echoes of everything the peer
-                        // sent are queued already; close after them.
+                        // The echoes of everything the peer sent are queued
+                        // already; close after them (with half_close off
+                        // the session would close so by itself).
                         if let Some(handle) = handles.get(&id) {
-                            handle.close();
+                            handle.close_with(CloseReason::RemoteClosed);
                         }
                     }
                     Event::Closed { id, reason, stats } => {

@@ -214,19 +214,22 @@ pub(crate) async fn idle_timeout<R: Runtime>() {
 
 // ----- slow consumer -----
 
-/// A peer that never reads, with `Overflow::Disconnect` and a 64 KiB
-/// queue: flooding it closes it with `SlowConsumer`, while two other
-/// sessions keep echoing throughout (a round trip every 256 sends of the
-/// flood, and after it).
+/// A peer that never reads, with `Overflow::Disconnect`, a 64 KiB queue
+/// and back-pressure off (so that the server keeps reading and the echoes
+/// overflow the queue): flooding it closes it with `SlowConsumer`, while
+/// two other sessions keep echoing throughout (a round trip every 256
+/// sends of the flood, and after it).
 pub(crate) async fn slow_consumer_disconnected<R: Runtime>() {
     let config = HubConfig {
         session: SessionConfig::default()
             .max_queue_bytes(64 * 1024)
             .max_queue_messages(100_000)
+            .backpressure(None)
             .overflow(Overflow::Disconnect),
         ..HubConfig::default()
     };
-    let mut server = EchoServer::start::<R>(local(), codec(), config, true).await;
+    let codec = codec().max_frame_length(16 * 1024);
+    let mut server = EchoServer::start::<R>(local(), codec, config, true).await;
     let mut others = Vec::new();
     for _ in 0..2 {
         let mut client = connect::<R>(server.addr).await;
