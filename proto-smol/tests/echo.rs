@@ -82,10 +82,7 @@ fn echo_round_trip_under_smol() {
         assert_eq!(report.dropped, 0);
         // The server's FIN ends the client's session: EndOfStream, then,
         // once that event is handled, Closed.
-        assert!(matches!(
-            next(&mut events).await,
-            Event::EndOfStream { .. }
-        ));
+        assert!(matches!(next(&mut events).await, Event::EndOfStream { .. }));
         match next(&mut events).await {
             Event::Closed { reason, .. } => assert_eq!(reason, CloseReason::RemoteClosed),
             other => panic!("expected Closed, got {other:?}"),
@@ -157,10 +154,7 @@ fn client_reconnects_after_the_server_drops_it() {
             .expect("connect to the loopback server");
         assert!(matches!(next(&mut events).await, Event::Opened(_)));
         server_hub.abort_all(CloseReason::Local);
-        assert!(matches!(
-            next(&mut events).await,
-            Event::EndOfStream { .. }
-        ));
+        assert!(matches!(next(&mut events).await, Event::EndOfStream { .. }));
         assert!(matches!(next(&mut events).await, Event::Closed { .. }));
         // A new session on a new connection, which echoes as before.
         round_trip(&client, &mut events).await;

@@ -1,33 +1,4 @@
 //! [`Drive`]: one session's loop over a [`Transport`].
-//!
-//! # A turn
-//!
-//! Each turn runs these phases in order, under the session's lock (which
-//! the handler phase releases):
-//!
-//! | phase | does | stops when |
-//! | --- | --- | --- |
-//! | requests | applies a close asked for through a handle; a shutdown's close waits until the application is done with what it was given | |
-//! | deliver | moves the session's events to the event stream (or the handler's list); stops after `EndOfStream` until the application is done with everything before it | the stream is full |
-//! | handler | calls the handler with the lock released | |
-//! | read | reads at most what [`Session::read_budget`](crate::session::Session::read_budget) allows (back-pressure) | the socket is empty, the budget is 0, or this poll's read allowance is spent |
-//! | write | vectored writes while the socket takes bytes; retries a flush that was pending | the socket is full, or this poll's write allowance is spent |
-//! | close | once the session is closed: forget it in the hub, deliver `Closed`, shut the write side | |
-//! | timer | arms the timer for the next deadline; fires it when due | |
-//!
-//! A turn that made progress runs again; one that spent its allowance
-//! yields (the task is woken at once, so other tasks run first); one that
-//! made none waits for a waker.
-//!
-//! | flag | meaning |
-//! | --- | --- |
-//! | `read_eof` | the peer sent end of stream: no more reads |
-//! | `eof_delivered` | `EndOfStream` went to the application; with `half_close` off the session is polled again (which closes it) only once the application is done |
-//! | `deferred_close` | a shutdown's close, waiting for the application to be done |
-//! | `probe_reads` | reads go through the 1 KiB stack probe |
-//! | `busy` | something happened since the buffers were last released |
-//! | `flush_pending` | a flush returned `Pending` and must be retried |
-//! | `write_shut` | the write side was shut down |
 
 use std::fmt;
 use std::future::Future;
@@ -57,8 +28,36 @@ const PROBE: usize = 1024;
 /// Most slices in one vectored write.
 const MAX_SLICES: usize = 64;
 
-/// The future of one session's loop; see [`Conn::drive`] and the
-/// [module docs](self) for its phases.
+/// The future of one session's loop; see [`Conn::drive`].
+///
+/// # A turn
+///
+/// Each turn runs these phases in order, under the session's lock (which
+/// the handler phase releases):
+///
+/// | phase | does | stops when |
+/// | --- | --- | --- |
+/// | requests | applies a close asked for through a handle; a shutdown's close waits until the application is done with what it was given | |
+/// | deliver | moves the session's events to the event stream (or the handler's list); stops after `EndOfStream` until the application is done with everything before it | the stream is full |
+/// | handler | calls the handler with the lock released | |
+/// | read | reads at most what [`Session::read_budget`](crate::session::Session::read_budget) allows (back-pressure) | the socket is empty, the budget is 0, or this poll's read allowance is spent |
+/// | write | vectored writes while the socket takes bytes; retries a flush that was pending | the socket is full, or this poll's write allowance is spent |
+/// | close | once the session is closed: forget it in the hub, deliver `Closed`, shut the write side | |
+/// | timer | arms the timer for the next deadline; fires it when due | |
+///
+/// A turn that made progress runs again; one that spent its allowance
+/// yields (the task is woken at once, so other tasks run first); one that
+/// made none waits for a waker.
+///
+/// | flag | meaning |
+/// | --- | --- |
+/// | `read_eof` | the peer sent end of stream: no more reads |
+/// | `eof_delivered` | `EndOfStream` went to the application; with `half_close` off the session is polled again (which closes it) only once the application is done |
+/// | `deferred_close` | a shutdown's close, waiting for the application to be done |
+/// | `probe_reads` | reads go through the 1 KiB stack probe |
+/// | `busy` | something happened since the buffers were last released |
+/// | `flush_pending` | a flush returned `Pending` and must be retried |
+/// | `write_shut` | the write side was shut down |
 pub struct Drive<F: MessageFactory, T, M> {
     conn: Conn<F>,
     io: T,

@@ -17,7 +17,9 @@ pub enum ConfigError {
         high: usize,
     },
     /// The high water mark is 0: reading would never start.
-    #[error("backpressure high water mark is 0: no byte could ever be read; raise it (default 64 KiB) or turn backpressure off")]
+    #[error(
+        "backpressure high water mark is 0: no byte could ever be read; raise it (default 64 KiB) or turn backpressure off"
+    )]
     HighIsZero,
     /// The high water mark is above what the send queue may hold, so the
     /// queue overflows before reading pauses.
