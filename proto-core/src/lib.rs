@@ -15,6 +15,15 @@
 //!   explicit overflow policy, idle, heartbeat and frame deadlines, graceful
 //!   close, counters — driven by `handle_*` inputs and drained `poll_*`
 //!   outputs, with time passed in.
+//! - [`hub`]: every live session of a server by id — handles that any task
+//!   can send through, groups, broadcast framed once, admission limits, a
+//!   memory budget across sessions, the event stream, stats and graceful
+//!   shutdown.
+//! - [`driver`]: the one connection loop every runtime adapter runs over a
+//!   small [`Transport`](driver::Transport) / [`Timer`](driver::Timer) seam:
+//!   back-pressure (it reads only what the session can answer), vectored
+//!   writes, flush retry, fair turns, deadlines; plus the accept loop, the
+//!   reconnecting client loop and shutdown.
 //! - [`sim`]: an in-memory network on a virtual clock that runs sessions
 //!   deterministically from a seed, for this crate's tests and for yours.
 //!

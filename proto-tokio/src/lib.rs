@@ -27,7 +27,11 @@
 //!     tokio::spawn(server.run());
 //!     while let Some(event) = events.recv().await {
 //!         if let Event::Message { id, payload } = event {
-//!             let _ = hub.send(id, payload); // a full queue refuses; the peer is too slow
+//!             // Back-pressure keeps room for the reply: the session reads
+//!             // no more from its peer than its queue can answer.
+//!             if let Err(err) = hub.send(id, payload) {
+//!                 tracing::warn!(%id, %err, "reply refused");
+//!             }
 //!         }
 //!     }
 //!     Ok(())
