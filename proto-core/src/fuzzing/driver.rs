@@ -16,7 +16,9 @@ use bytes::Bytes;
 use super::input::Input;
 use crate::driver::{Conn, Drive};
 use crate::frame::{LengthField, WireBuf};
-use crate::hub::{AdmissionConfig, Event, Events, Hub, HubConfig, SessionHandle, SessionId, lock};
+use crate::hub::{
+    AdmissionConfig, BudgetPolicy, Event, Events, Hub, HubConfig, SessionHandle, SessionId, lock,
+};
 use crate::message::{MessageBuilder, MessageFactory};
 use crate::session::{CloseReason, Heartbeat, Overflow, SendError, SessionConfig, WaterMarks};
 
@@ -47,7 +49,7 @@ const POLLS: usize = 3;
 /// | 8 | send through the hub | `[s][len]` |
 /// | 9 | broadcast | `[which][len]` (which % 3: all, group `which / 3 % 2`, to one session) |
 /// | 10 | join or leave a group | `[s][g]` (g bit 0: group, bit 1: leave) |
-/// | 11 | close | `[s][how]` (how % 4: handle close, handle abort, hub close, handle close with `Shutdown`) |
+/// | 11 | close | `[s][how]` (how % 6: handle close, handle abort, hub close, handle close with `Shutdown`, `close_after` a last word of `how / 6` bytes) |
 /// | 12 | hub-wide | `[which]` (odd: `begin_shutdown`, even: `abort_all`) |
 /// | 13 | the application reads events | `[n]` (0: all) |
 /// | 14 | drop the driver mid-way, or start a held one | `[s]` |
@@ -143,7 +145,19 @@ impl Harness {
             session,
             admission,
             event_capacity: usize::from(c[7] % 4) + 1,
-            ..HubConfig::default()
+            // A small memory budget now and then (4-32 KiB), refusing or
+            // disconnecting the sessions over their share.
+            memory_budget: if c[7] & 4 != 0 {
+                4096 * (usize::from(c[7] >> 3 & 7) + 1)
+            } else {
+                HubConfig::default().memory_budget
+            },
+            budget_policy: if c[7] & 0x80 != 0 {
+                BudgetPolicy::Disconnect
+            } else {
+                BudgetPolicy::Refuse
+            },
+            refusal_message: None,
         };
         let codec = LengthField::laster40net().max_frame_length(max_frame);
         let (hub, events) =
@@ -284,7 +298,7 @@ impl Harness {
                 let how = input.u8();
                 if let Some(s) = s {
                     let sess = &mut self.sessions[s];
-                    match how % 4 {
+                    match how % 6 {
                         0 => sess.handle.close(),
                         1 => {
                             sess.aborted |= sess.done.is_none();
@@ -293,7 +307,13 @@ impl Harness {
                         2 => {
                             self.hub.close(sess.id, CloseReason::Local);
                         }
-                        _ => sess.handle.close_with(CloseReason::Shutdown),
+                        3 => sess.handle.close_with(CloseReason::Shutdown),
+                        _ => {
+                            // A last word, then a graceful close.
+                            let (seq, payload) = self.sent.payload(usize::from(how / 6));
+                            let result = sess.handle.close_after(payload, CloseReason::Local);
+                            self.sent_result(s, seq, &result);
+                        }
                     }
                 }
             }
