@@ -191,6 +191,48 @@ fn broadcast_group_reaches_members_only() {
 }
 
 #[test]
+fn broadcast_group_except_skips_the_sender_only() {
+    let mut net = Net::new(HubConfig::default());
+    let sender = net.connect(addr(4, 11));
+    let other = net.connect(addr(4, 12));
+    let outsider = net.connect(addr(4, 13));
+    net.hub.join("room", sender.id);
+    net.hub.join("room", other.id);
+    let report = net
+        .hub
+        .broadcast_group_except("room", sender.id, Bytes::from_static(b"hi all"))
+        .expect("frames");
+    assert_eq!(report.delivered, 1);
+    assert!(report.failed.is_empty());
+    // An id that is not a member excludes nobody.
+    let report = net
+        .hub
+        .broadcast_group_except("room", outsider.id, Bytes::from_static(b"again"))
+        .expect("frames");
+    assert_eq!(report.delivered, 2);
+    net.run();
+    assert_eq!(sender.io.sent(), vec![b"again".to_vec()]);
+    assert_eq!(other.io.sent(), vec![b"hi all".to_vec(), b"again".to_vec()]);
+    assert!(outsider.io.sent().is_empty());
+}
+
+#[test]
+fn groups_of_a_session_are_listed_sorted_and_forgotten_on_close() {
+    let mut net = Net::new(HubConfig::default());
+    let a = net.connect(addr(4, 21));
+    assert!(net.hub.groups_of(a.id).is_empty());
+    net.hub.join("zeta", a.id);
+    net.hub.join("alpha", a.id);
+    assert_eq!(net.hub.groups_of(a.id), vec!["alpha", "zeta"]);
+    assert_eq!(a.handle.groups(), vec!["alpha", "zeta"]);
+    net.hub.leave("zeta", a.id);
+    assert_eq!(a.handle.groups(), vec!["alpha"]);
+    a.handle.abort(CloseReason::Local);
+    net.run();
+    assert!(net.hub.groups_of(a.id).is_empty(), "not live: no groups");
+}
+
+#[test]
 fn broadcast_reports_a_full_member_and_delivers_to_the_rest() {
     let session = SessionConfig::default().max_queue_messages(1);
     let mut net = Net::new(config(session));
