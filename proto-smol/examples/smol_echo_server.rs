@@ -47,6 +47,13 @@ struct Args {
     /// Close sessions that send nothing for this many seconds (0: never).
     #[arg(long, default_value_t = 300)]
     idle_timeout: u64,
+    /// Close a session whose socket takes no bytes for this many seconds
+    /// while replies wait (0: never).
+    #[arg(long, default_value_t = 30)]
+    write_timeout: u64,
+    /// Most MiB queued for sending across all sessions.
+    #[arg(long, default_value_t = 256)]
+    memory_budget_mib: usize,
     /// Seconds queued replies may take to flush on shutdown.
     #[arg(long, default_value_t = 5)]
     grace: u64,
@@ -78,10 +85,14 @@ where
     F::Resolver: std::fmt::Debug + 'static,
     F::Builder: std::fmt::Debug + 'static,
 {
-    let idle = (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout));
+    let secs = |s: u64| (s > 0).then(|| Duration::from_secs(s));
+    let idle = secs(args.idle_timeout);
     let config = ServerConfig {
         hub: HubConfig {
-            session: SessionConfig::default().idle_timeout(idle),
+            session: SessionConfig::default()
+                .idle_timeout(idle)
+                .write_timeout(secs(args.write_timeout)),
+            memory_budget: args.memory_budget_mib << 20,
             admission: AdmissionConfig {
                 max_sessions: args.max_sessions,
                 max_sessions_per_ip: args.max_per_ip,
