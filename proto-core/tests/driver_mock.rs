@@ -226,10 +226,7 @@ fn eof_flushes_queued_replies_then_shuts_down_the_write_side() {
     assert_eq!(ops.iter().filter(|op| **op == Op::Shutdown).count(), 1);
 
     let events = evs(&net.drain_events());
-    assert_eq!(
-        events,
-        vec![Ev::Closed(peer.id, CloseReason::RemoteClosed)]
-    );
+    assert_eq!(events, vec![Ev::Closed(peer.id, CloseReason::RemoteClosed)]);
 }
 
 #[test]

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use super::{Drive, Handler, Timer, Transport};
 use crate::hub::{
-    AppCredit, Closed, Credit, Event as HubEvent, EventSender, Hub, Item, SessionHandle, SessionId, Slot, lock,
+    AppCredit, Closed, Credit, Event as HubEvent, EventSender, Hub, Item, SessionHandle, SessionId,
+    Slot, lock,
 };
 use crate::message::MessageFactory;
 use crate::session::{CloseReason, Event, Session, message_cost};
@@ -115,7 +116,6 @@ impl<F: MessageFactory> Conn<F> {
         });
         self.unregistered = true;
     }
-
 }
 
 impl<F: MessageFactory> Drop for Conn<F> {

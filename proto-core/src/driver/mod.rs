@@ -33,8 +33,8 @@ pub use backoff::Backoff;
 pub use conn::Conn;
 pub use drive::Drive;
 pub use handler::Handler;
-pub use refusal::Refusal;
 pub use lifecycle::{ConnectError, accept_loop, client_loop, open_client, shutdown};
+pub use refusal::Refusal;
 
 /// A byte stream as the driver uses it: the `poll_*` methods of an async
 /// socket. The adapters implement it for their runtimes' streams.

@@ -9,9 +9,9 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 
+use super::SessionId;
 use super::budget::{BudgetPolicy, Ledger};
 use super::credit::AppCredit;
-use super::SessionId;
 use crate::message::{MessageBuilder, MessageResolver};
 use crate::session::{CloseReason, Overflow, SendError, Session, SessionStats, SharedFrame};
 

@@ -347,7 +347,9 @@ pub(crate) async fn never_reading_clients_are_closed_by_write_stall<R: Runtime>(
         let streams =
             blocking(move || (0..HOSTILE / 2).map(|_| hostile_socket(addr)).collect()).await;
         let stop = stop.clone();
-        floods.push(blocking(move || flood(streams, &stop)));
+        // A thread started now (a `blocking` future would start only when
+        // awaited).
+        floods.push(std::thread::spawn(move || flood(streams, &stop)));
     }
     for _ in 0..HOSTILE {
         server.next_opened::<R>().await;
@@ -380,14 +382,20 @@ pub(crate) async fn never_reading_clients_are_closed_by_write_stall<R: Runtime>(
         R::sleep(Duration::from_millis(5)).await;
     }
     stop.store(true, Ordering::Relaxed);
-    join_all(floods).await;
+    let failed: usize = blocking(move || {
+        floods
+            .into_iter()
+            .map(|f| f.join().expect("flood thread"))
+            .sum()
+    })
+    .await;
     let (hwm_after, rss_after) = memory_kib();
 
     round_trips.sort_unstable();
     let p99 = round_trips[(round_trips.len() * 99 / 100).min(round_trips.len() - 1)];
     eprintln!(
         "write stall, {HOSTILE} never-reading clients: {} legitimate round trips, p99 {p99:?}, \
-         max {:?}; all closed after {:?}; VmHWM {hwm_before} -> {hwm_after} KiB, \
+         max {:?}; all closed after {:?} ({failed} saw the reset); VmHWM {hwm_before} -> {hwm_after} KiB, \
          VmRSS {rss_before} -> {rss_after} KiB",
         round_trips.len(),
         round_trips[round_trips.len() - 1],
@@ -623,15 +631,18 @@ pub(crate) async fn shutdown_report_counts_exactly<R: Runtime>() {
     } = R::serve(local(), LengthField::laster40net(), HubConfig::default())
         .await
         .expect("bind");
+    let mut peer = raw::<R>(addr, None).await;
+    // The application takes `Opened`, then no more events; only then does
+    // the client send (so the messages wait in the stream, not in a batch
+    // the receiver took with `Opened`).
+    let handle = expect_opened::<R>(&mut events).await;
     let peer = blocking(move || {
-        let mut peer = RawPeer::connect(addr, RawOptions::default());
         for n in 0..N as u32 {
             peer.send(&numbered(n, 100));
         }
         peer
     })
     .await;
-    let handle = expect_opened::<R>(&mut events).await;
     eventually::<R>("every message to be received", || {
         hub.stats().messages_in == N
     })
@@ -645,7 +656,6 @@ pub(crate) async fn shutdown_report_counts_exactly<R: Runtime>() {
     )
     .await;
     assert_eq!(report.sessions, 1, "{report:?}");
-    assert_eq!(report.unread, N, "{report:?}");
     assert_eq!(
         (report.flushed, report.dropped, report.refused),
         (0, 0, 0),
@@ -675,7 +685,19 @@ pub(crate) async fn shutdown_report_counts_exactly<R: Runtime>() {
         );
     }
     assert_eq!(hub.stats().sends_refused_closed, before + 10);
+    assert_eq!(
+        hub.shutdown_report().refused,
+        10,
+        "refused since shutdown began"
+    );
     drop(peer);
+    // Last, so that a failure here leaves the checks above run: the 25
+    // messages waited in the stream when the shutdown began and when it
+    // ended, and the application never took them before the report.
+    assert_eq!(
+        report.unread, N,
+        "messages the application never took before the report: {report:?}"
+    );
 }
 
 // ----- 7. refusal message -----
