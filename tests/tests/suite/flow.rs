@@ -67,16 +67,15 @@ fn writer_of(peer: &RawPeer) -> RawPeer {
 }
 
 /// Waits until the send queue behind `handle` stops draining (the peer's
-/// socket buffers are full); returns the messages left queued, which must
-/// be some.
+/// socket buffers are full: no change for 250 ms); returns the messages
+/// left queued, which must be some.
 async fn queue_stuck<R: Runtime>(handle: &SessionHandle) -> usize {
     let mut last = handle.queued();
-    loop {
+    let mut still = 0;
+    while still < 5 {
         R::sleep(Duration::from_millis(50)).await;
         let now = handle.queued();
-        if now == last {
-            break;
-        }
+        still = if now == last { still + 1 } else { 0 };
         last = now;
     }
     assert!(last.0 > 0, "the socket buffers took everything");
@@ -401,6 +400,12 @@ pub(crate) async fn never_reading_clients_are_closed_by_write_stall<R: Runtime>(
         round_trips[round_trips.len() - 1],
         started.elapsed()
     );
+    let stats = server.hub.stats();
+    eprintln!(
+        "write stall: the server read {} KiB and wrote {} KiB per session on average",
+        stats.bytes_in / 1024 / (HOSTILE as u64 + 1),
+        stats.bytes_out / 1024 / (HOSTILE as u64 + 1)
+    );
     let slow = CloseReason::SlowConsumer.to_string();
     assert_eq!(reasons.get(&slow), Some(&HOSTILE), "{reasons:?}");
     assert!(
@@ -408,7 +413,6 @@ pub(crate) async fn never_reading_clients_are_closed_by_write_stall<R: Runtime>(
         "peak RSS grew from {hwm_before} to {hwm_after} KiB"
     );
     assert_eq!(server.hub.sessions(), vec![legit_id]);
-    let stats = server.hub.stats();
     assert_eq!(
         stats.closed.get("slow_consumer"),
         Some(&(HOSTILE as u64)),
@@ -564,7 +568,8 @@ async fn pushed_to_a_stuck_peer<R: Runtime>() -> (EchoServer, SessionHandle, Raw
 /// reports everything queued as dropped.
 pub(crate) async fn shutdown_grace_is_the_one_deadline<R: Runtime>() {
     // A slow reader and a long grace: everything is delivered.
-    let (mut server, _handle, peer, queued) = pushed_to_a_stuck_peer::<R>().await;
+    let (server, handle, peer, _) = pushed_to_a_stuck_peer::<R>().await;
+    let queued = handle.queued().0;
     let (report_tx, report_rx) = oneshot::channel();
     let hub = server.hub.clone();
     R::spawn(async move {
@@ -591,14 +596,16 @@ pub(crate) async fn shutdown_grace_is_the_one_deadline<R: Runtime>() {
     assert_eq!(report.sessions, 1, "{report:?}");
     assert_eq!(report.flushed, queued as u64, "{report:?}");
     assert_eq!(report.dropped, 0, "{report:?}");
-    assert_eq!(
-        server.next_closed::<R>().await.reason,
-        CloseReason::Shutdown
-    );
+    // From the hub's counters, not the `Closed` event: the stream may end
+    // before it (see `shutdown_stream_ends_after_every_closed`).
+    let stats = server.hub.stats();
+    assert_eq!(stats.closed.get("shutdown"), Some(&1), "{stats:?}");
+    assert_eq!(stats.messages_dropped_at_close, 0, "{stats:?}");
 
     // A peer that never reads and a short grace: the grace ends it.
     let grace = Duration::from_millis(300);
-    let (mut server, _handle, peer, queued) = pushed_to_a_stuck_peer::<R>().await;
+    let (server, handle, peer, _) = pushed_to_a_stuck_peer::<R>().await;
+    let queued = handle.queued().0;
     let began = Instant::now();
     let report = within::<R, _>(WAIT, "the shutdown", R::shutdown(server.hub.clone(), grace)).await;
     let took = began.elapsed();
@@ -607,11 +614,21 @@ pub(crate) async fn shutdown_grace_is_the_one_deadline<R: Runtime>() {
         "shutdown returned after {took:?}, before its grace {grace:?}"
     );
     assert_eq!(report.sessions, 1, "{report:?}");
-    assert_eq!(report.dropped, queued as u64, "{report:?}");
-    assert_eq!(report.flushed, 0, "{report:?}");
-    let closed = server.next_closed::<R>().await;
-    assert_eq!(closed.reason, CloseReason::Shutdown);
-    assert_eq!(closed.stats.messages_dropped_at_close, queued as u64);
+    // A peer whose window is closed still takes a trickle now and then
+    // (seen: 45 of 340 messages within the grace, after 50 ms without
+    // progress), so what was queued splits into the two, exactly; the
+    // socket was full, so nearly all of it is dropped.
+    assert_eq!(report.flushed + report.dropped, queued as u64, "{report:?}");
+    assert!(report.dropped * 2 > queued as u64, "{report:?}");
+    if report.flushed > 0 {
+        eprintln!(
+            "shutdown grace: the full socket took {} more",
+            report.flushed
+        );
+    }
+    let stats = server.hub.stats();
+    assert_eq!(stats.closed.get("shutdown"), Some(&1), "{stats:?}");
+    assert_eq!(stats.messages_dropped_at_close, report.dropped, "{stats:?}");
     drop(peer);
 }
 
@@ -667,12 +684,14 @@ pub(crate) async fn shutdown_report_counts_exactly<R: Runtime>() {
             other => panic!("expected message {n}, got {other:?}"),
         }
     }
-    match next_event::<R>(&mut events, "Closed").await {
-        Event::Closed { reason, .. } => assert_eq!(reason, CloseReason::Shutdown),
-        other => panic!("expected Closed, got {other:?}"),
+    // Then `Closed` (which the stream may drop: see
+    // `shutdown_stream_ends_after_every_closed`) and the end.
+    let mut last = within::<R, _>(WAIT, "the end of the stream", events.recv()).await;
+    if let Some(Event::Closed { reason, .. }) = &last {
+        assert_eq!(*reason, CloseReason::Shutdown);
+        last = within::<R, _>(WAIT, "the end of the stream", events.recv()).await;
     }
-    let end = within::<R, _>(WAIT, "the end of the stream", events.recv()).await;
-    assert!(end.is_none(), "after the shutdown's last event: {end:?}");
+    assert!(last.is_none(), "after the shutdown's last event: {last:?}");
 
     let before = hub.stats().sends_refused_closed;
     for n in 0..7 {
@@ -697,6 +716,91 @@ pub(crate) async fn shutdown_report_counts_exactly<R: Runtime>() {
     assert_eq!(
         report.unread, N,
         "messages the application never took before the report: {report:?}"
+    );
+}
+
+/// Sessions of the stream-end behaviour.
+const DRAINED: usize = 50;
+
+/// The documented pattern: run the shutdown on a task of its own and
+/// handle events until the stream ends. With 50 sessions, each with 256
+/// KiB queued for a peer that reads it to end of stream, the stream
+/// yields every session's `Closed` (`Shutdown`) before it ends, not just
+/// some.
+pub(crate) async fn shutdown_stream_ends_after_every_closed<R: Runtime>() {
+    let Served {
+        addr,
+        hub,
+        mut events,
+    } = R::serve(local(), LengthField::laster40net(), HubConfig::default())
+        .await
+        .expect("bind");
+    let peers = blocking(move || {
+        (0..DRAINED)
+            .map(|_| {
+                RawPeer::connect(
+                    addr,
+                    RawOptions {
+                        recv_buffer: Some(4096),
+                        ..RawOptions::default()
+                    },
+                )
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    for _ in 0..DRAINED {
+        let handle = expect_opened::<R>(&mut events).await;
+        for n in 0..64 {
+            handle.send(numbered(n, 4096)).expect("queue");
+        }
+    }
+    let (report_tx, report_rx) = oneshot::channel();
+    let shut = hub.clone();
+    R::spawn(async move {
+        let _ = report_tx.send(R::shutdown(shut, Duration::from_secs(5)).await);
+    });
+    eventually::<R>("shutdown to begin", || hub.is_shutting_down()).await;
+    // Threads started now, reading while the events are handled below.
+    let readers: Vec<_> = peers
+        .into_iter()
+        .map(|mut peer| {
+            std::thread::spawn(move || {
+                let mut got = 0;
+                while peer.recv().expect("read").is_some() {
+                    got += 1;
+                }
+                got
+            })
+        })
+        .collect();
+    let mut closed = 0;
+    while let Some(event) = within::<R, _>(WAIT, "the end of the stream", events.recv()).await {
+        match event {
+            Event::Closed { reason, .. } => {
+                assert_eq!(reason, CloseReason::Shutdown);
+                closed += 1;
+            }
+            other => panic!("during the shutdown: {other:?}"),
+        }
+    }
+    let report = within::<R, _>(WAIT, "the shutdown report", report_rx)
+        .await
+        .expect("shutdown task");
+    let read: Vec<i32> = blocking(move || {
+        readers
+            .into_iter()
+            .map(|r| r.join().expect("reader"))
+            .collect()
+    })
+    .await;
+    assert!(read.iter().all(|&n| n == 64), "{read:?}");
+    assert_eq!(report.sessions, DRAINED, "{report:?}");
+    assert_eq!(report.dropped, 0, "{report:?}");
+    assert_eq!(hub.stats().closed.get("shutdown"), Some(&(DRAINED as u64)));
+    assert_eq!(
+        closed, DRAINED,
+        "Closed events before the stream ended (the hub closed all {DRAINED})"
     );
 }
 

@@ -156,6 +156,11 @@ macro_rules! suite {
             }
 
             #[test]
+            fn shutdown_stream_ends_after_every_closed() {
+                run::<$rt, _, _>(LIMIT, flow::shutdown_stream_ends_after_every_closed::<$rt>);
+            }
+
+            #[test]
             fn refused_connection_gets_the_refusal_message() {
                 run::<$rt, _, _>(
                     LIMIT,
