@@ -79,7 +79,20 @@ pub enum Op {
     /// A vectored write took `n` bytes.
     Write(usize),
     Flush,
+    /// A flush that returned `Pending` ([`FlushMode::Buffered`], held).
+    FlushPending,
     Shutdown,
+}
+
+/// How the mock answers flushes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushMode {
+    /// Writes go straight to `output`; a flush is a no-op.
+    Direct,
+    /// Writes go to a buffer (as through a `BufWriter`) that a flush moves
+    /// to `output`; while `hold_flush` is set, a flush returns `Pending`
+    /// and is woken by [`IoCtl::release_flush`].
+    Buffered,
 }
 
 /// How the mock answers writes.
@@ -115,6 +128,12 @@ pub struct IoState {
     pub write_waker: Option<Waker>,
     /// Calls of `poll_read` that found nothing to read.
     pub pending_reads: usize,
+    pub flush_mode: FlushMode,
+    /// Written bytes not yet flushed ([`FlushMode::Buffered`]).
+    pub unflushed: Vec<u8>,
+    /// Flushes return `Pending` while set ([`FlushMode::Buffered`]).
+    pub hold_flush: bool,
+    pub flush_waker: Option<Waker>,
 }
 
 /// The driver's end of an in-memory connection.
@@ -137,6 +156,10 @@ pub fn mock_io() -> (MockIo, IoCtl) {
         read_waker: None,
         write_waker: None,
         pending_reads: 0,
+        flush_mode: FlushMode::Direct,
+        unflushed: Vec::new(),
+        hold_flush: false,
+        flush_waker: None,
     }));
     (MockIo(state.clone()), IoCtl(state))
 }
@@ -184,6 +207,28 @@ impl IoCtl {
         if let Some(w) = s.write_waker.take() {
             w.wake();
         }
+    }
+
+    /// Switches to `mode`; `hold` makes flushes pend until
+    /// [`release_flush`](Self::release_flush).
+    pub fn set_flush_mode(&self, mode: FlushMode, hold: bool) {
+        let mut s = self.state();
+        s.flush_mode = mode;
+        s.hold_flush = hold;
+    }
+
+    /// Lets flushes complete and wakes the task whose flush pended.
+    pub fn release_flush(&self) {
+        let mut s = self.state();
+        s.hold_flush = false;
+        if let Some(w) = s.flush_waker.take() {
+            w.wake();
+        }
+    }
+
+    /// Bytes written but not flushed yet ([`FlushMode::Buffered`]).
+    pub fn unflushed(&self) -> usize {
+        self.state().unflushed.len()
     }
 
     /// Bytes written so far.
@@ -269,7 +314,10 @@ impl Transport for MockIo {
         for buf in bufs {
             s.write_slices.push((buf.as_ptr() as usize, buf.len()));
             let k = buf.len().min(limit - taken);
-            s.output.extend_from_slice(&buf[..k]);
+            match s.flush_mode {
+                FlushMode::Direct => s.output.extend_from_slice(&buf[..k]),
+                FlushMode::Buffered => s.unflushed.extend_from_slice(&buf[..k]),
+            }
             taken += k;
             if taken == limit {
                 break;
@@ -279,13 +327,34 @@ impl Transport for MockIo {
         Poll::Ready(Ok(taken))
     }
 
-    fn poll_flush(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        lock(&self.0).ops.push(Op::Flush);
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut s = lock(&self.0);
+        if s.flush_mode == FlushMode::Buffered {
+            if s.hold_flush {
+                s.ops.push(Op::FlushPending);
+                s.flush_waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            let flushed = std::mem::take(&mut s.unflushed);
+            s.output.extend_from_slice(&flushed);
+        }
+        s.ops.push(Op::Flush);
         Poll::Ready(Ok(()))
     }
 
-    fn poll_shutdown(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        lock(&self.0).ops.push(Op::Shutdown);
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut s = lock(&self.0);
+        if s.flush_mode == FlushMode::Buffered {
+            // As `AsyncWrite::poll_shutdown` does: flush first.
+            if s.hold_flush {
+                s.ops.push(Op::FlushPending);
+                s.flush_waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            let flushed = std::mem::take(&mut s.unflushed);
+            s.output.extend_from_slice(&flushed);
+        }
+        s.ops.push(Op::Shutdown);
         Poll::Ready(Ok(()))
     }
 }

@@ -8,6 +8,7 @@
 
 mod behaviours;
 mod connecting;
+mod flow;
 mod harness;
 mod heartbeat;
 mod limits;
@@ -28,7 +29,8 @@ macro_rules! suite {
     ($name:ident, $rt:ty) => {
         mod $name {
             use super::{
-                BULK_LIMIT, LIMIT, behaviours as b, connecting, harness::run, heartbeat, limits,
+                BULK_LIMIT, LIMIT, behaviours as b, connecting, flow, harness::run, heartbeat,
+                limits,
             };
 
             #[test]
@@ -107,6 +109,73 @@ macro_rules! suite {
             #[test]
             fn our_client_to_tokio_util_server() {
                 run::<$rt, _, _>(LIMIT, b::our_client_to_tokio_util_server::<$rt>);
+            }
+            #[test]
+            fn pipelined_echo_loses_nothing() {
+                run::<$rt, _, _>(LIMIT, flow::pipelined_echo_loses_nothing::<$rt>);
+            }
+
+            #[test]
+            fn echo_of_maximum_frames_with_default_limits() {
+                run::<$rt, _, _>(
+                    LIMIT,
+                    flow::echo_of_maximum_frames_with_default_limits::<$rt>,
+                );
+            }
+
+            #[test]
+            fn never_reading_clients_are_closed_by_write_stall() {
+                run::<$rt, _, _>(
+                    LIMIT,
+                    flow::never_reading_clients_are_closed_by_write_stall::<$rt>,
+                );
+            }
+
+            #[test]
+            fn half_close_off_clients_get_every_reply() {
+                run::<$rt, _, _>(LIMIT, || {
+                    flow::half_close_clients_get_every_reply::<$rt>(false)
+                });
+            }
+
+            #[test]
+            fn half_close_on_clients_get_every_reply() {
+                run::<$rt, _, _>(LIMIT, || {
+                    flow::half_close_clients_get_every_reply::<$rt>(true)
+                });
+            }
+
+            #[test]
+            fn shutdown_grace_is_the_one_deadline() {
+                run::<$rt, _, _>(LIMIT, flow::shutdown_grace_is_the_one_deadline::<$rt>);
+            }
+
+            #[test]
+            fn shutdown_report_counts_exactly() {
+                run::<$rt, _, _>(LIMIT, flow::shutdown_report_counts_exactly::<$rt>);
+            }
+
+            #[test]
+            fn shutdown_stream_ends_after_every_closed() {
+                run::<$rt, _, _>(LIMIT, flow::shutdown_stream_ends_after_every_closed::<$rt>);
+            }
+
+            #[test]
+            fn refused_connection_gets_the_refusal_message() {
+                run::<$rt, _, _>(
+                    LIMIT,
+                    flow::refused_connection_gets_the_refusal_message::<$rt>,
+                );
+            }
+
+            #[test]
+            fn close_after_sends_a_last_word() {
+                run::<$rt, _, _>(LIMIT, flow::close_after_sends_a_last_word::<$rt>);
+            }
+
+            #[test]
+            fn send_async_paces_a_producer() {
+                run::<$rt, _, _>(LIMIT, flow::send_async_paces_a_producer::<$rt>);
             }
         }
     };
