@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -113,6 +114,9 @@ impl Item {
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
+    /// Messages the receiver handed to the application (written by the
+    /// receiver alone).
+    handed: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -125,10 +129,21 @@ struct State {
     waiting: Vec<Waker>,
     receiver_alive: bool,
     senders: usize,
-    /// The hub's shutdown finished: end the stream once it is empty.
+    /// The hub's shutdown finished: end the stream once it is empty and
+    /// no driver is left (only the hub's own sender).
     finished: bool,
-    /// Messages discarded without the application taking them.
-    unread: u64,
+    /// Messages put in the queue.
+    pushed: u64,
+    /// Messages discarded before reaching the queue (no receiver, or a
+    /// dropped driver).
+    discarded: u64,
+}
+
+impl State {
+    /// Whether no event can come any more.
+    fn ended(&self) -> bool {
+        self.senders == 0 || (self.finished && self.senders <= 1)
+    }
 }
 
 /// A driver's (or the hub's) end of the queue.
@@ -148,8 +163,10 @@ pub(crate) fn channel(capacity: usize) -> (EventSender, Events) {
             receiver_alive: true,
             senders: 1,
             finished: false,
-            unread: 0,
+            pushed: 0,
+            discarded: 0,
         }),
+        handed: AtomicU64::new(0),
     });
     (
         EventSender {
@@ -175,11 +192,11 @@ impl EventSender {
     ) -> Poll<()> {
         let mut st = lock(&self.shared.state);
         if !st.receiver_alive {
-            let mut unread = 0;
+            let mut discarded = 0;
             while let Some(item) = next() {
-                unread += u64::from(is_message(&item));
+                discarded += u64::from(is_message(&item));
             }
-            st.unread += unread;
+            st.discarded += discarded;
             return Poll::Ready(());
         }
         let mut pushed = false;
@@ -191,8 +208,9 @@ impl EventSender {
                 break Poll::Pending;
             }
             match next() {
-                Some(event) => {
-                    st.queue.push_back(event);
+                Some(item) => {
+                    st.pushed += u64::from(is_message(&item));
+                    st.queue.push_back(item);
                     pushed = true;
                 }
                 None => break Poll::Ready(()),
@@ -226,23 +244,27 @@ impl EventSender {
     /// them.
     pub(crate) fn count_unread(&self, n: u64) {
         if n > 0 {
-            lock(&self.shared.state).unread += n;
+            lock(&self.shared.state).discarded += n;
         }
     }
 
-    /// Messages discarded unread so far, plus those still waiting in the
-    /// queue (not yet taken by the application).
-    pub(crate) fn unread(&self) -> u64 {
+    /// Messages the application did not take: `(discarded, waiting)` —
+    /// discarded before reaching the stream, and put in it but not handed
+    /// out (still waiting, in the queue or the receiver's batch, or
+    /// dropped with the receiver).
+    pub(crate) fn unread(&self) -> (u64, u64) {
         let st = lock(&self.shared.state);
-        st.unread + st.queue.iter().filter(|i| is_message(i)).count() as u64
+        let handed = self.shared.handed.load(Ordering::Acquire);
+        (st.discarded, st.pushed.saturating_sub(handed))
     }
 
-    /// Ends the stream once its queue is empty (the hub's shutdown drained
-    /// every session: no event can follow).
+    /// Ends the stream once its queue is empty and every driver is gone
+    /// (the hub's shutdown drained every session: no event can follow but
+    /// the `Closed` events drivers are still delivering).
     pub(crate) fn finish(&self) {
         let mut st = lock(&self.shared.state);
         st.finished = true;
-        let receiver = st.receiver.take();
+        let receiver = if st.ended() { st.receiver.take() } else { None };
         drop(st);
         if let Some(receiver) = receiver {
             receiver.wake();
@@ -267,11 +289,7 @@ impl Drop for EventSender {
     fn drop(&mut self) {
         let mut st = lock(&self.shared.state);
         st.senders -= 1;
-        let receiver = if st.senders == 0 {
-            st.receiver.take()
-        } else {
-            None
-        };
+        let receiver = if st.ended() { st.receiver.take() } else { None };
         drop(st);
         if let Some(receiver) = receiver {
             receiver.wake();
@@ -304,7 +322,7 @@ impl Events {
         }
         let mut st = lock(&self.shared.state);
         if st.queue.is_empty() {
-            if st.senders == 0 || st.finished {
+            if st.ended() {
                 return Poll::Ready(None);
             }
             st.receiver = Some(cx.waker().clone());
@@ -316,6 +334,11 @@ impl Events {
 
     fn hand_out(&mut self) -> Option<Event> {
         let item = self.local.pop_front()?;
+        if is_message(&item) {
+            // One writer: a plain store, no read-modify-write.
+            let handed = self.shared.handed.load(Ordering::Relaxed);
+            self.shared.handed.store(handed + 1, Ordering::Release);
+        }
         self.held = item.credit;
         Some(item.event)
     }
@@ -339,9 +362,8 @@ impl Drop for Events {
     fn drop(&mut self) {
         let mut st = lock(&self.shared.state);
         st.receiver_alive = false;
-        let unread = st.queue.iter().chain(&self.local).filter(|i| is_message(i));
-        st.unread += unread.count() as u64;
-        // The credits go back to their sessions as the items drop.
+        // Messages left in the queue and the batch stay counted as pushed
+        // and never handed out: unread. The credits go back to their sessions as the items drop.
         let queued = std::mem::take(&mut st.queue);
         let waiting = std::mem::take(&mut st.waiting);
         drop(st);

@@ -296,7 +296,8 @@ impl<F: MessageFactory> Hub<F> {
         stats.sends_refused_closed = ledger.refused_closed.load(Ordering::Relaxed);
         stats.sends_over_budget = ledger.over_budget.load(Ordering::Relaxed);
         stats.queued_bytes = ledger.queued();
-        stats.messages_unread = self.inner.events.unread();
+        let (discarded, waiting) = self.inner.events.unread();
+        stats.messages_unread = discarded + waiting;
         stats
     }
 
@@ -315,7 +316,9 @@ impl<F: MessageFactory> Hub<F> {
     /// [`shutdown_report`](Self::shutdown_report). Calling it again does
     /// nothing.
     pub fn begin_shutdown(&self) {
-        let counts = (self.refusals(), self.inner.events.unread());
+        // Messages waiting in the stream now still count as unread if the
+        // application never takes them; discards count from now on.
+        let counts = (self.refusals(), self.inner.events.unread().0);
         let slots = {
             let mut registry = lock(&self.inner.registry);
             if registry.shutdown.is_some() {
@@ -372,14 +375,15 @@ impl<F: MessageFactory> Hub<F> {
     /// What the shutdown flushed and dropped so far (all zero before one
     /// begins).
     pub fn shutdown_report(&self) -> ShutdownReport {
-        let (refused, unread) = (self.refusals(), self.inner.events.unread());
+        let refused = self.refusals();
+        let (discarded, waiting) = self.inner.events.unread();
         let registry = lock(&self.inner.registry);
         let Some(mut report) = registry.shutdown else {
             return ShutdownReport::default();
         };
-        let (refused_before, unread_before) = registry.counts_at_shutdown;
+        let (refused_before, discarded_before) = registry.counts_at_shutdown;
         report.refused = refused.saturating_sub(refused_before);
-        report.unread = unread.saturating_sub(unread_before);
+        report.unread = discarded.saturating_sub(discarded_before) + waiting;
         report
     }
 

@@ -29,7 +29,7 @@ pub(crate) struct Registry {
     pub(crate) shutdown: Option<ShutdownReport>,
     /// Messages queued when shutdown began.
     queued_at_shutdown: u64,
-    /// Refused sends and unread messages when shutdown began.
+    /// Refused sends and discarded messages when shutdown began.
     pub(crate) counts_at_shutdown: (u64, u64),
     drained: Waiters,
     shutdown_waiters: Waiters,

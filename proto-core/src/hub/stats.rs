@@ -84,7 +84,8 @@ pub struct ShutdownReport {
     /// not.
     pub refused: u64,
     /// Messages received that the application did not take from the event
-    /// stream, counted since shutdown began: still waiting in the stream,
-    /// or discarded. Handle events until the stream ends to make it 0.
+    /// stream: still waiting in it when the report is made, or discarded
+    /// since shutdown began. Handle events until the stream ends to make
+    /// it 0.
     pub unread: u64,
 }
