@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use super::{Drive, Handler, Timer, Transport};
 use crate::hub::{
-    AppCredit, Closed, Credit, Event as HubEvent, EventSender, Hub, Item, SessionHandle, SessionId,
-    Slot, lock,
+    Closed, Event as HubEvent, EventSender, Hub, SessionHandle, SessionId, Slot, lock,
 };
 use crate::message::MessageFactory;
 use crate::session::{CloseReason, Event, Session, message_cost};
@@ -155,26 +154,13 @@ impl<F: MessageFactory> Drop for Conn<F> {
     }
 }
 
-/// The hub's event for a session event, with the credit it holds against
-/// the session until the application is done with it.
-pub(super) fn item<R, B>(
-    handle: &SessionHandle,
-    credit: &Arc<AppCredit>,
-    event: Event,
-    session: &Session<R, B>,
-) -> Item
-where
-    R: crate::message::MessageResolver,
-    B: crate::message::MessageBuilder,
-{
-    let cost = match &event {
+/// What an event counts against its session while the application holds
+/// it.
+pub(super) fn event_cost(event: &Event) -> usize {
+    match event {
         Event::Message(payload) => message_cost(payload.len()),
         Event::Closed(_) => 0,
         _ => message_cost(0),
-    };
-    Item {
-        event: to_hub_event(handle, event, session),
-        credit: (cost > 0).then(|| Credit::new(credit, cost)),
     }
 }
 

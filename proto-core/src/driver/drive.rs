@@ -7,9 +7,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use super::conn::{Sink, item};
+use super::conn::{Sink, event_cost, to_hub_event};
 use super::{Conn, Timer, Transport};
-use crate::hub::{CloseRequest, SlotState, lock};
+use crate::hub::{CloseRequest, Credit, Item, SlotState, lock};
 use crate::message::MessageFactory;
 use crate::session::{CloseReason, Event};
 
@@ -304,16 +304,29 @@ where
                 }
                 true
             }
-            Sink::Events(events) => events
-                .poll_send_all(cx, || {
-                    if eof {
-                        return None;
-                    }
-                    let event = session.poll_event()?;
-                    eof = event == Event::EndOfStream;
-                    Some(item(handle, &slot.credit, event, session))
-                })
-                .is_ready(),
+            Sink::Events(events) => {
+                // The cost of a batch rides on its last event: returned
+                // when the application asks for the event after it, which
+                // is never sooner than per event would be, with one credit
+                // (and its atomic operations) per batch instead of per
+                // message.
+                let mut cost = 0;
+                events
+                    .poll_send_all(cx, |last_slot| {
+                        if eof {
+                            return None;
+                        }
+                        let event = session.poll_event()?;
+                        eof = event == Event::EndOfStream;
+                        cost += event_cost(&event);
+                        let last = last_slot || eof || !session.has_event();
+                        let credit = (last && cost > 0)
+                            .then(|| Credit::new(&slot.credit, std::mem::take(&mut cost)));
+                        let event = to_hub_event(handle, event, session);
+                        Some(Item { event, credit })
+                    })
+                    .is_ready()
+            }
         };
         self.eof_delivered |= eof;
         ready

@@ -181,19 +181,20 @@ pub(crate) fn channel(capacity: usize) -> (EventSender, Events) {
 }
 
 impl EventSender {
-    /// Moves events from `next` into the queue while it has room. `Ready`
+    /// Moves events from `next` into the queue while it has room (`next` is
+    /// told whether the item it returns takes the last free place). `Ready`
     /// once `next` runs dry (everything was handed over, or discarded
     /// because no one listens); `Pending` when the queue is full, with the
     /// task woken when there is room.
     pub(crate) fn poll_send_all(
         &self,
         cx: &mut Context<'_>,
-        mut next: impl FnMut() -> Option<Item>,
+        mut next: impl FnMut(bool) -> Option<Item>,
     ) -> Poll<()> {
         let mut st = lock(&self.shared.state);
         if !st.receiver_alive {
             let mut discarded = 0;
-            while let Some(item) = next() {
+            while let Some(item) = next(false) {
                 discarded += u64::from(is_message(&item));
             }
             st.discarded += discarded;
@@ -207,7 +208,8 @@ impl EventSender {
                 }
                 break Poll::Pending;
             }
-            match next() {
+            // The closure learns when it fills the last free place.
+            match next(st.queue.len() + 1 >= st.capacity) {
                 Some(item) => {
                     st.pushed += u64::from(is_message(&item));
                     st.queue.push_back(item);
@@ -408,14 +410,14 @@ mod tests {
         let mut cx = Context::from_waker(Waker::noop());
         let mut source = (0..5).map(message).map(Item::plain);
         // Room for exactly 2: the third waits in the source.
-        assert!(tx.poll_send_all(&mut cx, || source.next()).is_pending());
+        assert!(tx.poll_send_all(&mut cx, |_| source.next()).is_pending());
         assert_eq!(payload(rx.try_recv()), Some(0));
         assert_eq!(payload(rx.try_recv()), Some(1));
         assert_eq!(payload(rx.try_recv()), None);
-        assert!(tx.poll_send_all(&mut cx, || source.next()).is_pending());
+        assert!(tx.poll_send_all(&mut cx, |_| source.next()).is_pending());
         assert_eq!(payload(rx.try_recv()), Some(2));
         assert_eq!(payload(rx.try_recv()), Some(3));
-        assert!(tx.poll_send_all(&mut cx, || source.next()).is_ready());
+        assert!(tx.poll_send_all(&mut cx, |_| source.next()).is_ready());
         assert_eq!(payload(rx.try_recv()), Some(4));
     }
 
@@ -438,7 +440,7 @@ mod tests {
         drop(rx);
         let mut cx = Context::from_waker(Waker::noop());
         let mut source = (0..10).map(message).map(Item::plain);
-        assert!(tx.poll_send_all(&mut cx, || source.next()).is_ready());
+        assert!(tx.poll_send_all(&mut cx, |_| source.next()).is_ready());
         assert!(source.next().is_none(), "all taken and dropped");
     }
 }

@@ -53,7 +53,7 @@ pub use admission::{AdmissionConfig, Rejected};
 pub use broadcast::BroadcastReport;
 pub use budget::BudgetPolicy;
 pub(crate) use budget::Ledger;
-pub(crate) use credit::{AppCredit, Credit};
+pub(crate) use credit::Credit;
 pub use event::{Event, Events};
 pub(crate) use event::{EventSender, Item};
 pub use id::SessionId;

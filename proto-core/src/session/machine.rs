@@ -455,6 +455,16 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
 
     // ----- outputs -----
 
+    /// Whether [`poll_event`](Self::poll_event) has an event to return
+    /// (not counting the close it may trigger after `EndOfStream`).
+    #[inline]
+    pub fn has_event(&self) -> bool {
+        self.opened_pending
+            || !self.messages.is_empty()
+            || self.end_of_stream_pending
+            || self.closed_pending.is_some()
+    }
+
     /// The next event, or `None`.
     #[must_use]
     #[inline]

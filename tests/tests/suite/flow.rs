@@ -660,11 +660,12 @@ pub(crate) async fn shutdown_report_counts_exactly<R: Runtime>() {
         peer
     })
     .await;
-    eventually::<R>("every message to be received", || {
-        hub.stats().messages_in == N
+    // Received, then (on the driver's next turn) put in the stream.
+    eventually::<R>("every message to wait in the stream", || {
+        hub.stats().messages_unread == N
     })
     .await;
-    assert_eq!(hub.stats().messages_unread, N);
+    assert_eq!(hub.stats().messages_in, N);
 
     let report = within::<R, _>(
         WAIT,

@@ -53,6 +53,11 @@ impl Inbox {
 
     /// The summed [`message_cost`] of the messages held.
     #[inline]
+    /// Whether no message waits.
+    pub(super) fn is_empty(&self) -> bool {
+        self.incoming.is_empty() && self.outgoing.is_empty()
+    }
+
     pub(super) fn cost(&self) -> usize {
         self.cost
     }
