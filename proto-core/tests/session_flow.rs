@@ -116,6 +116,22 @@ fn read_budget_counts_queued_wire_bytes() {
 }
 
 #[test]
+fn read_budget_ignores_the_send_queue_when_sends_do_not_count() {
+    let t0 = Instant::now();
+    let mut s = session(marks(100, 200).backpressure_counts_sends(false), t0);
+    // Far past the high mark in the queue.
+    for _ in 0..4 {
+        s.send(Bytes::from(vec![1; 1000])).unwrap();
+    }
+    assert_eq!(s.queued().1, 4 * 1004);
+    assert_eq!(s.paced_queue_bytes(), 0);
+    // Only what the application holds counts: at the mark, and one under.
+    assert_eq!(s.read_budget(200), 0);
+    assert_eq!(s.read_budget(100), 100, "resumed at the low mark");
+    assert_eq!(s.read_budget(199), 1);
+}
+
+#[test]
 fn read_budget_is_unlimited_without_backpressure() {
     let t0 = Instant::now();
     let mut s = session(SessionConfig::default().backpressure(None), t0);

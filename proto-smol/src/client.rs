@@ -8,7 +8,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use proto_core::driver::{Backoff, ConnectError, client_loop, open_client};
 use proto_core::hub::{Events, Hub, HubConfig, SessionHandle};
 use proto_core::message::MessageFactory;
-use proto_core::session::SendError;
+use proto_core::session::{SendError, SessionConfig};
 use smol::future;
 use smol::net::TcpStream;
 
@@ -33,7 +33,14 @@ pub struct ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         Self {
-            hub: HubConfig::default(),
+            hub: HubConfig {
+                // A client reads its server's answers whatever it has
+                // queued to send: pausing there could deadlock with a
+                // server that does the same (see
+                // `SessionConfig::backpressure_counts_sends`).
+                session: SessionConfig::default().backpressure_counts_sends(false),
+                ..HubConfig::default()
+            },
             connect_timeout: Duration::from_secs(5),
             reconnect: None,
             nodelay: true,

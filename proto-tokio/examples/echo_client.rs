@@ -36,6 +36,8 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
+        // Colours only on a terminal, not in a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -71,25 +73,35 @@ async fn run(args: &Args) -> Result<Duration, Box<dyn std::error::Error>> {
         ClientConfig::default(),
     )
     .await?;
+    let handle = client.handle().ok_or("not connected")?;
     let start = Instant::now();
     let (mut sent, mut received) = (0, 0);
     while received < args.messages {
-        while sent < args.messages && sent - received < args.window {
-            client.send(message(sent, args.size))?;
-            sent += 1;
-        }
-        match events.recv().await {
-            Some(Event::Message { payload, .. }) => {
-                if payload != message(received, args.size) {
-                    return Err(format!("echo {received} differs").into());
+        let can_send = sent < args.messages && sent - received < args.window;
+        // Send only while our own queue has room (so a large window of
+        // large messages is paced by what the server takes), and keep
+        // reading echoes meanwhile: a client that only wrote would stop
+        // the server, which reads no more than it can answer.
+        tokio::select! {
+            biased;
+            event = events.recv() => match event {
+                Some(Event::Message { payload, .. }) => {
+                    if payload != message(received, args.size) {
+                        return Err(format!("echo {received} differs").into());
+                    }
+                    received += 1;
                 }
-                received += 1;
+                Some(Event::Closed { reason, .. }) => {
+                    return Err(format!("closed after {received} echoes: {reason}").into());
+                }
+                Some(_) => {}
+                None => return Err("event stream ended".into()),
+            },
+            ready = handle.writable(), if can_send => {
+                ready?;
+                handle.send(message(sent, args.size))?;
+                sent += 1;
             }
-            Some(Event::Closed { reason, .. }) => {
-                return Err(format!("closed after {received} echoes: {reason}").into());
-            }
-            Some(_) => {}
-            None => return Err("event stream ended".into()),
         }
     }
     let elapsed = start.elapsed();

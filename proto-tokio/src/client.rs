@@ -7,7 +7,7 @@ use bytes::Bytes;
 use proto_core::driver::{Backoff, ConnectError, client_loop, open_client};
 use proto_core::hub::{Events, Hub, HubConfig, SessionHandle};
 use proto_core::message::MessageFactory;
-use proto_core::session::SendError;
+use proto_core::session::{SendError, SessionConfig};
 use tokio::net::TcpStream;
 
 use crate::{TokioIo, TokioTimer};
@@ -29,7 +29,14 @@ pub struct ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         Self {
-            hub: HubConfig::default(),
+            hub: HubConfig {
+                // A client reads its server's answers whatever it has
+                // queued to send: pausing there could deadlock with a
+                // server that does the same (see
+                // `SessionConfig::backpressure_counts_sends`).
+                session: SessionConfig::default().backpressure_counts_sends(false),
+                ..HubConfig::default()
+            },
             connect_timeout: Duration::from_secs(5),
             reconnect: None,
             nodelay: true,

@@ -374,7 +374,7 @@ where
             // Paused: the queue drains as the socket takes bytes (the
             // write phase sees that), and the application's share falls
             // as it takes events: wait for that if it is what holds us.
-            let queued = session.queued().1;
+            let queued = session.paced_queue_bytes();
             let low = session.config().backpressure.map_or(0, |m| m.low);
             let resumed = queued <= low && !credit.wait_for(low - queued, cx.waker());
             return Step {

@@ -54,6 +54,7 @@ pub const fn message_cost(len: usize) -> usize {
 /// | `max_queue_messages` | unlimited (`usize::MAX`) | the send's [`Overflow`] policy |
 /// | `max_queue_bytes` | auto: 2 MiB, or the high mark plus the codec's largest frame if more | the send's [`Overflow`] policy |
 /// | `backpressure` | low 32 KiB, high 64 KiB | (reading pauses; see [`WaterMarks`]) |
+/// | `backpressure_counts_sends` | on (a client's adapter turns it off) | (whether bytes waiting to be sent count toward the marks) |
 /// | `max_transmit_bytes` | 64 KiB | (a batch size, not a limit) |
 /// | `idle_timeout` | 5 min | close with `IdleTimeout` |
 /// | `heartbeat` | off (no control frames) | close with `HeartbeatTimeout` |
@@ -75,6 +76,7 @@ pub struct SessionConfig {
     pub(crate) max_queue_bytes: Option<usize>,
     pub(crate) overflow: Overflow,
     pub(crate) backpressure: Option<WaterMarks>,
+    pub(crate) backpressure_counts_sends: bool,
     pub(crate) max_transmit_bytes: usize,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) heartbeat: Option<Heartbeat>,
@@ -100,6 +102,7 @@ impl Default for SessionConfig {
             max_queue_bytes: None,
             overflow: Overflow::Reject,
             backpressure: Some(DEFAULT_WATER_MARKS),
+            backpressure_counts_sends: true,
             max_transmit_bytes: 64 * 1024,
             idle_timeout: Some(Duration::from_secs(300)),
             heartbeat: None,
@@ -112,6 +115,21 @@ impl Default for SessionConfig {
 }
 
 impl SessionConfig {
+    /// Whether bytes waiting in the send queue count toward the
+    /// back-pressure marks (default on), besides the messages the
+    /// application has not finished with. On, a session reads no more
+    /// requests than its queue can answer: right for a server. Turn it off
+    /// for a session whose sends are not answers to what it reads (a
+    /// client pipelining requests to a server): if both ends of a
+    /// connection stopped reading while their send queues were full, and
+    /// more were in flight than the kernels' buffers hold, neither would
+    /// read again. The client adapters' default configurations turn it
+    /// off.
+    pub fn backpressure_counts_sends(mut self, on: bool) -> Self {
+        self.backpressure_counts_sends = on;
+        self
+    }
+
     /// Most messages the send queue holds (default: no limit; the bytes
     /// bound the queue).
     pub fn max_queue_messages(mut self, max: usize) -> Self {

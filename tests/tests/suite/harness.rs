@@ -60,7 +60,13 @@ pub(crate) struct ClientSettings {
 impl Default for ClientSettings {
     fn default() -> Self {
         Self {
-            hub: HubConfig::default(),
+            // As the adapters' ClientConfig::default: a client keeps
+            // reading whatever it has queued to send.
+            hub: HubConfig {
+                session: proto_core::session::SessionConfig::default()
+                    .backpressure_counts_sends(false),
+                ..HubConfig::default()
+            },
             connect_timeout: Duration::from_secs(5),
             reconnect: None,
         }

@@ -111,6 +111,14 @@ macro_rules! suite {
                 run::<$rt, _, _>(LIMIT, b::our_client_to_tokio_util_server::<$rt>);
             }
             #[test]
+            fn our_client_pipelining_large_messages_gets_every_echo() {
+                run::<$rt, _, _>(
+                    LIMIT,
+                    flow::our_client_pipelining_large_messages_gets_every_echo::<$rt>,
+                );
+            }
+
+            #[test]
             fn pipelined_echo_loses_nothing() {
                 run::<$rt, _, _>(LIMIT, flow::pipelined_echo_loses_nothing::<$rt>);
             }

@@ -57,6 +57,17 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         self.budget(pending).0
     }
 
+    /// The send queue's bytes as back-pressure counts them: all of them,
+    /// or none with [`SessionConfig::backpressure_counts_sends`](crate::session::SessionConfig::backpressure_counts_sends)
+    /// off.
+    pub fn paced_queue_bytes(&self) -> usize {
+        if self.config.backpressure_counts_sends {
+            self.queue.bytes()
+        } else {
+            0
+        }
+    }
+
     /// Whether reading is paused by the water marks (as of the last
     /// [`read_budget`](Self::read_budget)).
     pub fn is_paused(&self) -> bool {
@@ -72,8 +83,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             return (usize::MAX, false);
         };
         let used = self
-            .queue
-            .bytes()
+            .paced_queue_bytes()
             .saturating_add(self.messages.cost())
             .saturating_add(pending);
         if self.paused && used > low {
