@@ -1,0 +1,60 @@
+//! Connections: spread over 127.0.0.x source addresses, with the open-file
+//! limit raised as far as the hard limit allows.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use tokio::net::{TcpSocket, TcpStream};
+
+/// Connections per source address (the local ports of one address run
+/// out near 28,000).
+const PER_SOURCE: usize = 20_000;
+
+/// Refuses any target that is not on this machine: the load generator
+/// sends only to loopback addresses.
+pub(crate) fn check_loopback(addr: SocketAddr) -> Result<(), String> {
+    if addr.ip().is_loopback() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{addr} is not a loopback address: loadgen only loads servers on this machine (127.0.0.0/8 or ::1)"
+        ))
+    }
+}
+
+/// Raises the soft open-file limit to the hard one; says clearly when even
+/// that is too low for `connections`.
+pub(crate) fn raise_fd_limit(connections: usize) -> Result<u64, String> {
+    let (soft, hard) = rlimit::Resource::NOFILE
+        .get()
+        .map_err(|err| format!("cannot read the open-file limit: {err}"))?;
+    if soft < hard {
+        rlimit::Resource::NOFILE
+            .set(hard, hard)
+            .map_err(|err| format!("cannot raise the open-file limit to {hard}: {err}"))?;
+    }
+    let needed = connections as u64 + 64;
+    if hard < needed {
+        return Err(format!(
+            "{connections} connections need about {needed} open files, but this process may open at most {hard} (hard limit): run several loadgen processes, each with fewer connections"
+        ));
+    }
+    Ok(hard)
+}
+
+/// Connects connection number `n` to `target`, from 127.0.0.(1 + n / 20,000)
+/// when the target is IPv4 loopback, with TCP_NODELAY.
+pub(crate) async fn connect(target: SocketAddr, n: usize) -> io::Result<TcpStream> {
+    let stream = match target.ip() {
+        IpAddr::V4(ip) if ip.is_loopback() => {
+            let socket = TcpSocket::new_v4()?;
+            let host = 1 + (n / PER_SOURCE) as u8;
+            let source = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, host)), 0);
+            socket.bind(source)?;
+            socket.connect(target).await?
+        }
+        _ => TcpStream::connect(target).await?,
+    };
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
