@@ -5,7 +5,7 @@
 //! due to when each member got it. Deliveries expected and not received
 //! after a drain are lost.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 
@@ -38,8 +38,14 @@ pub(crate) async fn run(c: &Common, members: usize, senders: usize, rate: f64) -
     // Let the server register every member before anything is sent.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let interval = Duration::from_secs_f64(1.0 / rate.max(1e-3));
+    // The schedule starts once every member is in: connecting is not
+    // latency.
+    let begin = Instant::now();
     let mut readers = Vec::new();
     let mut writers = Vec::new();
+    // Write halves of the members that only listen: dropping one would
+    // end its stream (FIN), and the server would close the member.
+    let mut listening = Vec::new();
     for (n, stream) in streams.into_iter().enumerate() {
         let (read, mut write) = stream.into_split();
         let c2 = c.clone();
@@ -51,13 +57,15 @@ pub(crate) async fn run(c: &Common, members: usize, senders: usize, rate: f64) -
             }
             (tally, got)
         }));
-        if n < senders {
+        if n >= senders {
+            listening.push(write);
+        } else {
             let c2 = c.clone();
             let offset = interval.mul_f64(n as f64 / senders.max(1) as f64);
             writers.push(tokio::spawn(async move {
                 let (mut seq, mut buf) = (0u64, Vec::new());
                 loop {
-                    let due = c2.start + offset + interval.mul_f64(seq as f64);
+                    let due = begin + offset + interval.mul_f64(seq as f64);
                     if due >= c2.stop {
                         break;
                     }
@@ -85,6 +93,7 @@ pub(crate) async fn run(c: &Common, members: usize, senders: usize, rate: f64) -
             tally.merge(&t);
         }
     }
+    drop(listening);
     let expected = sent * (members - failed) as u64;
     Fanout {
         tally,

@@ -50,6 +50,8 @@ async fn one(
     offset: Duration,
 ) -> std::io::Result<(Tally, u64)> {
     let stream = conn::connect(c.target, n).await?;
+    // The schedule starts once connected: connecting is not latency.
+    let begin = std::time::Instant::now().max(c.start);
     let (read, mut write) = stream.into_split();
     let conn_id = n as u32;
     let sent = Arc::new(AtomicU64::new(0));
@@ -60,7 +62,7 @@ async fn one(
             let mut buf = Vec::new();
             let mut seq = 0u64;
             loop {
-                let due = c.start + offset + interval.mul_f64(seq as f64);
+                let due = begin + offset + interval.mul_f64(seq as f64);
                 if due >= c.stop {
                     break;
                 }
