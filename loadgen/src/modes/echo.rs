@@ -25,17 +25,7 @@ pub(crate) async fn run(c: &Common, connections: usize, window: usize) -> (Tally
         let c = c.clone();
         tasks.push(tokio::spawn(async move { one(&c, n, window.max(1)).await }));
     }
-    let (mut tally, mut failed, mut lost) = (Tally::default(), 0, 0);
-    for task in tasks {
-        match task.await {
-            Ok(Ok((t, l))) => {
-                tally.merge(&t);
-                lost += l;
-            }
-            Ok(Err(_)) | Err(_) => failed += 1,
-        }
-    }
-    (tally, failed, lost)
+    super::gather(tasks).await
 }
 
 async fn one(c: &Common, n: usize, window: usize) -> std::io::Result<(Tally, u64)> {

@@ -42,3 +42,21 @@ impl Common {
             .as_secs_f64()
     }
 }
+
+/// Waits for every connection's task; returns the merged tally, how many
+/// connections failed, and how many replies never came.
+pub(crate) async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<(crate::report::Tally, u64)>>>,
+) -> (crate::report::Tally, usize, u64) {
+    let (mut tally, mut failed, mut lost) = (crate::report::Tally::default(), 0, 0);
+    for task in tasks {
+        match task.await {
+            Ok(Ok((t, l))) => {
+                tally.merge(&t);
+                lost += l;
+            }
+            Ok(Err(_)) | Err(_) => failed += 1,
+        }
+    }
+    (tally, failed, lost)
+}

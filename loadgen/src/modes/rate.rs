@@ -30,17 +30,7 @@ pub(crate) async fn run(c: &Common, connections: usize, rate: f64) -> (Tally, us
             async move { one(&c, n, interval, offset).await },
         ));
     }
-    let (mut tally, mut failed, mut lost) = (Tally::default(), 0, 0);
-    for task in tasks {
-        match task.await {
-            Ok(Ok((t, l))) => {
-                tally.merge(&t);
-                lost += l;
-            }
-            Ok(Err(_)) | Err(_) => failed += 1,
-        }
-    }
-    (tally, failed, lost)
+    super::gather(tasks).await
 }
 
 async fn one(
