@@ -199,11 +199,7 @@ impl<F: MessageFactory> Admission<F> {
     /// Opens the session and registers it under a new id; returns the
     /// driver's side of it. If shutdown began since admission, the session
     /// is asked to close at once.
-    pub fn open(mut self, now: Instant) -> Conn<F>
-    where
-        F::Resolver: fmt::Debug + 'static,
-        F::Builder: fmt::Debug + 'static,
-    {
+    pub fn open(mut self, now: Instant) -> Conn<F> {
         let Some(hub) = self.hub.take() else {
             unreachable!("an admission is opened at most once (open takes self)")
         };
