@@ -62,7 +62,8 @@ enum State {
 /// | open | end of stream from the peer | open, input closed: [`Event::EndOfStream`] after the last message |
 /// | open, input closed, `half_close` off | the [`poll_event`](Self::poll_event) after the one that returned `EndOfStream` | closing (`RemoteClosed`), or closed if nothing is queued |
 /// | open | [`close`](Self::close), [`close_until`](Self::close_until), [`send_final`](Self::send_final) | closing, or closed if nothing is queued |
-/// | open | fatal error: decode error, idle/heartbeat/frame timeout, `write_timeout` without progress (`SlowConsumer`), I/O error, overflow under `Disconnect`, [`abort`](Self::abort) | closed |
+/// | open | a recoverable decode error under [`BadFramePolicy::Skip`](super::BadFramePolicy::Skip), within `max_skipped_frames` | open (the frame is skipped and counted) |
+/// | open | fatal error: any other decode error, idle/heartbeat/frame timeout, `write_timeout` without progress (`SlowConsumer`), I/O error, overflow under `Disconnect`, [`abort`](Self::abort) | closed |
 /// | closing | the queue drains ([`handle_written`](Self::handle_written)) | closed |
 /// | closing | the close deadline passes (`close_timeout`, or the caller's) | closed (unwritten messages counted as dropped) |
 /// | closing | fatal error (`write_timeout` without progress among them) | closed, with the first reason |
@@ -283,7 +284,11 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
                     }
                 }
                 Ok(None) => break,
-                Err(err) => return self.fail(CloseReason::from_frame_error(err)),
+                Err(err) => {
+                    if !self.skip_bad_frame(err) {
+                        return;
+                    }
+                }
             }
         }
         self.input_closed = true;

@@ -22,4 +22,8 @@ pub struct SessionStats {
     pub messages_replaced: u64,
     /// Queued messages never written because the session closed first.
     pub messages_dropped_at_close: u64,
+    /// Bad frames skipped under
+    /// [`BadFramePolicy::Skip`](super::BadFramePolicy::Skip) (the one that
+    /// closed a session past `max_skipped_frames` is not counted).
+    pub frames_skipped: u64,
 }

@@ -6,9 +6,10 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::Session;
+use crate::frame::FrameError;
 use crate::message::{MessageBuilder, MessageResolver};
-use crate::session::CloseReason;
 use crate::session::control::{self, Control};
+use crate::session::{BadFramePolicy, CloseReason};
 
 impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     pub(super) fn received(&mut self, n: usize, now: Instant) {
@@ -26,7 +27,11 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
                     }
                 }
                 Ok(None) => break,
-                Err(err) => return self.fail(CloseReason::from_frame_error(err)),
+                Err(err) => {
+                    if !self.skip_bad_frame(err) {
+                        return;
+                    }
+                }
             }
         }
         // The frame deadline runs from the first byte of the frame now at
@@ -36,6 +41,23 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         } else if completed || self.frame_started.is_none() {
             self.frame_started = Some(now);
         }
+    }
+
+    /// A decode error: under [`BadFramePolicy::Skip`], a recoverable one
+    /// within `max_skipped_frames` is counted and the caller decodes again,
+    /// which skips the frame (true). Anything else closes the session
+    /// (false).
+    #[inline(never)]
+    pub(super) fn skip_bad_frame(&mut self, err: FrameError) -> bool {
+        let skip = self.config.on_bad_frame == BadFramePolicy::Skip
+            && err.is_recoverable()
+            && self.stats.frames_skipped < self.config.max_skipped_frames;
+        if skip {
+            self.stats.frames_skipped += 1;
+        } else {
+            self.fail(CloseReason::from_frame_error(err));
+        }
+        skip
     }
 
     /// Delivers one frame; returns false if the session closed. The common
