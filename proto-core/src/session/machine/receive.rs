@@ -22,7 +22,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             match self.reader.next_frame() {
                 Ok(Some(frame)) => {
                     completed = true;
-                    if !self.deliver(frame) {
+                    if !self.deliver(frame, now) {
                         return;
                     }
                 }
@@ -64,26 +64,30 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     /// case, a plain message, stays inline in the receive loop; control
     /// frames go out of line.
     #[inline(always)]
-    pub(super) fn deliver(&mut self, frame: Bytes) -> bool {
+    pub(super) fn deliver(&mut self, frame: Bytes, now: Instant) -> bool {
         if self.config.heartbeat.is_none() {
             self.stats.messages_in += 1;
             self.messages.push(frame);
             return true;
         }
-        self.deliver_control(frame)
+        self.deliver_control(frame, now)
     }
 
     /// [`deliver`](Self::deliver) with heartbeats on: splits off the kind
-    /// byte, answers pings, swallows pongs.
+    /// byte, answers pings, times pongs.
     #[inline(never)]
-    fn deliver_control(&mut self, frame: Bytes) -> bool {
+    fn deliver_control(&mut self, frame: Bytes, now: Instant) -> bool {
         match control::parse(frame) {
             Ok(Control::Data(message)) => {
                 self.stats.messages_in += 1;
                 self.messages.push(message);
             }
             Ok(Control::Ping) => self.send_control(control::PONG),
-            Ok(Control::Pong) => {}
+            Ok(Control::Pong) => {
+                if let Some(rtt) = self.pings.pong(now) {
+                    self.stats.record_rtt(rtt);
+                }
+            }
             Err(err) => {
                 self.fail(CloseReason::MalformedFrame(err));
                 return false;
