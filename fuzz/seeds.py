@@ -179,7 +179,7 @@ SEEDS = {
 }
 
 
-# Session operations (proto-core/src/fuzzing/session.rs): op % 10.
+# Session operations (proto-core/src/fuzzing/session.rs): op % 16 (the first ten here).
 PEER_BYTES, PEER_FRAME, SEND, SLEEP, NEXT_DEADLINE, WRITE, CLOSE, ABORT, EOF, IO_ERROR = range(10)
 
 
@@ -214,6 +214,14 @@ SEEDS["session_ops"] = {
         [2, 10, 0, 0, 0, 5],
         [PEER_BYTES, 1, 9], sleep(5), [PEER_BYTES, 1, 0], sleep(5), [PEER_BYTES, 1, 0],
         [EOF], [NEXT_DEADLINE],
+    ),
+    # Bad frames skipped (max_skipped_frames 2, codec max 64): two
+    # oversized frames skipped around a good one, the third closes.
+    "skip_bad_frames": session(
+        [4, 100, 0, 0, 0x28, 20],
+        [PEER_BYTES, 4, 0x50, 0, 0, 0], [PEER_BYTES, 80] + [0x7A] * 80,
+        [PEER_FRAME, 2, 0x61, 0x62], [PEER_BYTES, 6, 0x41, 0, 0, 0, 1, 2],
+        [PEER_BYTES, 63] + [0x7A] * 63, [PEER_BYTES, 4, 0x41, 0, 0, 0], [PEER_FRAME, 1, 0x63],
     ),
     "abort_then_everything": session(
         [1, 1, 1, 1, 1, 1],

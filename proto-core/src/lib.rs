@@ -62,5 +62,10 @@ pub mod sim;
 #[doc(hidden)]
 pub mod fuzzing;
 
+/// The `bytes` crate, re-exported: frames are [`bytes::Bytes`] and read
+/// buffers [`bytes::BytesMut`], so a custom codec can name them without
+/// depending on a matching version of `bytes` itself.
+pub use bytes;
+
 pub use frame::{FrameError, FrameReader, LengthField, Line, Raw, WireBuf};
 pub use message::{MessageBuilder, MessageFactory, MessageResolver, Resolved};

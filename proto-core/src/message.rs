@@ -44,6 +44,7 @@
 //! # Ok::<(), FrameError>(())
 //! ```
 
+use std::fmt::Debug;
 use std::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -236,11 +237,84 @@ impl<B: MessageBuilder + ?Sized> MessageBuilder for Box<B> {
 /// Gives every session its own resolver and builder (laster40Net's
 /// `IMessageFactory`). Shared by all sessions of a server, so it is `Send +
 /// Sync`; the codecs it makes are owned by one session each.
+///
+/// The codecs are `Debug` (a session, and the hub's slot that holds it,
+/// print their state), `Send` (a session may move between threads) and
+/// `'static` (sessions outlive the call that opened them). These are all
+/// the bounds the hub, the drivers and the adapters put on them, so a
+/// custom codec that implements this trait works with `Server::bind` and
+/// the rest.
+///
+/// ```
+/// use std::time::Instant;
+/// use proto_core::bytes::Bytes;
+/// use proto_core::frame::{FrameError, WireBuf};
+/// use proto_core::hub::{Hub, HubConfig};
+/// use proto_core::message::{MessageBuilder, MessageFactory, MessageResolver, Resolved};
+///
+/// /// Frames are `[len: u8][body]`.
+/// #[derive(Debug, Clone, Copy)]
+/// struct Tiny;
+///
+/// impl MessageResolver for Tiny {
+///     fn resolve(&mut self, src: &[u8]) -> Result<Resolved, FrameError> {
+///         let Some(&len) = src.first() else { return Ok(Resolved::Incomplete) };
+///         let total = 1 + usize::from(len);
+///         if src.len() < total {
+///             return Ok(Resolved::Incomplete);
+///         }
+///         Ok(Resolved::Frame { frame: 1..total, consumed: total })
+///     }
+/// }
+///
+/// impl MessageBuilder for Tiny {
+///     fn encode(&mut self, payload: Bytes, dst: &mut WireBuf) -> Result<(), FrameError> {
+///         let len = u8::try_from(payload.len()).map_err(|_| FrameError::malformed("over 255 bytes"))?;
+///         dst.put_slice(&[len]);
+///         dst.put_bytes(payload);
+///         Ok(())
+///     }
+/// }
+///
+/// impl MessageFactory for Tiny {
+///     type Resolver = Tiny;
+///     type Builder = Tiny;
+///     fn new_resolver(&self) -> Tiny { Tiny }
+///     fn new_builder(&self) -> Tiny { Tiny }
+/// }
+///
+/// // No further bounds to satisfy: a hub opens sessions with it.
+/// let (hub, _events) = Hub::new(Tiny, HubConfig::default())?;
+/// let conn = hub.admit("127.0.0.1:9000".parse().unwrap()).unwrap().open(Instant::now());
+/// assert_eq!(conn.id().get(), 1);
+/// # Ok::<(), proto_core::session::ConfigError>(())
+/// ```
+///
+/// A codec that is not `Debug` is refused where the factory is written,
+/// not later where a server is bound:
+///
+/// ```compile_fail
+/// # use proto_core::frame::{FrameError, LengthField, LengthFieldCodec};
+/// # use proto_core::message::{MessageFactory, MessageResolver, Resolved};
+/// struct Opaque; // no Debug
+/// impl MessageResolver for Opaque {
+///     fn resolve(&mut self, _: &[u8]) -> Result<Resolved, FrameError> {
+///         Ok(Resolved::Incomplete)
+///     }
+/// }
+/// struct Factory;
+/// impl MessageFactory for Factory {
+///     type Resolver = Opaque; // error: `Opaque` doesn't implement `Debug`
+///     type Builder = LengthFieldCodec;
+///     fn new_resolver(&self) -> Opaque { Opaque }
+///     fn new_builder(&self) -> LengthFieldCodec { LengthField::default().new_codec() }
+/// }
+/// ```
 pub trait MessageFactory: Send + Sync {
     /// The resolver type each session gets.
-    type Resolver: MessageResolver + Send;
+    type Resolver: MessageResolver + Debug + Send + 'static;
     /// The builder type each session gets.
-    type Builder: MessageBuilder + Send;
+    type Builder: MessageBuilder + Debug + Send + 'static;
 
     /// A fresh resolver, in its initial state.
     fn new_resolver(&self) -> Self::Resolver;

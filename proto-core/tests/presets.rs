@@ -222,12 +222,13 @@ fn adjustment_overflow_on_u64_field_is_an_error_not_a_panic() {
 }
 
 #[test]
-fn strip_longer_than_the_frame_is_an_error() {
+fn strip_longer_than_the_frame_is_a_recoverable_error() {
     let config = LengthField::default()
         .length_field_width(FieldWidth::U8)
         .strip(3);
-    let mut buf = BytesMut::from(&b"\x01a"[..]);
-    let err = config.new_codec().decode(&mut buf).unwrap_err();
+    let mut codec = config.new_codec();
+    let mut buf = BytesMut::from(&b"\x01a\x03xyz"[..]);
+    let err = codec.decode(&mut buf).unwrap_err();
     assert_eq!(
         err,
         FrameError::StripExceedsFrame {
@@ -235,6 +236,15 @@ fn strip_longer_than_the_frame_is_an_error() {
             strip: 3
         }
     );
+    assert!(err.is_recoverable());
+    assert_eq!(
+        err.to_string(),
+        "frame of 2 bytes is shorter than the 3 bytes to strip"
+    );
+    // The header gave the short frame's end: decoding again skips it and
+    // delivers the next frame (4 bytes on the wire, 3 stripped).
+    assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), &b"z"[..]);
+    assert!(buf.is_empty());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Property tests of the length-field codec: any chunking decodes what was
 //! encoded, on every decode path; garbage never panics and only yields the
-//! documented errors; an oversized frame is skipped and decoding resyncs; and
+//! documented errors; an oversized frame, or one shorter than the strip, is
+//! skipped and decoding resyncs; and
 //! the limits hold exactly at and just past `max_frame_length`.
 #![allow(clippy::unwrap_used)]
 
@@ -154,7 +155,10 @@ impl Params {
                     frame_length: wire as u64,
                     strip,
                 }));
-                return (events, None);
+                // Recoverable: the header gives the frame's end.
+                let skip = usize::try_from(wire).map_or(rest.len(), |w| w.min(rest.len()));
+                rest = &rest[skip..];
+                continue;
             }
             // A frame that cannot be held in memory counts as too large.
             let too_large = if delivered > self.max as i128 {
@@ -452,6 +456,51 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Valid frames, a frame shorter than the bytes to strip, valid frames:
+    /// the valid ones all come out, with one `StripExceedsFrame` in
+    /// between, under every chunking and on every path (the short frame is
+    /// skipped like an oversized one).
+    #[test]
+    fn resyncs_after_frame_shorter_than_strip(
+        params in params(),
+        extra_strip in 1usize..8,
+        short_by in 1usize..8,
+        before in payloads(),
+        after in payloads(),
+        prefix in any::<u8>(),
+        sizes in read_sizes(),
+    ) {
+        // A strip past the header, so that a frame can be shorter than it.
+        let params = Params { strip: Some(params.header_len() + extra_strip), ..params };
+        let body = extra_strip.saturating_sub(short_by);
+        let value = params.value_for_body(body);
+        prop_assume!(value.is_some());
+        let short = [params.header(prefix, value.unwrap()), vec![prefix ^ 0x55; body]].concat();
+
+        let (head, mut expected) = encode_all(&params, &before, prefix);
+        let (tail, rest) = encode_all(&params, &after, prefix);
+        expected.push(Err(FrameError::StripExceedsFrame {
+            frame_length: short.len() as u64,
+            strip: params.strip_len(),
+        }));
+        expected.extend(rest);
+        let stream = [head, short, tail].concat();
+        prop_assert_eq!(&params.decode_model(&stream), &(expected.clone(), None));
+        for (how, chunks) in chunkings(&stream, &sizes) {
+            for path in PATHS {
+                let out = run(path, params.codec(), &chunks);
+                prop_assert_eq!(&out.events, &expected, "{} via {:?}", how, path);
+                prop_assert_eq!(out.left, 0);
+                prop_assert!(!out.failed);
+            }
+        }
+        prop_assert_eq!(decode_then_eof(&params, &stream), Some(Ok(None)));
+    }
+}
+
 /// Feeds `bytes` one at a time; returns the outcome after the last one,
 /// asserting that every earlier byte gave `Ok(None)`.
 fn feed_bytewise(
@@ -575,20 +624,26 @@ fn negative_length_is_sticky() {
 }
 
 #[test]
-fn strip_exceeding_frame_is_sticky() {
-    // Strip 4 from frames of 1 + 2 bytes.
+fn skips_frame_shorter_than_strip_and_resyncs() {
+    // Strip 4 from frames of 1 + 2 and 1 + 1 bytes: each is reported, and
+    // skipped by the next decode; then a 1 + 3 byte frame (exactly the
+    // strip) delivers nothing, and a 1 + 4 byte frame its last byte.
     let mut codec = LengthField::default()
         .length_field_width(FieldWidth::U8)
         .strip(4)
         .new_codec();
-    let mut buf = BytesMut::from(&b"\x02ab\x01x"[..]);
-    let err = FrameError::StripExceedsFrame {
-        frame_length: 3,
+    let mut buf = BytesMut::from(&b"\x02ab\x01x\x03abc\x04abcd"[..]);
+    let err = |frame_length| FrameError::StripExceedsFrame {
+        frame_length,
         strip: 4,
     };
-    for _ in 0..3 {
-        assert_eq!(codec.decode(&mut buf), Err(err.clone()));
-    }
+    assert_eq!(codec.decode(&mut buf), Err(err(3)));
+    assert!(err(3).is_recoverable());
+    assert_eq!(codec.decode(&mut buf), Err(err(2)));
+    assert_eq!(codec.decode(&mut buf), Ok(Some(Bytes::new())));
+    assert_eq!(codec.decode(&mut buf), Ok(Some(Bytes::from_static(b"d"))));
+    assert_eq!(codec.decode(&mut buf), Ok(None));
+    assert!(buf.is_empty());
 }
 
 #[test]

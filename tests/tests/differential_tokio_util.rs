@@ -40,8 +40,8 @@
 //!    frame as soon as the field is in
 //!    (test `tokio_util_waits_for_num_skip_bytes_before_checking_the_field`).
 //! 4. **After an error**: tokio-util's errors all repeat (nothing is
-//!    consumed); ours resynchronises after `FrameTooLarge`. The comparison
-//!    stops at the first error.
+//!    consumed); ours resynchronises after `FrameTooLarge` and
+//!    `StripExceedsFrame`. The comparison stops at the first error.
 //!
 //! tokio-util's encoder ignores `length_field_offset` and `num_skip` (it
 //! writes only the field), so encoders are compared at offset 0 with the

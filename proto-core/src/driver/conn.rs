@@ -45,11 +45,7 @@ impl<F: MessageFactory> fmt::Debug for Conn<F> {
     }
 }
 
-impl<F: MessageFactory> Conn<F>
-where
-    F::Resolver: fmt::Debug + 'static,
-    F::Builder: fmt::Debug + 'static,
-{
+impl<F: MessageFactory> Conn<F> {
     pub(crate) fn new(hub: Hub<F>, slot: Arc<SlotOf<F>>) -> Self {
         let handle = SessionHandle { slot: slot.clone() };
         let sink = Sink::Events(hub.inner.events.clone());

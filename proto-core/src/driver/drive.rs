@@ -106,8 +106,6 @@ struct Step {
 impl<F, T, M> Future for Drive<F, T, M>
 where
     F: MessageFactory,
-    F::Resolver: fmt::Debug + 'static,
-    F::Builder: fmt::Debug + 'static,
     T: Transport,
     M: Timer,
 {
@@ -138,8 +136,6 @@ where
 impl<F, T, M> Drive<F, T, M>
 where
     F: MessageFactory,
-    F::Resolver: fmt::Debug + 'static,
-    F::Builder: fmt::Debug + 'static,
     T: Transport,
     M: Timer,
 {

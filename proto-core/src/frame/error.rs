@@ -6,11 +6,24 @@ use super::length::FieldWidth;
 
 /// What was wrong with a frame, with the value and the limit involved.
 ///
-/// Recoverable errors ([`FrameError::is_recoverable`]) leave the codec able to
-/// go on: call `decode` again and it skips the bad frame and resynchronises on
-/// the next one (Netty's discard mode). A caller that prefers to close the
-/// session simply stops. Every other error is sticky: the stream cannot be
-/// resynchronised and the codec returns the same error on every later call.
+/// Recoverable errors ([`FrameError::is_recoverable`]: `FrameTooLarge`,
+/// `StripExceedsFrame`, `LineTooLong`, `InvalidUtf8`) are those where the bad
+/// frame's end is known (from its header, or at the next line ending): call
+/// `decode` again and the codec skips that frame and resynchronises on the
+/// next one (Netty's discard mode). A caller that prefers to close the
+/// session simply stops.
+///
+/// The decode errors that are sticky are those where no frame boundary is
+/// known, so nothing later in the stream can be trusted:
+/// - `NegativeLength`: the header announces a frame shorter than nothing,
+///   so it does not say where the next frame starts;
+/// - `Truncated`: the stream ended, there is nothing to resume with;
+/// - `Malformed` and `ResolverContract`: a user resolver's verdict, whose
+///   boundary the built-in codecs cannot know.
+///
+/// A built-in codec returns a sticky error again on every later call. The
+/// encoder's errors (`LineTooLongToSend`, `LengthNotEncodable`,
+/// `PrefixLength`) refuse one payload and leave the encoder as it was.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FrameError {
@@ -53,6 +66,8 @@ pub enum FrameError {
         adjustment: i128,
     },
     /// The frame is shorter than the bytes the codec strips from its start.
+    /// Recoverable when decoding: the header gives the frame's length, so
+    /// the frame is skipped.
     #[error("frame of {frame_length} bytes is shorter than the {strip} bytes to strip")]
     StripExceedsFrame {
         /// The whole frame on the wire, header included.
@@ -113,12 +128,16 @@ impl FrameError {
         Self::Malformed(reason.into())
     }
 
-    /// Whether calling `decode` again skips the offending frame and goes on
-    /// (true for oversized frames and lines, and for invalid UTF-8 lines).
+    /// Whether calling `decode` again skips the offending frame and goes on:
+    /// true for oversized frames and lines, frames shorter than the strip,
+    /// and invalid UTF-8 lines (the errors whose frame boundary is known).
     pub fn is_recoverable(&self) -> bool {
         matches!(
             self,
-            Self::FrameTooLarge { .. } | Self::LineTooLong { .. } | Self::InvalidUtf8 { .. }
+            Self::FrameTooLarge { .. }
+                | Self::StripExceedsFrame { .. }
+                | Self::LineTooLong { .. }
+                | Self::InvalidUtf8 { .. }
         )
     }
 }

@@ -416,7 +416,8 @@ impl EncodeRange {
 
 /// Decoder states: `Head` waits for a header; `Body` has checked the header
 /// and waits for the rest of a frame of `len` wire bytes; `Discard` skips the
-/// rest of an oversized frame; `Failed` repeats a fatal error.
+/// rest of a frame that is too large or shorter than the strip; `Failed`
+/// repeats a fatal error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     Head,
@@ -431,10 +432,12 @@ enum State {
 /// Decoding never reserves the announced length: the read buffer grows only
 /// as bytes arrive. Its own state is a few words.
 ///
-/// After [`FrameError::FrameTooLarge`] the caller may close, or call `decode`
-/// again, which skips the oversized frame as its bytes arrive and resumes
-/// with the next header. Negative lengths and frames shorter than the
-/// stripped bytes are fatal: the same error is returned from then on.
+/// After [`FrameError::FrameTooLarge`] or [`FrameError::StripExceedsFrame`]
+/// the caller may close, or call `decode` again, which skips that frame as
+/// its bytes arrive and resumes with the next header: the header gives the
+/// frame's wire length in both cases. A negative length is fatal (the
+/// header gives no boundary to resume at): the same error is returned from
+/// then on.
 #[derive(Debug, Clone)]
 pub struct LengthFieldCodec {
     config: LengthField,
@@ -554,19 +557,15 @@ impl LengthFieldCodec {
             return Err(err);
         }
         let wire = self.header_len as i128 + body;
-        match self.check_delivered(wire) {
-            Ok(()) => {}
-            Err(err @ FrameError::FrameTooLarge { .. }) => {
-                // Recoverable: a later decode skips this frame.
-                self.state = State::Discard {
-                    remaining: u64::try_from(wire).unwrap_or(u64::MAX),
-                };
-                return Err(err);
-            }
-            Err(err) => {
-                self.state = State::Failed(err.clone());
-                return Err(err);
-            }
+        if let Err(err) = self.check_delivered(wire) {
+            // Both errors `check_delivered` gives are recoverable: the
+            // header says where the frame ends (`wire` bytes from its start,
+            // at least the header, so the discard makes progress), and a
+            // later decode skips it.
+            self.state = State::Discard {
+                remaining: u64::try_from(wire).unwrap_or(u64::MAX),
+            };
+            return Err(err);
         }
         // delivered <= max <= usize::MAX, so this fails only when the strip
         // pushes the total past usize::MAX: such a frame cannot be held.

@@ -62,7 +62,9 @@ impl LengthParams {
                     frame_length,
                     strip,
                 }));
-                break;
+                // Recoverable: the frame (at least the header) is skipped.
+                rest = &rest[usize::try_from(wire).map_or(rest.len(), |w| w.min(rest.len()))..];
+                continue;
             }
             if delivered > max as i128 || wire > usize::MAX as i128 {
                 let too_big = if delivered > max as i128 {

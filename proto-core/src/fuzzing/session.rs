@@ -7,7 +7,8 @@ use bytes::Bytes;
 use super::input::Input;
 use crate::frame::{LengthField, LengthFieldCodec};
 use crate::session::{
-    CloseReason, Event, Heartbeat, Overflow, SendError, Session, SessionConfig, WaterMarks,
+    BadFramePolicy, CloseReason, Event, Heartbeat, Overflow, SendError, Session, SessionConfig,
+    WaterMarks,
 };
 
 type S = Session<LengthFieldCodec, LengthFieldCodec>;
@@ -15,7 +16,8 @@ type S = Session<LengthFieldCodec, LengthFieldCodec>;
 /// Input layout: `[config: 6 bytes]` then operations `[op][args...]` until
 /// the input ends. The config's first byte holds the message limit (low
 /// nibble) and, in its high nibble, back-pressure on (bit 4, marks scaled
-/// by bits 6–7) and a write timeout (bit 5).
+/// by bits 6–7) and a write timeout (bit 5); the fifth byte's bit 3 turns
+/// on [`BadFramePolicy::Skip`], with `max_skipped_frames` its high nibble.
 ///
 /// | op % 16 | operation | arguments |
 /// | --- | --- | --- |
@@ -39,7 +41,10 @@ type S = Session<LengthFieldCodec, LengthFieldCodec>;
 /// `Opened` first and `Closed` once and last; closed stays closed, with no
 /// deadline and nothing to write; sends refused once closing; every
 /// deadline due fires in `handle_timeout`; the read budget 0 once closed
-/// or ended, unlimited without marks, and never above the high mark.
+/// or ended, unlimited without marks, and never above the high mark; no
+/// frame skipped under `Close`, never more than `max_skipped_frames` under
+/// `Skip`, and a session closed for a frame too large only once the
+/// skips are used up.
 pub(super) fn run(data: &[u8], start: Instant) {
     let mut input = Input(data);
     let c = input.le::<6>();
@@ -54,6 +59,12 @@ pub(super) fn run(data: &[u8], start: Instant) {
         low: usize::from(c[2]) << scale,
         high: usize::from(c[1]) << scale,
     });
+    let bad_frame = if c[4] & 8 != 0 {
+        BadFramePolicy::Skip
+    } else {
+        BadFramePolicy::Close
+    };
+    let max_skipped = u64::from(c[4] >> 4);
     let write_timeout = (c[0] & 0x20 != 0).then(|| Duration::from_millis(u64::from(c[3]) * 2));
     let config = SessionConfig::default()
         .backpressure(marks)
@@ -65,7 +76,9 @@ pub(super) fn run(data: &[u8], start: Instant) {
         .idle_timeout((c[4] & 1 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 10)))
         .frame_timeout((c[4] & 2 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 3)))
         .close_timeout(Duration::from_millis(u64::from(c[5])))
-        .half_close(c[4] & 4 != 0);
+        .half_close(c[4] & 4 != 0)
+        .on_bad_frame(bad_frame)
+        .max_skipped_frames(max_skipped);
     let codec = LengthField::laster40net().max_frame_length(64 + usize::from(c[2]));
     let mut now = start;
     let mut s = Session::new(codec.new_codec(), codec.new_codec(), config, now);
@@ -203,7 +216,24 @@ pub(super) fn run(data: &[u8], start: Instant) {
                 "a deadline at or before now survived handle_timeout"
             );
         }
+        check_skips(&s, bad_frame, max_skipped);
         checker.drain(&mut s);
+    }
+}
+
+/// The `on_bad_frame` rules, from the counter and the close reason.
+fn check_skips(s: &S, policy: BadFramePolicy, max: u64) {
+    let skipped = s.stats().frames_skipped;
+    match policy {
+        BadFramePolicy::Skip => assert!(skipped <= max, "{skipped} skipped, limit {max}"),
+        _ => assert_eq!(skipped, 0, "a frame skipped under Close"),
+    }
+    // The session's codec reports only `FrameTooLarge` among the errors
+    // that can be skipped: it closes the session only past the limit.
+    if let Some(CloseReason::FrameTooLarge { .. }) = s.close_reason() {
+        if policy == BadFramePolicy::Skip {
+            assert_eq!(skipped, max, "closed for a bad frame with skips left");
+        }
     }
 }
 

@@ -389,10 +389,11 @@ mod tests {
     use std::task::Waker;
 
     use super::*;
+    use crate::hub::id::IdSource;
 
     fn message(n: u8) -> Event {
         Event::Message {
-            id: SessionId::next(),
+            id: IdSource::default().next(),
             payload: Bytes::copy_from_slice(&[n]),
         }
     }

@@ -1,23 +1,40 @@
-//! [`SessionId`]: a process-unique session number.
+//! [`SessionId`]: a session's number within its hub.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Identifies one session for the life of the process: ids are never reused,
-/// so a stale id can only miss, never reach a newer session.
+/// Identifies one session within its [`Hub`](super::Hub): a hub numbers
+/// its sessions 1, 2, 3, ... in the order they are opened and never reuses
+/// a number, so a stale id can only miss, never reach a newer session of
+/// the same hub. Ids of different hubs are unrelated (two hubs both have a
+/// session 1): an id means something only to the hub that gave it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SessionId(u64);
 
 impl SessionId {
-    /// The next id; process-wide, starting at 1.
-    pub(crate) fn next() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        Self(NEXT.fetch_add(1, Ordering::Relaxed))
-    }
-
     /// The number.
     pub fn get(self) -> u64 {
         self.0
+    }
+}
+
+/// A hub's id counter: hands out 1, 2, 3, ... A `u64` counting a billion
+/// sessions a second would last five centuries, so it is not checked for
+/// wrapping.
+#[derive(Debug)]
+pub(crate) struct IdSource(AtomicU64);
+
+impl Default for IdSource {
+    fn default() -> Self {
+        Self(AtomicU64::new(1))
+    }
+}
+
+impl IdSource {
+    /// The next id. Only uniqueness matters, not order with other memory,
+    /// hence `Relaxed`.
+    pub(crate) fn next(&self) -> SessionId {
+        SessionId(self.0.fetch_add(1, Ordering::Relaxed))
     }
 }
 

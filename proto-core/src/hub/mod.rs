@@ -2,7 +2,7 @@
 //!
 //! A [`Hub`] admits connections against its [`AdmissionConfig`] (race-free:
 //! the decision and the reservation happen under one lock), registers each
-//! session under a never-reused [`SessionId`], hands out [`SessionHandle`]s
+//! session under a [`SessionId`] it never reuses (numbered from 1 per hub), hands out [`SessionHandle`]s
 //! that any task or thread can send through, keeps groups (rooms) with
 //! automatic leave on close, broadcasts a payload framed once to many
 //! sessions, counts everything ([`HubStats`]) and runs graceful shutdown.
@@ -56,6 +56,7 @@ pub(crate) use budget::Ledger;
 pub(crate) use credit::Credit;
 pub use event::{Event, Events};
 pub(crate) use event::{EventSender, Item};
+use id::IdSource;
 pub use id::SessionId;
 pub use registry::Admission;
 pub use slot::SessionHandle;
@@ -147,6 +148,8 @@ pub(crate) struct Inner<F: MessageFactory> {
     /// Frames broadcasts (once per broadcast).
     pub(crate) builder: Mutex<F::Builder>,
     pub(crate) registry: Mutex<Registry>,
+    /// Numbers this hub's sessions.
+    pub(crate) ids: IdSource,
     pub(crate) events: EventSender,
     pub(crate) ledger: Arc<Ledger>,
 }
@@ -165,6 +168,7 @@ impl<F: MessageFactory> Hub<F> {
             config,
             builder,
             registry: Mutex::new(Registry::default()),
+            ids: IdSource::default(),
             events: tx,
             ledger,
         };

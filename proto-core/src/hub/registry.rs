@@ -196,14 +196,10 @@ impl<F: MessageFactory> Admission<F> {
         self.peer
     }
 
-    /// Opens the session and registers it under a new id; returns the
-    /// driver's side of it. If shutdown began since admission, the session
+    /// Opens the session and registers it under the hub's next id (1 for
+    /// its first session, never reused); returns the driver's side of it. If shutdown began since admission, the session
     /// is asked to close at once.
-    pub fn open(mut self, now: Instant) -> Conn<F>
-    where
-        F::Resolver: fmt::Debug + 'static,
-        F::Builder: fmt::Debug + 'static,
-    {
+    pub fn open(mut self, now: Instant) -> Conn<F> {
         let Some(hub) = self.hub.take() else {
             unreachable!("an admission is opened at most once (open takes self)")
         };
@@ -212,7 +208,7 @@ impl<F: MessageFactory> Admission<F> {
         let ledger = hub.inner.ledger.clone();
         ledger.session_opened();
         let slot = Arc::new(Slot {
-            id: SessionId::next(),
+            id: hub.inner.ids.next(),
             peer: self.peer,
             state: Mutex::new(SlotState::new(session)),
             credit: Arc::default(),

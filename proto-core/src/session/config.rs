@@ -16,6 +16,35 @@ pub struct Heartbeat {
     pub timeout: Duration,
 }
 
+/// What a session does when its codec reports a bad frame that can be
+/// skipped ([`FrameError::is_recoverable`](crate::frame::FrameError::is_recoverable):
+/// `FrameTooLarge`, `StripExceedsFrame`, `LineTooLong`, `InvalidUtf8`).
+/// Other decode errors always close the session: the stream cannot be
+/// resynchronised after them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BadFramePolicy {
+    /// Close the session at once, with
+    /// [`CloseReason::FrameTooLarge`](super::CloseReason::FrameTooLarge)
+    /// or [`CloseReason::MalformedFrame`](super::CloseReason::MalformedFrame).
+    /// The default: a peer that sends a bad frame is usually broken or
+    /// hostile.
+    #[default]
+    Close,
+    /// Skip the bad frame (its bytes are dropped as they arrive, never
+    /// buffered), count it in
+    /// [`SessionStats::frames_skipped`](super::SessionStats::frames_skipped)
+    /// and go on with the next frame; once
+    /// [`max_skipped_frames`](SessionConfig::max_skipped_frames) frames
+    /// have been skipped, the next bad frame closes the session as `Close`
+    /// would. For protocols whose peers may send the odd oversized or
+    /// badly encoded message that is better ignored than fatal.
+    Skip,
+}
+
+/// The default [`SessionConfig::max_skipped_frames`]: 1024.
+pub const DEFAULT_MAX_SKIPPED_FRAMES: u64 = 1024;
+
 /// Back-pressure water marks, in bytes of work the session holds for its
 /// peer: its send queue, the messages it received and the application has
 /// not polled, and what the driver says the application holds (see
@@ -61,6 +90,8 @@ pub const fn message_cost(len: usize) -> usize {
 /// | `frame_timeout` | 30 s | close with `FrameTimeout` |
 /// | `write_timeout` | 30 s | close with `SlowConsumer` (bytes wait and the socket takes none) |
 /// | `close_timeout` | 5 s | queued sends still unwritten are dropped |
+/// | `on_bad_frame` | [`BadFramePolicy::Close`] | close with `FrameTooLarge` or `MalformedFrame` |
+/// | `max_skipped_frames` | 1024 ([`DEFAULT_MAX_SKIPPED_FRAMES`]) | (under [`BadFramePolicy::Skip`]) the next bad frame closes as under `Close` |
 /// | `half_close` | off | (end of stream from the peer: close after [`EndOfStream`](super::Event::EndOfStream) is polled, or stay open for replies) |
 ///
 /// The queue is bounded by bytes: with back-pressure on and
@@ -84,6 +115,8 @@ pub struct SessionConfig {
     pub(crate) write_timeout: Option<Duration>,
     pub(crate) close_timeout: Duration,
     pub(crate) half_close: bool,
+    pub(crate) on_bad_frame: BadFramePolicy,
+    pub(crate) max_skipped_frames: u64,
 }
 
 /// The send queue's byte limit unless the codec needs more (2 MiB).
@@ -110,6 +143,8 @@ impl Default for SessionConfig {
             write_timeout: Some(Duration::from_secs(30)),
             close_timeout: Duration::from_secs(5),
             half_close: false,
+            on_bad_frame: BadFramePolicy::Close,
+            max_skipped_frames: DEFAULT_MAX_SKIPPED_FRAMES,
         }
     }
 }
@@ -235,6 +270,25 @@ impl SessionConfig {
     /// answered (the idle timeout closes it otherwise).
     pub fn half_close(mut self, on: bool) -> Self {
         self.half_close = on;
+        self
+    }
+
+    /// What a bad frame that can be skipped does: close the session (the
+    /// default) or skip it; see [`BadFramePolicy`].
+    pub fn on_bad_frame(mut self, policy: BadFramePolicy) -> Self {
+        self.on_bad_frame = policy;
+        self
+    }
+
+    /// Under [`BadFramePolicy::Skip`], most bad frames skipped over the
+    /// session's life (default [`DEFAULT_MAX_SKIPPED_FRAMES`]): with `max`
+    /// skipped, the next bad frame closes the session as under
+    /// [`BadFramePolicy::Close`]. 0 makes `Skip` act as `Close`. Besides
+    /// bounding a peer that sends little else, it bounds the work a custom
+    /// resolver can cause by reporting a recoverable error without
+    /// skipping anything (each report counts).
+    pub fn max_skipped_frames(mut self, max: u64) -> Self {
+        self.max_skipped_frames = max;
         self
     }
 

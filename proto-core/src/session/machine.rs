@@ -62,7 +62,8 @@ enum State {
 /// | open | end of stream from the peer | open, input closed: [`Event::EndOfStream`] after the last message |
 /// | open, input closed, `half_close` off | the [`poll_event`](Self::poll_event) after the one that returned `EndOfStream` | closing (`RemoteClosed`), or closed if nothing is queued |
 /// | open | [`close`](Self::close), [`close_until`](Self::close_until), [`send_final`](Self::send_final) | closing, or closed if nothing is queued |
-/// | open | fatal error: decode error, idle/heartbeat/frame timeout, `write_timeout` without progress (`SlowConsumer`), I/O error, overflow under `Disconnect`, [`abort`](Self::abort) | closed |
+/// | open | a recoverable decode error under [`BadFramePolicy::Skip`](super::BadFramePolicy::Skip), within `max_skipped_frames` | open (the frame is skipped and counted) |
+/// | open | fatal error: any other decode error, idle/heartbeat/frame timeout, `write_timeout` without progress (`SlowConsumer`), I/O error, overflow under `Disconnect`, [`abort`](Self::abort) | closed |
 /// | closing | the queue drains ([`handle_written`](Self::handle_written)) | closed |
 /// | closing | the close deadline passes (`close_timeout`, or the caller's) | closed (unwritten messages counted as dropped) |
 /// | closing | fatal error (`write_timeout` without progress among them) | closed, with the first reason |
@@ -132,6 +133,8 @@ pub struct Session<R, B> {
     frame_started: Option<Instant>,
     /// When the last ping was sent, if nothing arrived since.
     ping_sent: Option<Instant>,
+    /// Heartbeat round trips: see [`PingClock`].
+    pings: PingClock,
     /// The peer ended its side of the stream.
     input_closed: bool,
     /// `EndOfStream` not yet polled.
@@ -165,6 +168,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             last_recv: now,
             frame_started: None,
             ping_sent: None,
+            pings: PingClock::default(),
             input_closed: false,
             end_of_stream_pending: false,
             close_after_end_of_stream: false,
@@ -278,12 +282,16 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         loop {
             match self.reader.next_frame_eof() {
                 Ok(Some(frame)) => {
-                    if !self.deliver(frame) {
+                    if !self.deliver(frame, now) {
                         return;
                     }
                 }
                 Ok(None) => break,
-                Err(err) => return self.fail(CloseReason::from_frame_error(err)),
+                Err(err) => {
+                    if !self.skip_bad_frame(err) {
+                        return;
+                    }
+                }
             }
         }
         self.input_closed = true;
@@ -536,6 +544,44 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         self.stall_start = None;
         self.state = State::Closed(reason.clone());
         self.closed_pending = Some(reason);
+    }
+}
+
+/// Times heartbeat round trips. Pongs carry no id, and the peer answers
+/// pings in order, so the `n`th pong answers the `n`th ping; one ping is
+/// timed at a time (the first sent while none is being timed), which keeps
+/// this a few words however many pings go unanswered.
+#[derive(Debug, Default)]
+struct PingClock {
+    /// Pings sent.
+    sent: u64,
+    /// Pongs that answered a ping (pongs beyond `sent` are ignored).
+    answered: u64,
+    /// The ping being timed: its number and when it was sent.
+    timed: Option<(u64, Instant)>,
+}
+
+impl PingClock {
+    fn ping(&mut self, now: Instant) {
+        self.sent += 1;
+        if self.timed.is_none() {
+            self.timed = Some((self.sent, now));
+        }
+    }
+
+    /// A pong arrived at `now`: the round trip of the timed ping, if this
+    /// pong answers it.
+    fn pong(&mut self, now: Instant) -> Option<std::time::Duration> {
+        if self.answered == self.sent {
+            return None;
+        }
+        self.answered += 1;
+        let (n, sent_at) = self.timed?;
+        if n != self.answered {
+            return None;
+        }
+        self.timed = None;
+        Some(now.saturating_duration_since(sent_at))
     }
 }
 

@@ -39,7 +39,8 @@ mod stats;
 
 pub use close::CloseReason;
 pub use config::{
-    DEFAULT_MAX_QUEUE_BYTES, Heartbeat, MESSAGE_COST, SessionConfig, WaterMarks, message_cost,
+    BadFramePolicy, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_SKIPPED_FRAMES, Heartbeat, MESSAGE_COST,
+    SessionConfig, WaterMarks, message_cost,
 };
 pub use config_error::ConfigError;
 pub use machine::{Event, Session};

@@ -1,5 +1,7 @@
 //! [`SessionStats`]: per-session counters, always on.
 
+use std::time::Duration;
+
 /// Counters of one session. Plain integers updated in place: cheap enough to
 /// be always on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -22,4 +24,33 @@ pub struct SessionStats {
     pub messages_replaced: u64,
     /// Queued messages never written because the session closed first.
     pub messages_dropped_at_close: u64,
+    /// Bad frames skipped under
+    /// [`BadFramePolicy::Skip`](super::BadFramePolicy::Skip) (the one that
+    /// closed a session past `max_skipped_frames` is not counted).
+    pub frames_skipped: u64,
+    /// Round-trip time of the last heartbeat ping the peer answered: from
+    /// the ping being queued to its pong being received (so it includes
+    /// time in our send queue and the peer's). `None` until a pong answers
+    /// a ping (always with heartbeats off). Pongs carry no id: a pong
+    /// answers the oldest unanswered ping, and one ping at a time is timed
+    /// (a ping sent while an earlier one is unanswered is not).
+    pub heartbeat_rtt: Option<Duration>,
+    /// The smallest [`heartbeat_rtt`](Self::heartbeat_rtt) seen.
+    pub heartbeat_rtt_min: Option<Duration>,
+    /// [`heartbeat_rtt`](Self::heartbeat_rtt) smoothed as TCP smooths its
+    /// round-trip time (RFC 6298): the first sample, then `7/8` of the
+    /// previous value plus `1/8` of each new sample.
+    pub heartbeat_rtt_smoothed: Option<Duration>,
+}
+
+impl SessionStats {
+    /// Records one heartbeat round trip.
+    pub(crate) fn record_rtt(&mut self, rtt: Duration) {
+        self.heartbeat_rtt = Some(rtt);
+        self.heartbeat_rtt_min = Some(self.heartbeat_rtt_min.map_or(rtt, |min| min.min(rtt)));
+        self.heartbeat_rtt_smoothed = Some(
+            self.heartbeat_rtt_smoothed
+                .map_or(rtt, |srtt| srtt * 7 / 8 + rtt / 8),
+        );
+    }
 }

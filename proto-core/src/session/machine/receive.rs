@@ -6,9 +6,10 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::Session;
+use crate::frame::FrameError;
 use crate::message::{MessageBuilder, MessageResolver};
-use crate::session::CloseReason;
 use crate::session::control::{self, Control};
+use crate::session::{BadFramePolicy, CloseReason};
 
 impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     pub(super) fn received(&mut self, n: usize, now: Instant) {
@@ -21,12 +22,16 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             match self.reader.next_frame() {
                 Ok(Some(frame)) => {
                     completed = true;
-                    if !self.deliver(frame) {
+                    if !self.deliver(frame, now) {
                         return;
                     }
                 }
                 Ok(None) => break,
-                Err(err) => return self.fail(CloseReason::from_frame_error(err)),
+                Err(err) => {
+                    if !self.skip_bad_frame(err) {
+                        return;
+                    }
+                }
             }
         }
         // The frame deadline runs from the first byte of the frame now at
@@ -38,30 +43,51 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         }
     }
 
+    /// A decode error: under [`BadFramePolicy::Skip`], a recoverable one
+    /// within `max_skipped_frames` is counted and the caller decodes again,
+    /// which skips the frame (true). Anything else closes the session
+    /// (false).
+    #[inline(never)]
+    pub(super) fn skip_bad_frame(&mut self, err: FrameError) -> bool {
+        let skip = self.config.on_bad_frame == BadFramePolicy::Skip
+            && err.is_recoverable()
+            && self.stats.frames_skipped < self.config.max_skipped_frames;
+        if skip {
+            self.stats.frames_skipped += 1;
+        } else {
+            self.fail(CloseReason::from_frame_error(err));
+        }
+        skip
+    }
+
     /// Delivers one frame; returns false if the session closed. The common
     /// case, a plain message, stays inline in the receive loop; control
     /// frames go out of line.
     #[inline(always)]
-    pub(super) fn deliver(&mut self, frame: Bytes) -> bool {
+    pub(super) fn deliver(&mut self, frame: Bytes, now: Instant) -> bool {
         if self.config.heartbeat.is_none() {
             self.stats.messages_in += 1;
             self.messages.push(frame);
             return true;
         }
-        self.deliver_control(frame)
+        self.deliver_control(frame, now)
     }
 
     /// [`deliver`](Self::deliver) with heartbeats on: splits off the kind
-    /// byte, answers pings, swallows pongs.
+    /// byte, answers pings, times pongs.
     #[inline(never)]
-    fn deliver_control(&mut self, frame: Bytes) -> bool {
+    fn deliver_control(&mut self, frame: Bytes, now: Instant) -> bool {
         match control::parse(frame) {
             Ok(Control::Data(message)) => {
                 self.stats.messages_in += 1;
                 self.messages.push(message);
             }
             Ok(Control::Ping) => self.send_control(control::PONG),
-            Ok(Control::Pong) => {}
+            Ok(Control::Pong) => {
+                if let Some(rtt) = self.pings.pong(now) {
+                    self.stats.record_rtt(rtt);
+                }
+            }
             Err(err) => {
                 self.fail(CloseReason::MalformedFrame(err));
                 return false;

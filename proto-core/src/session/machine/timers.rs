@@ -39,6 +39,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         }
         if self.due(self.ping_deadline(), now) {
             self.ping_sent = Some(now);
+            self.pings.ping(now);
             self.send_control(control::PING);
         }
     }
