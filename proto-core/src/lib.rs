@@ -56,6 +56,7 @@ pub mod driver;
 pub mod frame;
 pub mod hub;
 pub mod message;
+pub mod rng;
 pub mod session;
 pub mod sim;
 

@@ -10,7 +10,10 @@
 //!   `Shutdown` after flushing its queue, and reports what was flushed and
 //!   dropped.
 //!
-//! All protocol logic lives in proto-core; this crate moves bytes and time.
+//! All protocol logic lives in proto-core, and so do [`Server`] and
+//! [`Client`] (written once against [`Runtime`](proto_core::driver::Runtime));
+//! this crate is [`Tokio`], that runtime on tokio, plus the driver's
+//! [`TokioIo`] transport and [`TokioTimer`].
 //!
 //! An echo server:
 //!
@@ -40,16 +43,20 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod client;
 mod io;
-mod server;
+mod runtime;
 mod shutdown;
 
-pub use client::{Client, ClientConfig};
 pub use io::{TokioIo, TokioTimer};
-pub use proto_core::driver::ConnectError;
-pub use server::{Server, ServerConfig};
+pub use proto_core::driver::{BindError, ClientConfig, ConnectError, ServerConfig};
+pub use runtime::Tokio;
 pub use shutdown::shutdown;
+
+/// A listening server on tokio: [`proto_core::driver::Server`] on [`Tokio`].
+pub type Server<F> = proto_core::driver::Server<F, Tokio>;
+
+/// A client connection on tokio: [`proto_core::driver::Client`] on [`Tokio`].
+pub type Client<F> = proto_core::driver::Client<F, Tokio>;
 
 pub use proto_core;
 

@@ -31,7 +31,8 @@ impl Default for Backoff {
 
 impl Backoff {
     /// The delay before retry number `attempt` (0-based), given a random
-    /// number `random` (any `u64`; the adapters draw one per attempt).
+    /// number `random` (any `u64`; the client draws one per attempt from
+    /// its seeded [`SplitMix64`](crate::rng::SplitMix64)).
     /// Returns `None` once `max_attempts` retries have been made.
     pub fn delay(&self, attempt: u32, random: u64) -> Option<Duration> {
         if self.max_attempts.is_some_and(|max| attempt >= max) {

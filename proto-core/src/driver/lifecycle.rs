@@ -1,19 +1,15 @@
-//! The loops around sessions that every adapter runs the same way: accept
-//! with admission, connect and reconnect with backoff, graceful shutdown.
-//! Generic over the runtime's futures (accept, connect, sleep), so an
-//! adapter supplies only those.
+//! What a session's life needs around its driver: opening a client's
+//! session (and why a connect fails), and graceful shutdown.
 
-use std::collections::hash_map::RandomState;
 use std::future::{Future, poll_fn};
-use std::hash::BuildHasher;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::{Backoff, Conn, Refusal};
-use crate::hub::{Admission, Hub, Rejected, ShutdownReport};
+use super::Conn;
+use crate::hub::{Hub, Rejected, ShutdownReport};
 use crate::message::MessageFactory;
 use crate::session::CloseReason;
 
@@ -55,7 +51,11 @@ pub enum ConnectError {
 }
 
 /// Opens a client's session to `addr` in its hub.
-pub fn open_client<F>(hub: &Hub<F>, addr: SocketAddr, now: Instant) -> Result<Conn<F>, ConnectError>
+pub(super) fn open_client<F>(
+    hub: &Hub<F>,
+    addr: SocketAddr,
+    now: Instant,
+) -> Result<Conn<F>, ConnectError>
 where
     F: MessageFactory,
     F::Resolver: std::fmt::Debug + 'static,
@@ -67,115 +67,8 @@ where
     }
 }
 
-/// Accepts connections until `hub` begins shutting down: each one is
-/// admitted through the hub and handed to `start` with its admission.
-/// A refused connection is counted and dropped, or, when the hub has a
-/// [`refusal_message`](crate::hub::HubConfig::refusal_message), handed to
-/// `refuse` to be told why (spawn [`Refusal::deliver`] on it). A failed
-/// accept (out of file descriptors, say) is counted, logged, and followed
-/// by `sleep` for `pause`: never a crash or a busy loop.
-pub async fn accept_loop<F, T, A, S>(
-    hub: &Hub<F>,
-    pause: Duration,
-    mut accept: impl FnMut() -> A,
-    mut sleep: impl FnMut(Duration) -> S,
-    mut start: impl FnMut(Admission<F>, T),
-    mut refuse: impl FnMut(Refusal, T),
-) where
-    F: MessageFactory,
-    A: Future<Output = io::Result<(T, SocketAddr)>>,
-    S: Future<Output = ()>,
-{
-    loop {
-        let accepted = {
-            let mut accepting = pin!(accept());
-            poll_fn(|cx| {
-                if hub.poll_shutdown_begun(cx).is_ready() {
-                    return Poll::Ready(None);
-                }
-                accepting.as_mut().poll(cx).map(Some)
-            })
-            .await
-        };
-        match accepted {
-            None => break,
-            Some(Ok((stream, peer))) => match hub.admit(peer) {
-                Ok(admission) => start(admission, stream),
-                Err(rejected) => {
-                    tracing::debug!(%peer, %rejected, "connection refused");
-                    if let Some(refusal) = hub.refusal(peer, rejected) {
-                        refuse(refusal, stream);
-                    }
-                }
-            },
-            Some(Err(err)) => {
-                hub.record_accept_error();
-                tracing::warn!(error = %err, ?pause, "accept failed");
-                sleep(pause).await;
-            }
-        }
-    }
-    tracing::info!("listener closed");
-}
-
-/// Runs a client's sessions: `first` over `stream`, then, while
-/// `reconnect` allows and the session did not end by a local close or
-/// shutdown, waits the backoff delay (with jitter), connects again and runs
-/// a new session in the hub. Failed attempts count toward `max_attempts`;
-/// a successful one starts the count again.
-#[allow(clippy::too_many_arguments)]
-pub async fn client_loop<F, T, C, S, D>(
-    hub: Hub<F>,
-    addr: SocketAddr,
-    first: Conn<F>,
-    stream: T,
-    reconnect: Option<Backoff>,
-    mut connect: impl FnMut() -> C,
-    mut sleep: impl FnMut(Duration) -> S,
-    mut drive: impl FnMut(Conn<F>, T) -> D,
-    now: impl Fn() -> Instant,
-) where
-    F: MessageFactory,
-    C: Future<Output = Result<T, ConnectError>>,
-    S: Future<Output = ()>,
-    D: Future<Output = CloseReason>,
-    F::Resolver: std::fmt::Debug + 'static,
-    F::Builder: std::fmt::Debug + 'static,
-{
-    let random = RandomState::new();
-    let mut next = Some((first, stream));
-    let mut attempt = 0;
-    loop {
-        if let Some((conn, stream)) = next.take() {
-            attempt = 0;
-            let reason = drive(conn, stream).await;
-            if matches!(reason, CloseReason::Local | CloseReason::Shutdown) {
-                break;
-            }
-        }
-        if hub.is_shutting_down() {
-            break;
-        }
-        let Some(delay) = reconnect.and_then(|b| b.delay(attempt, random.hash_one(attempt))) else {
-            break;
-        };
-        attempt += 1;
-        tracing::debug!(%addr, ?delay, attempt, "reconnecting");
-        sleep(delay).await;
-        if hub.is_shutting_down() {
-            break;
-        }
-        match connect().await {
-            Ok(stream) => match open_client(&hub, addr, now()) {
-                Ok(conn) => next = Some((conn, stream)),
-                Err(_) => break, // shutting down
-            },
-            Err(err) => tracing::debug!(error = %err, "reconnect failed"),
-        }
-    }
-}
-
-/// Shuts `hub` down gracefully: no new sessions; every session stops
+/// Shuts `hub` down gracefully: no new sessions (a
+/// [`Server::run`](super::Server::run) loop returns); every session stops
 /// reading, waits until the application is done with the events it was
 /// given (so its replies are queued), writes what it has queued and closes
 /// with [`CloseReason::Shutdown`]; once `grace` resolves, the sessions
