@@ -116,16 +116,16 @@ where
         };
         let addr = resolved.map_err(|source| BindError::Resolve { addr: name, source })?;
         let (hub, events) = Hub::new(factory, config.hub.clone())?;
-        let listener = runtime
-            .bind(addr, config.backlog)
-            .map_err(|source| BindError::Listen { addr, source })?;
+        let listen = |source| BindError::Listen { addr, source };
+        let listener = runtime.bind(addr, config.backlog).map_err(listen)?;
+        let local = runtime.local_addr(&listener).map_err(listen)?;
+        tracing::info!(addr = %local, "listening");
         let server = Self {
             runtime,
             listener,
             hub,
             config,
         };
-        tracing::info!(addr = ?server.local_addr().ok(), "listening");
         Ok((server, events))
     }
 
