@@ -1,19 +1,75 @@
 //! [`Client`]: connect with a timeout, reconnect with backoff, on any
-//! [`Runtime`].
+//! [`Runtime`]; [`ConnectError`]: why it could not.
 
 use std::fmt;
 use std::future::{Future, poll_fn};
+use std::io;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::{ClientConfig, Conn, ConnectError, Runtime, Transport, open_client};
-use crate::hub::{Events, Hub, SessionHandle};
+use super::backoff::Retries;
+use super::{ClientConfig, Conn, Runtime, Transport};
+use crate::hub::{Events, Hub, Rejected, SessionHandle};
 use crate::message::MessageFactory;
-use crate::rng::SplitMix64;
 use crate::session::{CloseReason, SendError};
+
+/// Why a client connection could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// No answer within the connect timeout.
+    #[error("connect to {addr} timed out after {timeout:?}")]
+    Timeout {
+        /// The address.
+        addr: SocketAddr,
+        /// The configured timeout.
+        timeout: Duration,
+    },
+    /// The connect failed (refused, unreachable, …).
+    #[error("connect to {addr} failed: {source}")]
+    Io {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// The client's configuration does not fit together (see
+    /// [`HubConfig::check`](crate::hub::HubConfig::check)).
+    #[error("invalid client configuration: {0}")]
+    Config(#[from] crate::session::ConfigError),
+    /// The client's own hub refused the session (its admission limits
+    /// allow none).
+    #[error("session to {addr} refused by the client's own limits: {source}")]
+    Rejected {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: Rejected,
+    },
+}
+
+/// Opens a client's session to `addr` in its hub.
+fn open_client<F>(
+    hub: &Hub<F>,
+    addr: SocketAddr,
+    now: Instant,
+) -> Result<Conn<F>, ConnectError>
+where
+    F: MessageFactory,
+    F::Resolver: std::fmt::Debug + 'static,
+    F::Builder: std::fmt::Debug + 'static,
+{
+    match hub.admit(addr) {
+        Ok(admission) => Ok(admission.open(now)),
+        Err(source) => Err(ConnectError::Rejected { addr, source }),
+    }
+}
 
 /// A client connection: one session at a time in a hub of its own, with
 /// the same [`Events`] and [`SessionHandle`] as a server's. The session is
@@ -180,12 +236,15 @@ async fn client_loop<F, R>(
     F::Builder: fmt::Debug + 'static,
     R: Runtime,
 {
-    let mut jitter = SplitMix64::new(config.jitter_seed);
+    let mut retries = config
+        .reconnect
+        .map(|backoff| Retries::new(backoff, config.jitter_seed));
     let mut next = Some((first, stream));
-    let mut attempt = 0;
     loop {
         if let Some((conn, stream)) = next.take() {
-            attempt = 0;
+            if let Some(retries) = &mut retries {
+                retries.reset();
+            }
             let reason = conn.drive(stream, runtime.timer()).await;
             if matches!(reason, CloseReason::Local | CloseReason::Shutdown) {
                 break;
@@ -194,13 +253,13 @@ async fn client_loop<F, R>(
         if hub.is_shutting_down() {
             break;
         }
-        let Some(backoff) = config.reconnect else {
+        let Some(retries) = &mut retries else {
             break;
         };
-        let Some(delay) = backoff.delay(attempt, jitter.next_u64()) else {
+        let Some(delay) = retries.next_delay() else {
             break;
         };
-        attempt += 1;
+        let attempt = retries.attempts();
         tracing::debug!(%addr, ?delay, attempt, "reconnecting");
         runtime.sleep(delay).await;
         if hub.is_shutting_down() {

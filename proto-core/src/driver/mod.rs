@@ -28,10 +28,10 @@ mod config;
 mod conn;
 mod drive;
 mod handler;
-mod lifecycle;
 mod refusal;
 mod runtime;
 mod server;
+mod shutdown;
 
 use std::io::{self, IoSlice};
 use std::task::{Context, Poll};
@@ -40,16 +40,15 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 pub use backoff::Backoff;
-pub use client::Client;
+pub use client::{Client, ConnectError};
 pub use config::{ClientConfig, ServerConfig};
 pub use conn::Conn;
 pub use drive::Drive;
 pub use handler::Handler;
-use lifecycle::open_client;
-pub use lifecycle::{ConnectError, shutdown};
 pub use refusal::Refusal;
 pub use runtime::{BoxFuture, Runtime};
 pub use server::{BindError, Server};
+pub use shutdown::shutdown;
 
 /// A byte stream as the driver uses it: the `poll_*` methods of an async
 /// socket. The adapters implement it for their runtimes' streams.

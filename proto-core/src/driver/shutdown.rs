@@ -1,71 +1,12 @@
-//! What a session's life needs around its driver: opening a client's
-//! session (and why a connect fails), and graceful shutdown.
+//! Graceful [`shutdown`] of a hub's sessions.
 
 use std::future::{Future, poll_fn};
-use std::io;
-use std::net::SocketAddr;
 use std::pin::pin;
 use std::task::Poll;
-use std::time::{Duration, Instant};
 
-use super::Conn;
-use crate::hub::{Hub, Rejected, ShutdownReport};
+use crate::hub::{Hub, ShutdownReport};
 use crate::message::MessageFactory;
 use crate::session::CloseReason;
-
-/// Why a client connection could not be made.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConnectError {
-    /// No answer within the connect timeout.
-    #[error("connect to {addr} timed out after {timeout:?}")]
-    Timeout {
-        /// The address.
-        addr: SocketAddr,
-        /// The configured timeout.
-        timeout: Duration,
-    },
-    /// The connect failed (refused, unreachable, …).
-    #[error("connect to {addr} failed: {source}")]
-    Io {
-        /// The address.
-        addr: SocketAddr,
-        /// The error.
-        #[source]
-        source: io::Error,
-    },
-    /// The client's configuration does not fit together (see
-    /// [`HubConfig::check`](crate::hub::HubConfig::check)).
-    #[error("invalid client configuration: {0}")]
-    Config(#[from] crate::session::ConfigError),
-    /// The client's own hub refused the session (its admission limits
-    /// allow none).
-    #[error("session to {addr} refused by the client's own limits: {source}")]
-    Rejected {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        #[source]
-        source: Rejected,
-    },
-}
-
-/// Opens a client's session to `addr` in its hub.
-pub(super) fn open_client<F>(
-    hub: &Hub<F>,
-    addr: SocketAddr,
-    now: Instant,
-) -> Result<Conn<F>, ConnectError>
-where
-    F: MessageFactory,
-    F::Resolver: std::fmt::Debug + 'static,
-    F::Builder: std::fmt::Debug + 'static,
-{
-    match hub.admit(addr) {
-        Ok(admission) => Ok(admission.open(now)),
-        Err(source) => Err(ConnectError::Rejected { addr, source }),
-    }
-}
 
 /// Shuts `hub` down gracefully: no new sessions (a
 /// [`Server::run`](super::Server::run) loop returns); every session stops
