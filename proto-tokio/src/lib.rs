@@ -5,7 +5,9 @@
 //!   one driver task per session. Accept errors (such as running out of
 //!   file descriptors) are logged and retried after a pause.
 //! - [`Client`]: connects with a timeout and, optionally, reconnects with
-//!   exponential backoff and jitter; the same events and handles as a server.
+//!   exponential backoff and jitter; or runs a session over a stream you
+//!   connected yourself (`Client::from_stream(TokioIo(stream), ..)`). The
+//!   same events and handles as a server.
 //! - [`shutdown`]: stops accepting, closes every session with
 //!   `Shutdown` after flushing its queue, and reports what was flushed and
 //!   dropped.

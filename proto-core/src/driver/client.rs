@@ -55,11 +55,7 @@ pub enum ConnectError {
 }
 
 /// Opens a client's session to `addr` in its hub.
-fn open_client<F>(
-    hub: &Hub<F>,
-    addr: SocketAddr,
-    now: Instant,
-) -> Result<Conn<F>, ConnectError>
+fn open_client<F>(hub: &Hub<F>, addr: SocketAddr, now: Instant) -> Result<Conn<F>, ConnectError>
 where
     F: MessageFactory,
     F::Resolver: std::fmt::Debug + 'static,

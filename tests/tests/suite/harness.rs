@@ -16,6 +16,7 @@ use futures::future::{self, Either};
 use proto_core::driver::{self, Client, ClientConfig, ConnectError, Server, ServerConfig};
 use proto_core::frame::LengthField;
 use proto_core::hub::{Event, Events, Hub, HubConfig, SessionHandle, SessionId, ShutdownReport};
+use proto_core::rng::SplitMix64;
 use proto_core::session::{CloseReason, SessionStats};
 
 /// The hub type every behaviour uses.
@@ -230,21 +231,17 @@ pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + '
     }
 }
 
-/// A small deterministic generator (SplitMix64) for payloads.
+/// Seeded payloads, from proto-core's [`SplitMix64`].
 #[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
+pub(crate) struct Rng(SplitMix64);
 
 impl Rng {
     pub(crate) fn new(seed: u64) -> Self {
-        Self(seed)
+        Self(SplitMix64::new(seed))
     }
 
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A payload of 0..=`max_len` random bytes.
