@@ -58,8 +58,8 @@ pub enum ConnectError {
 fn open_client<F>(hub: &Hub<F>, addr: SocketAddr, now: Instant) -> Result<Conn<F>, ConnectError>
 where
     F: MessageFactory,
-    F::Resolver: std::fmt::Debug + 'static,
-    F::Builder: std::fmt::Debug + 'static,
+    F::Resolver: fmt::Debug + 'static,
+    F::Builder: fmt::Debug + 'static,
 {
     match hub.admit(addr) {
         Ok(admission) => Ok(admission.open(now)),
