@@ -22,8 +22,12 @@
 //! - [`driver`]: the one connection loop every runtime adapter runs over a
 //!   small [`Transport`](driver::Transport) / [`Timer`](driver::Timer) seam:
 //!   back-pressure (it reads only what the session can answer), vectored
-//!   writes, flush retry, fair turns, deadlines; plus the accept loop, the
-//!   reconnecting client loop and shutdown.
+//!   writes, flush retry, fair turns, deadlines; plus [`Server`](driver::Server)
+//!   (accept loop, admission), [`Client`](driver::Client) (connect timeout,
+//!   reconnect with seeded jitter) and shutdown, written once against the
+//!   [`Runtime`](driver::Runtime) seam that each adapter implements.
+//! - [`rng`]: [`SplitMix64`](rng::SplitMix64), the seeded generator behind
+//!   reconnect jitter and the simulator (the core reads no system RNG).
 //! - [`sim`]: an in-memory network on a virtual clock that runs sessions
 //!   deterministically from a seed, for this crate's tests and for yours.
 //!
@@ -56,6 +60,7 @@ pub mod driver;
 pub mod frame;
 pub mod hub;
 pub mod message;
+pub mod rng;
 pub mod session;
 pub mod sim;
 

@@ -8,8 +8,8 @@
 //!   a pause.
 //! - [`Client`]: connects with a timeout and, optionally, reconnects with
 //!   exponential backoff and jitter; or runs a session over a stream you
-//!   connected yourself ([`Client::from_stream`]). The same events and
-//!   handles as a server.
+//!   connected yourself (`Client::from_stream(FuturesIo(stream), ..)`). The
+//!   same events and handles as a server.
 //! - [`shutdown`]: stops accepting, closes every session with
 //!   `Shutdown` after flushing its queue, and reports what was flushed and
 //!   dropped.
@@ -17,12 +17,16 @@
 //!   for running a [`Conn`](proto_core::driver::Conn) over any futures-io
 //!   stream.
 //!
-//! Tasks are started by a [`Spawner`] in the configs: smol's global
-//! executor by default; async-std users pass
-//! `Spawner::new(|task| { async_std::task::spawn(task); })`. Everything
-//! else (sockets, timers) is async-io, which runs under any executor.
+//! Tasks are started by the [`Smol`] runtime value: smol's global executor
+//! by default (`Server::bind`, `Client::connect`); async-std users pass
+//! `Smol::new(|task| { async_std::task::spawn(task); })` to
+//! `Server::bind_on` and `Client::connect_on`. Everything else (sockets,
+//! timers) is async-io, which runs under any executor.
 //!
-//! All protocol logic lives in proto-core; this crate moves bytes and time.
+//! All protocol logic lives in proto-core, and so do [`Server`] and
+//! [`Client`] (written once against [`Runtime`](proto_core::driver::Runtime));
+//! this crate is [`Smol`], that runtime on async-io, plus the driver's
+//! [`FuturesIo`] transport and [`AsyncIoTimer`].
 //!
 //! An echo server:
 //!
@@ -49,17 +53,19 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod client;
 mod io;
-mod server;
+mod runtime;
 mod shutdown;
-mod spawn;
 
-pub use client::{Client, ClientConfig};
 pub use io::{AsyncIoTimer, FuturesIo};
-pub use proto_core::driver::ConnectError;
-pub use server::{Server, ServerConfig};
+pub use proto_core::driver::{BindError, ClientConfig, ConnectError, ServerConfig};
+pub use runtime::{BoxTask, Smol};
 pub use shutdown::shutdown;
-pub use spawn::{BoxTask, Spawner};
+
+/// A listening server on async-io: [`proto_core::driver::Server`] on [`Smol`].
+pub type Server<F> = proto_core::driver::Server<F, Smol>;
+
+/// A client connection on async-io: [`proto_core::driver::Client`] on [`Smol`].
+pub type Client<F> = proto_core::driver::Client<F, Smol>;
 
 pub use proto_core;

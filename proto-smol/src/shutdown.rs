@@ -12,7 +12,7 @@ use proto_core::message::MessageFactory;
 /// is the one deadline). Returns what was flushed, dropped, refused and
 /// left unread; keep handling the hub's events until their stream ends.
 /// The logic is [`proto_core::driver::shutdown`]'s; this supplies
-/// async-io's timer.
+/// async-io's timer, which fires under any executor.
 pub async fn shutdown<F: MessageFactory>(hub: &Hub<F>, grace: Duration) -> ShutdownReport {
     let grace = async {
         async_io::Timer::after(grace).await;

@@ -5,28 +5,31 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
+use proto_core::driver::Runtime;
 use proto_core::frame::LengthField;
 use proto_core::hub::{Event, Events, Hub};
 use proto_core::session::CloseReason;
-use proto_smol::{Client, ClientConfig, Server, ServerConfig, Spawner};
+use proto_smol::{Client, ClientConfig, FuturesIo, Server, ServerConfig, Smol};
 use smol::future;
 
 /// Starts an echo server on an ephemeral port; returns its address and hub.
-async fn echo_server(spawner: Spawner) -> (SocketAddr, Hub<LengthField>) {
-    let config = ServerConfig {
-        spawner: spawner.clone(),
-        ..ServerConfig::default()
-    };
-    let (server, mut events) = Server::bind("127.0.0.1:0", LengthField::laster40net(), config)
-        .await
-        .expect("bind an ephemeral loopback port");
+async fn echo_server(runtime: Smol) -> (SocketAddr, Hub<LengthField>) {
+    let codec = LengthField::laster40net();
+    let (server, mut events) = Server::bind_on(
+        runtime.clone(),
+        "127.0.0.1:0",
+        codec,
+        ServerConfig::default(),
+    )
+    .await
+    .expect("bind an ephemeral loopback port");
     let addr = server
         .local_addr()
         .expect("a bound listener has an address");
     let hub = server.hub().clone();
-    spawner.spawn(server.run());
+    runtime.spawn(server.run());
     let replies = hub.clone();
-    spawner.spawn(async move {
+    runtime.spawn(async move {
         while let Some(event) = events.recv().await {
             if let Event::Message { id, payload } = event {
                 let _ = replies.send(id, payload);
@@ -70,7 +73,7 @@ async fn round_trip(client: &Client<LengthField>, events: &mut Events) {
 #[test]
 fn echo_round_trip_under_smol() {
     smol::block_on(async {
-        let (addr, server_hub) = echo_server(Spawner::smol()).await;
+        let (addr, server_hub) = echo_server(Smol::default()).await;
         let (client, mut events) =
             Client::connect(addr, LengthField::laster40net(), ClientConfig::default())
                 .await
@@ -99,19 +102,17 @@ fn echo_round_trip_under_smol() {
 #[test]
 fn echo_round_trip_under_async_std() {
     async_std::task::block_on(async {
-        let spawner = Spawner::new(|task| {
+        let runtime = Smol::new(|task| {
             async_std::task::spawn(task);
         });
-        let (addr, server_hub) = echo_server(spawner.clone()).await;
+        let (addr, server_hub) = echo_server(runtime.clone()).await;
         let stream = async_std::net::TcpStream::connect(addr)
             .await
             .expect("connect to the loopback server");
-        let config = ClientConfig {
-            spawner,
-            ..ClientConfig::default()
-        };
+        let codec = LengthField::laster40net();
+        let config = ClientConfig::default();
         let (client, mut events) =
-            Client::from_stream(stream, addr, LengthField::laster40net(), config)
+            Client::from_stream_on(runtime, FuturesIo(stream), addr, codec, config)
                 .expect("a fresh client hub admits its session");
         round_trip(&client, &mut events).await;
 
@@ -140,15 +141,12 @@ fn connect_to_a_closed_port_fails_with_io() {
 #[test]
 fn client_reconnects_after_the_server_drops_it() {
     smol::block_on(async {
-        let (addr, server_hub) = echo_server(Spawner::smol()).await;
-        let config = ClientConfig {
-            reconnect: Some(proto_core::driver::Backoff {
-                initial: Duration::from_millis(10),
-                max_attempts: Some(5),
-                ..Default::default()
-            }),
-            ..ClientConfig::default()
-        };
+        let (addr, server_hub) = echo_server(Smol::default()).await;
+        let config = ClientConfig::default().reconnect(Some(proto_core::driver::Backoff {
+            initial: Duration::from_millis(10),
+            max_attempts: Some(5),
+            ..Default::default()
+        }));
         let (client, mut events) = Client::connect(addr, LengthField::laster40net(), config)
             .await
             .expect("connect to the loopback server");

@@ -5,12 +5,17 @@
 //!   one driver task per session. Accept errors (such as running out of
 //!   file descriptors) are logged and retried after a pause.
 //! - [`Client`]: connects with a timeout and, optionally, reconnects with
-//!   exponential backoff and jitter; the same events and handles as a server.
+//!   exponential backoff and jitter; or runs a session over a stream you
+//!   connected yourself (`Client::from_stream(TokioIo(stream), ..)`). The
+//!   same events and handles as a server.
 //! - [`shutdown`]: stops accepting, closes every session with
 //!   `Shutdown` after flushing its queue, and reports what was flushed and
 //!   dropped.
 //!
-//! All protocol logic lives in proto-core; this crate moves bytes and time.
+//! All protocol logic lives in proto-core, and so do [`Server`] and
+//! [`Client`] (written once against [`Runtime`](proto_core::driver::Runtime));
+//! this crate is [`Tokio`], that runtime on tokio, plus the driver's
+//! [`TokioIo`] transport and [`TokioTimer`].
 //!
 //! An echo server:
 //!
@@ -40,16 +45,20 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod client;
 mod io;
-mod server;
+mod runtime;
 mod shutdown;
 
-pub use client::{Client, ClientConfig};
 pub use io::{TokioIo, TokioTimer};
-pub use proto_core::driver::ConnectError;
-pub use server::{Server, ServerConfig};
+pub use proto_core::driver::{BindError, ClientConfig, ConnectError, ServerConfig};
+pub use runtime::Tokio;
 pub use shutdown::shutdown;
+
+/// A listening server on tokio: [`proto_core::driver::Server`] on [`Tokio`].
+pub type Server<F> = proto_core::driver::Server<F, Tokio>;
+
+/// A client connection on tokio: [`proto_core::driver::Client`] on [`Tokio`].
+pub type Client<F> = proto_core::driver::Client<F, Tokio>;
 
 pub use proto_core;
 

@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
+use proto_core::driver::Runtime;
 use proto_core::hub::{Hub, ShutdownReport};
 use proto_core::message::MessageFactory;
+
+use crate::Tokio;
 
 /// Shuts `hub` down gracefully: its listener stops accepting (a
 /// [`Server::run`](crate::Server::run) loop returns), every session is asked
@@ -53,5 +56,5 @@ use proto_core::message::MessageFactory;
 /// # Ok(()) }
 /// ```
 pub async fn shutdown<F: MessageFactory>(hub: &Hub<F>, grace: Duration) -> ShutdownReport {
-    proto_core::driver::shutdown(hub, tokio::time::sleep(grace)).await
+    proto_core::driver::shutdown(hub, Tokio.sleep(grace)).await
 }

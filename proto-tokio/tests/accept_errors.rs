@@ -40,10 +40,7 @@ fn start_server() -> (SocketAddr, Hub<LengthField>) {
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let config = ServerConfig {
-                accept_error_pause: PAUSE,
-                ..ServerConfig::default()
-            };
+            let config = ServerConfig::default().accept_error_pause(PAUSE);
             let (server, mut events) =
                 Server::bind("127.0.0.1:0", LengthField::laster40net(), config)
                     .await

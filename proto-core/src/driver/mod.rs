@@ -9,6 +9,12 @@
 //! [`Timer`] (the runtime's timer and clock). So both adapters, and any
 //! other runtime, share one loop, and it can be tested without sockets.
 //!
+//! Around that loop, written once against the [`Runtime`] seam (spawn,
+//! time, accept, connect): the [`Server`] (listener, admission, accept
+//! errors, refusal messages), the [`Client`] (connect timeout, reconnect
+//! with seeded jitter) and graceful [`shutdown`]. An adapter implements
+//! [`Runtime`], [`Transport`] and [`Timer`] and re-exports the rest.
+//!
 //! Memory: reads go through a 1 KiB stack buffer until one fills it (bulk
 //! traffic), and only then into the session's read buffer; whenever the
 //! socket has nothing to read and nothing waits to be written, the
@@ -17,11 +23,15 @@
 //! sees small messages never allocates a full read buffer.
 
 mod backoff;
+mod client;
+mod config;
 mod conn;
 mod drive;
 mod handler;
-mod lifecycle;
 mod refusal;
+mod runtime;
+mod server;
+mod shutdown;
 
 use std::io::{self, IoSlice};
 use std::task::{Context, Poll};
@@ -30,11 +40,15 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 pub use backoff::Backoff;
+pub use client::{Client, ConnectError};
+pub use config::{ClientConfig, ServerConfig};
 pub use conn::Conn;
 pub use drive::Drive;
 pub use handler::Handler;
-pub use lifecycle::{ConnectError, accept_loop, client_loop, open_client, shutdown};
 pub use refusal::Refusal;
+pub use runtime::{BoxFuture, Runtime};
+pub use server::{BindError, Server};
+pub use shutdown::shutdown;
 
 /// A byte stream as the driver uses it: the `poll_*` methods of an async
 /// socket. The adapters implement it for their runtimes' streams.

@@ -1,23 +1,20 @@
-//! The simulator's seeded random numbers (SplitMix64: small, fast, and the
-//! same sequence for the same seed on every platform).
+//! The simulator's seeded random numbers, drawn from [`SplitMix64`].
 
 use std::time::Duration;
 
+use crate::rng::SplitMix64;
+
 /// A seeded generator. Not for cryptography.
 #[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
+pub(crate) struct Rng(SplitMix64);
 
 impl Rng {
     pub(crate) fn new(seed: u64) -> Self {
-        Self(seed)
+        Self(SplitMix64::new(seed))
     }
 
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A number in `0..n` (0 when `n` is 0).

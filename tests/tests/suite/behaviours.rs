@@ -9,13 +9,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::channel::mpsc;
+use proto_core::driver::ClientConfig;
 use proto_core::frame::LengthField;
 use proto_core::hub::{HubConfig, SessionHandle};
 use proto_core::session::{CloseReason, SessionConfig};
 
 use crate::harness::{
-    ClientSettings, Connected, EchoServer, Runtime, WAIT, blocking, echo_through, eventually,
-    expect_message, local, numbered, within,
+    Connected, EchoServer, Runtime, WAIT, blocking, echo_through, eventually, expect_message,
+    local, numbered, within,
 };
 use crate::peers::{RawOptions, RawPeer};
 
@@ -24,7 +25,7 @@ pub(crate) fn codec() -> LengthField {
 }
 
 pub(crate) async fn connect<R: Runtime>(addr: SocketAddr) -> Connected {
-    R::connect(addr, codec(), ClientSettings::default())
+    R::connect(addr, codec(), ClientConfig::default())
         .await
         .unwrap_or_else(|err| panic!("connect to {addr}: {err:?}"))
 }
@@ -67,7 +68,7 @@ pub(crate) async fn echo_many_connections<R: Runtime>() {
     for conn in 0..ECHO_CONNECTIONS {
         let (addr, done_tx) = (server.addr, done_tx.clone());
         R::spawn(async move {
-            let result = match R::connect(addr, codec(), ClientSettings::default()).await {
+            let result = match R::connect(addr, codec(), ClientConfig::default()).await {
                 Ok(client) => {
                     echo_through::<R>(client, ECHO_FRAMES, ECHO_WINDOW, ECHO_MAX_LEN, conn as u64)
                         .await
@@ -364,7 +365,7 @@ pub(crate) async fn tokio_util_client_to_our_server<R: Runtime>() {
 /// `Framed` echo server: 1,000 random frames up to 70,000 bytes.
 pub(crate) async fn our_client_to_tokio_util_server<R: Runtime>() {
     let addr = super::peers::tokio_util_echo_server();
-    let client = R::connect(addr, LengthField::tokio_util(), ClientSettings::default())
+    let client = R::connect(addr, LengthField::tokio_util(), ClientConfig::default())
         .await
         .expect("connect");
     echo_through::<R>(client, 1_000, 8, 70_000, 11)
@@ -396,7 +397,7 @@ pub(crate) async fn cross_runtime<S: Runtime, R: Runtime>() {
     for conn in 0..10u64 {
         let done_tx = done_tx.clone();
         R::spawn(async move {
-            let result = match R::connect(addr, codec(), ClientSettings::default()).await {
+            let result = match R::connect(addr, codec(), ClientConfig::default()).await {
                 Ok(client) => echo_through::<R>(client, 1_000, 16, 512, conn).await,
                 Err(err) => Err(format!("connect: {err:?}")),
             };

@@ -3,13 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use proto_core::driver::Backoff;
+use proto_core::driver::{Backoff, ClientConfig};
 use proto_core::hub::HubConfig;
 use proto_core::session::CloseReason;
 
 use crate::harness::{
-    ClientSettings, ConnectFailure, EchoServer, Runtime, blocking, expect_closed, expect_opened,
-    local,
+    ConnectFailure, EchoServer, Runtime, blocking, expect_closed, expect_opened, local,
 };
 use crate::peers::{fill_accept_queue, stuck_listener};
 
@@ -23,10 +22,7 @@ pub(crate) async fn connect_timeout<R: Runtime>() {
     let (listener, addr) = stuck_listener(1);
     let held = blocking(move || fill_accept_queue(addr)).await;
     let timeout = Duration::from_millis(200);
-    let settings = ClientSettings {
-        connect_timeout: timeout,
-        ..ClientSettings::default()
-    };
+    let settings = ClientConfig::default().connect_timeout(timeout);
     let start = Instant::now();
     let result = R::connect(addr, codec(), settings).await;
     let took = start.elapsed();
@@ -44,7 +40,7 @@ pub(crate) async fn connect_refused<R: Runtime>() {
         .expect("bind")
         .local_addr()
         .expect("addr"); // the listener is closed again here
-    let result = R::connect(addr, codec(), ClientSettings::default()).await;
+    let result = R::connect(addr, codec(), ClientConfig::default()).await;
     assert_eq!(
         result.err(),
         Some(ConnectFailure::Io(std::io::ErrorKind::ConnectionRefused))
@@ -57,15 +53,12 @@ pub(crate) async fn connect_refused<R: Runtime>() {
 pub(crate) async fn reconnects_after_server_restart<R: Runtime>() {
     let mut first = EchoServer::start::<R>(local(), codec(), HubConfig::default(), true).await;
     let addr = first.addr;
-    let settings = ClientSettings {
-        reconnect: Some(Backoff {
-            initial: Duration::from_millis(20),
-            max: Duration::from_millis(100),
-            jitter: 0.5,
-            max_attempts: Some(500),
-        }),
-        ..ClientSettings::default()
-    };
+    let settings = ClientConfig::default().reconnect(Some(Backoff {
+        initial: Duration::from_millis(20),
+        max: Duration::from_millis(100),
+        jitter: 0.5,
+        max_attempts: Some(500),
+    }));
     let mut client = R::connect(addr, codec(), settings).await.expect("connect");
     let before = expect_opened::<R>(&mut client.events).await;
     first.next_opened::<R>().await;

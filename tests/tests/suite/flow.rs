@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::channel::{mpsc, oneshot};
 use futures::future::join_all;
+use proto_core::driver::ClientConfig;
 use proto_core::frame::LengthField;
 use proto_core::hub::{AdmissionConfig, Event, HubConfig, SessionHandle};
 use proto_core::message::MessageFactory;
@@ -23,8 +24,8 @@ use proto_core::session::{CloseReason, SendError, SessionConfig, WaterMarks};
 use socket2::{Domain, Socket, Type};
 
 use crate::harness::{
-    ClientSettings, EchoServer, Rng, Runtime, Served, TestHub, WAIT, blocking, eventually,
-    expect_opened, local, next_event, numbered, within,
+    EchoServer, Rng, Runtime, Served, TestHub, WAIT, blocking, eventually, expect_opened, local,
+    next_event, numbered, within,
 };
 use crate::peers::{RawOptions, RawPeer};
 
@@ -334,7 +335,7 @@ pub(crate) async fn never_reading_clients_are_closed_by_write_stall<R: Runtime>(
     let mut server =
         EchoServer::start::<R>(local(), LengthField::laster40net(), config, true).await;
     let addr = server.addr;
-    let mut legit = R::connect(addr, LengthField::laster40net(), ClientSettings::default())
+    let mut legit = R::connect(addr, LengthField::laster40net(), ClientConfig::default())
         .await
         .expect("connect the legitimate client");
     let legit_handle = expect_opened::<R>(&mut legit.events).await;
@@ -1045,7 +1046,7 @@ pub(crate) async fn our_client_pipelining_large_messages_gets_every_echo<R: Runt
     let mut client = R::connect(
         server.addr,
         LengthField::laster40net(),
-        ClientSettings::default(),
+        ClientConfig::default(),
     )
     .await
     .expect("connect");

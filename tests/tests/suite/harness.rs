@@ -1,5 +1,6 @@
-//! The [`Runtime`] trait each runtime implements once, and the
-//! runtime-neutral helpers the behaviours are written with.
+//! The [`Runtime`] each runtime implements once (a thin layer over the
+//! driver's own [`driver::Runtime`]), and the runtime-neutral helpers the
+//! behaviours are written with.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -12,9 +13,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::channel::{mpsc, oneshot};
 use futures::future::{self, Either};
-use proto_core::driver::Backoff;
+use proto_core::driver::{self, Client, ClientConfig, ConnectError, Server, ServerConfig};
 use proto_core::frame::LengthField;
 use proto_core::hub::{Event, Events, Hub, HubConfig, SessionHandle, SessionId, ShutdownReport};
+use proto_core::rng::SplitMix64;
 use proto_core::session::{CloseReason, SessionStats};
 
 /// The hub type every behaviour uses.
@@ -41,7 +43,7 @@ pub(crate) struct Connected {
     pub(crate) events: Events,
 }
 
-/// Why a connect failed, whatever the adapter's error type.
+/// Why a connect failed, in a form tests can compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ConnectFailure {
     Timeout,
@@ -49,60 +51,75 @@ pub(crate) enum ConnectFailure {
     Other(String),
 }
 
-/// What a client is made with.
-#[derive(Debug, Clone)]
-pub(crate) struct ClientSettings {
-    pub(crate) hub: HubConfig,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) reconnect: Option<Backoff>,
-}
-
-impl Default for ClientSettings {
-    fn default() -> Self {
-        Self {
-            // As the adapters' ClientConfig::default: a client keeps
-            // reading whatever it has queued to send.
-            hub: HubConfig {
-                session: proto_core::session::SessionConfig::default()
-                    .backpressure_counts_sends(false),
-                ..HubConfig::default()
-            },
-            connect_timeout: Duration::from_secs(5),
-            reconnect: None,
+impl From<ConnectError> for ConnectFailure {
+    fn from(err: ConnectError) -> Self {
+        match err {
+            ConnectError::Timeout { .. } => Self::Timeout,
+            ConnectError::Io { source, .. } => Self::Io(source.kind()),
+            other => Self::Other(other.to_string()),
         }
     }
 }
 
-/// One async runtime with its adapter: everything a behaviour needs from
-/// it. Implemented once per runtime; every behaviour is generic over it.
+/// One async runtime as the suite runs it: the adapter's
+/// [`driver::Runtime`] (spawn, time, sockets: everything `Server` and
+/// `Client` need), plus how a test blocks on it. Every behaviour is generic
+/// over it; the adapters' `Server`, `Client` and `shutdown` are proto-core's,
+/// so the provided methods serve every runtime.
 pub(crate) trait Runtime: Send + 'static {
+    /// The adapter's runtime.
+    type Rt: driver::Runtime;
+
+    /// The runtime value tasks, sockets and timers come from.
+    fn rt() -> Self::Rt;
+
     /// Runs `fut` to completion on a fresh instance of the runtime (or its
     /// global executor), on the calling thread.
     fn block_on<T>(fut: impl Future<Output = T>) -> T;
 
     /// Runs `fut` on the runtime, detached.
-    fn spawn(fut: impl Future<Output = ()> + Send + 'static);
+    fn spawn(fut: impl Future<Output = ()> + Send + 'static) {
+        driver::Runtime::spawn(&Self::rt(), fut);
+    }
 
     /// The runtime's timer.
-    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        driver::Runtime::sleep(&Self::rt(), duration)
+    }
 
-    /// Binds a server on `addr` with the adapter's `Server` and spawns its
-    /// accept loop.
+    /// Binds a server on `addr` and spawns its accept loop.
     fn serve(
         addr: SocketAddr,
         codec: LengthField,
         hub: HubConfig,
-    ) -> impl Future<Output = io::Result<Served>> + Send;
+    ) -> impl Future<Output = io::Result<Served>> + Send {
+        async move {
+            let config = ServerConfig::default().hub(hub);
+            let (server, events) = Server::bind_on(Self::rt(), addr, codec, config).await?;
+            let addr = server.local_addr()?;
+            let hub = server.hub().clone();
+            Self::spawn(server.run());
+            Ok(Served { addr, hub, events })
+        }
+    }
 
-    /// Connects with the adapter's `Client`.
+    /// Connects a client.
     fn connect(
         addr: SocketAddr,
         codec: LengthField,
-        settings: ClientSettings,
-    ) -> impl Future<Output = Result<Connected, ConnectFailure>> + Send;
+        config: ClientConfig,
+    ) -> impl Future<Output = Result<Connected, ConnectFailure>> + Send {
+        async move {
+            let (client, events) = Client::connect_on(Self::rt(), addr, codec, config).await?;
+            let hub = client.hub().clone();
+            Ok(Connected { hub, events })
+        }
+    }
 
-    /// The adapter's graceful `shutdown`.
-    fn shutdown(hub: TestHub, grace: Duration) -> impl Future<Output = ShutdownReport> + Send;
+    /// Graceful shutdown, `grace` on the runtime's timer.
+    fn shutdown(hub: TestHub, grace: Duration) -> impl Future<Output = ShutdownReport> + Send {
+        async move { driver::shutdown(&hub, Self::sleep(grace)).await }
+    }
 }
 
 /// Runs a behaviour on runtime `R` on a thread of its own and fails the
@@ -214,21 +231,17 @@ pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + '
     }
 }
 
-/// A small deterministic generator (SplitMix64) for payloads.
+/// Seeded payloads, from proto-core's [`SplitMix64`].
 #[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
+pub(crate) struct Rng(SplitMix64);
 
 impl Rng {
     pub(crate) fn new(seed: u64) -> Self {
-        Self(seed)
+        Self(SplitMix64::new(seed))
     }
 
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A payload of 0..=`max_len` random bytes.

@@ -5,13 +5,12 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use proto_core::driver::ClientConfig;
 use proto_core::frame::LengthField;
 use proto_core::hub::HubConfig;
 use proto_core::session::{CloseReason, Heartbeat, SessionConfig};
 
-use crate::harness::{
-    ClientSettings, EchoServer, Runtime, blocking, expect_message, expect_opened, local,
-};
+use crate::harness::{EchoServer, Runtime, blocking, expect_message, expect_opened, local};
 use crate::peers::{RawOptions, RawPeer};
 
 /// Generous against a loaded CI machine: a live peer is closed only if its
@@ -32,10 +31,7 @@ pub(crate) async fn heartbeats_keep_live_peers_and_close_silent_ones<R: Runtime>
 
     // Our client with the same settings: it answers pings (and sends its
     // own), but the application sends nothing.
-    let settings = ClientSettings {
-        hub: config,
-        ..ClientSettings::default()
-    };
+    let settings = ClientConfig::default().hub(config);
     let mut live = R::connect(addr, LengthField::laster40net(), settings)
         .await
         .unwrap_or_else(|err| panic!("connect: {err:?}"));
