@@ -51,18 +51,15 @@ fn main() -> std::io::Result<()> {
 }
 
 async fn serve(args: &Args) -> std::io::Result<()> {
-    let config = ServerConfig {
-        hub: HubConfig {
-            admission: AdmissionConfig {
-                max_sessions: args.max_sessions,
-                max_sessions_per_ip: None,
-            },
-            ..HubConfig::default()
+    let config = ServerConfig::default().hub(HubConfig {
+        admission: AdmissionConfig {
+            max_sessions: args.max_sessions,
+            max_sessions_per_ip: None,
         },
-        ..ServerConfig::default()
-    };
+        ..HubConfig::default()
+    });
     let (server, _events) =
-        Server::bind(args.addr.as_str(), LengthField::tokio_util(), config).await?;
+        Server::bind(args.addr.clone(), LengthField::tokio_util(), config).await?;
     let hub = server.hub().clone();
     let run = server.run_with({
         let hub = hub.clone();
