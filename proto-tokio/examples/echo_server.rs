@@ -11,8 +11,9 @@
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use proto_core::bytes::Bytes;
 use proto_core::frame::{LengthField, Line};
-use proto_core::hub::{AdmissionConfig, Event, HubConfig};
+use proto_core::hub::{AdmissionConfig, Event, HubConfig, SessionHandle};
 use proto_core::message::MessageFactory;
 use proto_core::session::SessionConfig;
 use proto_tokio::{Server, ServerConfig};
@@ -61,6 +62,10 @@ struct Args {
     /// Also shut down by itself after this many seconds.
     #[arg(long)]
     run_for: Option<u64>,
+    /// Echo on each session's own task (a `Handler`) instead of through
+    /// the event stream: no hop between tasks per message.
+    #[arg(long)]
+    handler: bool,
 }
 
 #[tokio::main]
@@ -102,7 +107,17 @@ where
     });
     let (server, mut events) = Server::bind(args.addr.clone(), codec, config).await?;
     let hub = server.hub().clone();
-    tokio::spawn(server.run());
+    if args.handler {
+        tokio::spawn(server.run_with(|_: &SessionHandle| {
+            |session: &SessionHandle, payload: Bytes| {
+                if let Err(err) = session.send(payload) {
+                    tracing::warn!(id = %session.id(), error = %err, "reply refused");
+                }
+            }
+        }));
+    } else {
+        tokio::spawn(server.run());
+    }
 
     // Shutdown runs on a task of its own once a signal (or --run-for)
     // arrives; the loop below keeps handling events meanwhile (replies to
