@@ -209,6 +209,7 @@ impl<B: MessageBuilder + ?Sized> MessageBuilder for Box<B> {
 /// ```
 /// use std::time::Instant;
 /// use proto_core::bytes::Bytes;
+/// use proto_core::driver::AdmissionExt;
 /// use proto_core::frame::{FrameError, WireBuf};
 /// use proto_core::hub::{Hub, HubConfig};
 /// use proto_core::message::{MessageBuilder, MessageFactory, MessageResolver, Resolved};

@@ -8,14 +8,17 @@
 //! sessions, counts everything ([`HubStats`]) and runs graceful shutdown.
 //! All sessions' [`Event`]s arrive in one bounded [`Events`] stream.
 //!
-//! The hub does no I/O and reads no clock. Runtime adapters drive each
-//! session with [`crate::driver`]; they call [`Hub::admit`] for each new
-//! connection and [`Admission::open`] to register it.
+//! The hub does no I/O and reads no clock, and knows nothing of the layer
+//! above it: runtime adapters drive each session with [`crate::driver`];
+//! they call [`Hub::admit`] for each new connection and the driver's
+//! [`AdmissionExt::open`](crate::driver::AdmissionExt::open) to register
+//! it and get the driver's side of it.
 //!
 //! ```
 //! use std::time::Instant;
 //!
 //! use bytes::Bytes;
+//! use proto_core::driver::AdmissionExt;
 //! use proto_core::frame::LengthField;
 //! use proto_core::hub::{Hub, HubConfig};
 //!
@@ -62,11 +65,12 @@ pub use registry::Admission;
 pub use slot::SessionHandle;
 pub use stats::{HubStats, ShutdownReport};
 
-pub(crate) use registry::Registry;
+pub(crate) use registry::{Opened, Registry};
 pub(crate) use slot::{CloseRequest, Slot, SlotOps, SlotState, lock};
 
+use crate::frame::FrameError;
 use crate::message::MessageFactory;
-use crate::session::{CloseReason, ConfigError, SendError, SessionConfig};
+use crate::session::{CloseReason, ConfigError, SendError, SessionConfig, SharedFrame};
 
 /// Settings of a hub: the sessions' configuration, admission limits, the
 /// event queue's size and the memory budget.
@@ -397,7 +401,20 @@ impl<F: MessageFactory> Hub<F> {
         self.inner.events.finish();
     }
 
-    /// Registers an admitted session (called by [`Admission::open`]).
+    /// The sender of the hub's event stream, for a driver whose session
+    /// reports there.
+    pub(crate) fn event_sender(&self) -> EventSender {
+        self.inner.events.clone()
+    }
+
+    /// Frames `payload` once with the hub's codec, for sessions configured
+    /// as this hub's (a broadcast, a refusal message).
+    pub(crate) fn encode_shared(&self, payload: Bytes) -> Result<SharedFrame, FrameError> {
+        let mut builder = lock(&self.inner.builder);
+        SharedFrame::encode(&mut *builder, payload, &self.inner.config.session)
+    }
+
+    /// Registers an admitted session (called by [`Admission::register`]).
     pub(crate) fn register(&self, slot: Arc<dyn SlotOps>) -> bool {
         lock(&self.inner.registry).register(slot)
     }

@@ -13,7 +13,6 @@ use super::{
     AdmissionConfig, CloseRequest, Closed, Groups, Hub, HubStats, Rejected, SessionHandle,
     SessionId, ShutdownReport, Slot, SlotOps, SlotState, Waiters,
 };
-use crate::driver::Conn;
 use crate::message::MessageFactory;
 use crate::session::Session;
 
@@ -169,7 +168,9 @@ impl Registry {
 }
 
 /// A connection the hub has agreed to take: its place is reserved. Open
-/// the session with [`open`](Self::open); dropping it gives the place back.
+/// the session with the driver's
+/// [`AdmissionExt::open`](crate::driver::AdmissionExt::open); dropping it
+/// gives the place back.
 pub struct Admission<F: MessageFactory> {
     hub: Option<Hub<F>>,
     peer: SocketAddr,
@@ -197,11 +198,12 @@ impl<F: MessageFactory> Admission<F> {
     }
 
     /// Opens the session and registers it under the hub's next id (1 for
-    /// its first session, never reused); returns the driver's side of it. If shutdown began since admission, the session
+    /// its first session, never reused); returns the hub's side of it, for
+    /// the driver to run. If shutdown began since admission, the session
     /// is asked to close at once.
-    pub fn open(mut self, now: Instant) -> Conn<F> {
+    pub(crate) fn register(mut self, now: Instant) -> Opened<F> {
         let Some(hub) = self.hub.take() else {
-            unreachable!("an admission is opened at most once (open takes self)")
+            unreachable!("an admission is registered at most once (register takes self)")
         };
         let session =
             Session::from_factory(&hub.inner.factory, hub.inner.config.session.clone(), now);
@@ -217,8 +219,20 @@ impl<F: MessageFactory> Admission<F> {
         if !hub.register(slot.clone()) {
             let _ = slot.request_close(CloseRequest::Shutdown);
         }
-        Conn::new(hub, slot)
+        Opened { hub, slot }
     }
+}
+
+/// A session the hub has opened and registered, on its way to the driver
+/// (which turns it into its `Conn`): the hub and the session's slot.
+///
+/// Invariant: every `Opened` is turned into a driver's `Conn` at once (the
+/// driver's `open` is the only caller of [`Admission::register`]); the
+/// `Conn` is what unregisters the session when it ends or is dropped.
+#[must_use = "a registered session must be handed to the driver, which unregisters it"]
+pub(crate) struct Opened<F: MessageFactory> {
+    pub(crate) hub: Hub<F>,
+    pub(crate) slot: Arc<Slot<F::Resolver, F::Builder>>,
 }
 
 impl<F: MessageFactory> Drop for Admission<F> {
