@@ -136,14 +136,16 @@ impl Registry {
         ids
     }
 
-    /// Marks shutdown begun; returns the sessions to close.
+    /// Marks shutdown begun; returns the sessions to close, whose queued
+    /// messages the caller counts with no hub-wide lock held and records
+    /// with [`queued_at_shutdown`](Self::queued_at_shutdown).
     pub(crate) fn begin_shutdown(&mut self, counts: (u64, u64)) -> Vec<Arc<dyn SlotOps>> {
         self.counts_at_shutdown = counts;
         let slots = self.slots();
-        self.queued_at_shutdown = slots.iter().map(|s| s.queued().0 as u64).sum();
+        self.queued_at_shutdown = 0;
         self.shutdown = Some(ShutdownReport {
             sessions: slots.len(),
-            flushed: self.queued_at_shutdown,
+            flushed: 0,
             dropped: 0,
             refused: 0,
             unread: 0,
@@ -152,6 +154,15 @@ impl Registry {
             waker.wake();
         }
         slots
+    }
+
+    /// Records the messages queued when shutdown began (see
+    /// [`begin_shutdown`](Self::begin_shutdown)).
+    pub(crate) fn queued_at_shutdown(&mut self, queued: u64) {
+        self.queued_at_shutdown = queued;
+        if let Some(report) = &mut self.shutdown {
+            report.flushed = queued.saturating_sub(report.dropped);
+        }
     }
 
     pub(crate) fn wait_drained(&mut self, waker: &Waker) {
