@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use mock::{Clock, MockTimer, Op, WriteMode, addr, codec, frame, mock_io};
+use proto_core::driver::AdmissionExt;
 use proto_core::hub::{Hub, HubConfig};
 use proto_core::session::SessionConfig;
 

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use mock::{Net, addr, codec};
+use proto_core::driver::AdmissionExt;
 use proto_core::hub::{AdmissionConfig, Hub, HubConfig, Rejected};
 use proto_core::session::{CloseReason, SendError};
 

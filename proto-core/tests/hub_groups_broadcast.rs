@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use mock::{Net, WriteMode, addr, codec, frame_len};
+use proto_core::driver::AdmissionExt;
 use proto_core::hub::{BroadcastReport, HubConfig};
 use proto_core::message::MessageFactory;
 use proto_core::session::{

@@ -6,6 +6,7 @@ mod mock;
 use std::time::Instant;
 
 use mock::{Net, addr};
+use proto_core::driver::AdmissionExt;
 use proto_core::hub::{Hub, HubConfig};
 use proto_core::session::CloseReason;
 

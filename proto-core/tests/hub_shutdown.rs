@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::task::LocalSpawnExt;
 use mock::{Net, WriteMode, addr, codec, frame_len};
+use proto_core::driver::AdmissionExt;
 use proto_core::hub::{Hub, HubConfig, ShutdownReport};
 use proto_core::session::{CloseReason, SessionConfig};
 

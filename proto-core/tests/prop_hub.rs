@@ -24,6 +24,7 @@ use futures::task::LocalSpawnExt;
 use mock::{Clock, IoCtl, MockTimer, Net, WriteMode, addr, decode_all, mock_io};
 use proptest::prelude::*;
 use proptest::sample::Index;
+use proto_core::driver::AdmissionExt;
 use proto_core::frame::LengthField;
 use proto_core::hub::{
     Admission, AdmissionConfig, BroadcastReport, Event, HubConfig, Rejected, SessionHandle,

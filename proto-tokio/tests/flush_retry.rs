@@ -9,6 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use proto_core::driver::AdmissionExt;
 use proto_core::frame::LengthField;
 use proto_core::hub::{Events, Hub, HubConfig, SessionHandle};
 use proto_core::session::SessionConfig;

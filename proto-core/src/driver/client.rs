@@ -62,7 +62,7 @@ where
     F::Builder: fmt::Debug + 'static,
 {
     match hub.admit(addr) {
-        Ok(admission) => Ok(admission.open(now)),
+        Ok(admission) => Ok(Conn::new(admission.register(now))),
         Err(source) => Err(ConnectError::Rejected { addr, source }),
     }
 }

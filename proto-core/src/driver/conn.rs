@@ -2,10 +2,12 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::{Drive, Handler, Timer, Transport};
 use crate::hub::{
-    Closed, Event as HubEvent, EventSender, Hub, SessionHandle, SessionId, Slot, lock,
+    Admission, Closed, Event as HubEvent, EventSender, Hub, Opened, SessionHandle, SessionId, Slot,
+    lock,
 };
 use crate::message::MessageFactory;
 use crate::session::{CloseReason, Event, Session, message_cost};
@@ -13,8 +15,8 @@ use crate::session::{CloseReason, Event, Session, message_cost};
 pub(super) type SlotOf<F> = Slot<<F as MessageFactory>::Resolver, <F as MessageFactory>::Builder>;
 
 /// The driver's side of a session a [`Hub`] registered (from
-/// [`Admission::open`](crate::hub::Admission::open)): turn it into a future
-/// with [`drive`](Self::drive) and spawn that.
+/// [`AdmissionExt::open`]): turn it into a future with
+/// [`drive`](Self::drive) and spawn that.
 pub struct Conn<F: MessageFactory> {
     pub(super) hub: Hub<F>,
     pub(super) slot: Arc<SlotOf<F>>,
@@ -45,10 +47,42 @@ impl<F: MessageFactory> fmt::Debug for Conn<F> {
     }
 }
 
+/// Opens an admitted connection's session, as the driver's [`Conn`]: the
+/// hub registers the session (it knows nothing of the driver), and the
+/// driver takes it from there.
+///
+/// ```
+/// use std::time::Instant;
+///
+/// use proto_core::driver::AdmissionExt;
+/// use proto_core::frame::LengthField;
+/// use proto_core::hub::{Hub, HubConfig};
+///
+/// let (hub, _events) = Hub::new(LengthField::laster40net(), HubConfig::default())?;
+/// let conn = hub.admit("127.0.0.1:5000".parse()?)?.open(Instant::now());
+/// assert_eq!(conn.id().get(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait AdmissionExt<F: MessageFactory> {
+    /// Opens the session and registers it under the hub's next id (1 for
+    /// its first session, never reused); returns the driver's side of it.
+    /// If shutdown began since admission, the session is asked to close at
+    /// once.
+    fn open(self, now: Instant) -> Conn<F>;
+}
+
+impl<F: MessageFactory> AdmissionExt<F> for Admission<F> {
+    fn open(self, now: Instant) -> Conn<F> {
+        Conn::new(self.register(now))
+    }
+}
+
 impl<F: MessageFactory> Conn<F> {
-    pub(crate) fn new(hub: Hub<F>, slot: Arc<SlotOf<F>>) -> Self {
+    /// The driver's side of a session the hub has just registered.
+    pub(crate) fn new(opened: Opened<F>) -> Self {
+        let Opened { hub, slot } = opened;
         let handle = SessionHandle { slot: slot.clone() };
-        let sink = Sink::Events(hub.inner.events.clone());
+        let sink = Sink::Events(hub.event_sender());
         Self {
             hub,
             slot,

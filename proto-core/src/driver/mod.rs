@@ -42,7 +42,7 @@ use bytes::BytesMut;
 pub use backoff::Backoff;
 pub use client::{Client, ConnectError};
 pub use config::{ClientConfig, ServerConfig};
-pub use conn::Conn;
+pub use conn::{AdmissionExt, Conn};
 pub use drive::Drive;
 pub use handler::Handler;
 pub use refusal::Refusal;

@@ -84,11 +84,7 @@ impl<F: MessageFactory> Hub<F> {
     /// message (and it can be framed).
     pub(crate) fn refusal(&self, peer: SocketAddr, rejected: Rejected) -> Option<Refusal> {
         let payload = self.config().refusal_message.clone()?;
-        let frame = {
-            let mut builder = crate::hub::lock(&self.inner.builder);
-            SharedFrame::encode(&mut *builder, payload, &self.config().session)
-        };
-        match frame {
+        match self.encode_shared(payload) {
             Ok(frame) => Some(Refusal {
                 peer,
                 rejected,

@@ -193,7 +193,7 @@ where
                         if let Err(err) = runtime.set_nodelay(&stream, config.nodelay) {
                             tracing::debug!(%peer, error = %err, "set_nodelay failed");
                         }
-                        let conn = prepare(admission.open(runtime.now()));
+                        let conn = prepare(Conn::new(admission.register(runtime.now())));
                         let drive = conn.drive(stream, runtime.timer());
                         runtime.spawn(async move {
                             drive.await;

@@ -112,7 +112,7 @@ pub enum FrameError {
     /// A user protocol rejected the bytes.
     #[error("malformed frame: {0}")]
     Malformed(Cow<'static, str>),
-    /// A [`MessageResolver`](crate::message::MessageResolver) answered with
+    /// A [`MessageResolver`](super::MessageResolver) answered with
     /// ranges outside the buffer: a bug in that resolver, reported instead of
     /// panicking.
     #[error("resolver broke its contract: {detail}")]

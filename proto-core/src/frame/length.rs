@@ -24,7 +24,7 @@ use std::fmt;
 use bytes::Bytes;
 
 use super::{DEFAULT_MAX_FRAME_LENGTH, FrameError, WireBuf, read_uint};
-use crate::message::{MessageBuilder, MessageFactory, MessageResolver, Resolved};
+use super::{MessageBuilder, MessageFactory, MessageResolver, Resolved};
 
 /// Width of the length field in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

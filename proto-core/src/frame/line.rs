@@ -16,7 +16,7 @@ use std::ops::Deref;
 use bytes::{Bytes, BytesMut};
 
 use super::{FrameError, WireBuf};
-use crate::message::{MessageBuilder, MessageFactory, MessageResolver, Resolved};
+use super::{MessageBuilder, MessageFactory, MessageResolver, Resolved};
 
 /// Default `max_line_length`: 8 KiB.
 pub const DEFAULT_MAX_LINE_LENGTH: usize = 8 * 1024;

@@ -7,7 +7,8 @@
 //! | [`RawCodec`] | [`Raw`] | bytes as they arrive |
 //!
 //! Every codec implements [`MessageResolver`] and [`MessageBuilder`], and its
-//! config implements [`MessageFactory`](crate::message::MessageFactory).
+//! config implements [`MessageFactory`]. The three traits are defined here,
+//! beside the codecs, and re-exported from `proto_core::message`.
 //!
 //! Decoding has two paths over one parser:
 //! - owned: [`MessageResolver::decode`] / [`MessageResolver::frames`] return
@@ -17,12 +18,8 @@
 //!   the whole frames of a buffer as `&[u8]` with no reference counting and
 //!   releases the consumed bytes in one step, for callers that parse each
 //!   frame and drop it at once.
-//!
-//! [`MessageResolver`]: crate::message::MessageResolver
-//! [`MessageResolver::decode`]: crate::message::MessageResolver::decode
-//! [`MessageResolver::frames`]: crate::message::MessageResolver::frames
-//! [`MessageBuilder`]: crate::message::MessageBuilder
 
+mod codec;
 mod error;
 mod length;
 mod line;
@@ -32,6 +29,7 @@ mod wire;
 
 use bytes::{Buf, BytesMut};
 
+pub use codec::{Frames, MessageBuilder, MessageFactory, MessageResolver, Resolved};
 pub use error::FrameError;
 pub use length::{Endian, FieldWidth, LengthField, LengthFieldCodec, LengthMode};
 pub use line::{DEFAULT_MAX_LINE_LENGTH, Line, LineCodec, Utf8Line};
@@ -39,7 +37,7 @@ pub use raw::{Raw, RawCodec};
 pub use reader::{FrameReader, ReadBufConfig};
 pub use wire::{DEFAULT_COPY_LIMIT, WireBuf};
 
-use crate::message::{MessageResolver, Resolved, check_discard, check_frame};
+use codec::{check_discard, check_frame};
 
 /// The default `max_frame_length` of the length-field codec: 1 MiB.
 pub const DEFAULT_MAX_FRAME_LENGTH: usize = 1 << 20;

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::{FrameError, WireBuf};
-use crate::message::{MessageBuilder, MessageFactory, MessageResolver, Resolved};
+use super::{MessageBuilder, MessageFactory, MessageResolver, Resolved};
 
 /// Configuration of a [`RawCodec`] (it has none: bytes pass through).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]

@@ -2,8 +2,8 @@
 
 use bytes::{Bytes, BytesMut};
 
+use super::MessageResolver;
 use super::{FrameError, for_each_frame};
-use crate::message::MessageResolver;
 
 /// Memory policy of a [`FrameReader`]'s buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

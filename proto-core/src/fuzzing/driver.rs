@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::input::Input;
-use crate::driver::{Conn, Drive};
+use crate::driver::{AdmissionExt, Conn, Drive};
 use crate::frame::{LengthField, WireBuf};
 use crate::hub::{
     AdmissionConfig, BudgetPolicy, Event, Events, Hub, HubConfig, SessionHandle, SessionId, lock,

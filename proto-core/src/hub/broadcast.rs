@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::{Hub, SessionId, SlotOps, lock};
 use crate::frame::FrameError;
 use crate::message::MessageFactory;
-use crate::session::{SendError, SharedFrame};
+use crate::session::SendError;
 
 /// What a broadcast did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,10 +106,7 @@ impl<F: MessageFactory> Hub<F> {
         if slots.is_empty() {
             return Ok(report);
         }
-        let frame = {
-            let mut builder = lock(&self.inner.builder);
-            SharedFrame::encode(&mut *builder, payload, &self.inner.config.session)?
-        };
+        let frame = self.encode_shared(payload)?;
         for slot in slots {
             match slot.send_shared(&frame) {
                 Ok(()) => report.delivered += 1,

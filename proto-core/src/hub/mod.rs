@@ -8,14 +8,17 @@
 //! sessions, counts everything ([`HubStats`]) and runs graceful shutdown.
 //! All sessions' [`Event`]s arrive in one bounded [`Events`] stream.
 //!
-//! The hub does no I/O and reads no clock. Runtime adapters drive each
-//! session with [`crate::driver`]; they call [`Hub::admit`] for each new
-//! connection and [`Admission::open`] to register it.
+//! The hub does no I/O and reads no clock, and knows nothing of the layer
+//! above it: runtime adapters drive each session with [`crate::driver`];
+//! they call [`Hub::admit`] for each new connection and the driver's
+//! [`AdmissionExt::open`](crate::driver::AdmissionExt::open) to register
+//! it and get the driver's side of it.
 //!
 //! ```
 //! use std::time::Instant;
 //!
 //! use bytes::Bytes;
+//! use proto_core::driver::AdmissionExt;
 //! use proto_core::frame::LengthField;
 //! use proto_core::hub::{Hub, HubConfig};
 //!
@@ -29,6 +32,28 @@
 //! assert_eq!(hub.get(id).map(|h| h.queued()), Some((1, 11)));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! ## Lock order
+//!
+//! Locks are taken in this order, never the other way round:
+//!
+//! 1. the registry lock (sessions, groups, admission census, totals:
+//!    hub-wide);
+//! 2. one session's lock (its slot: the session state machine, its groups,
+//!    its wakers). The driver holds it for the whole of a turn;
+//! 3. leaves, under which nothing else is taken: the event queue's lock
+//!    and an application credit's waker lock (and the hub's broadcast
+//!    builder, taken with no other lock held).
+//!
+//! Because a driver holds its session's lock for a turn, a hub-wide
+//! operation does not wait on a session while it holds the registry lock:
+//! [`Hub::send`], broadcasts, [`Hub::stats`], [`Hub::begin_shutdown`] and
+//! [`Hub::abort_all`] clone the slots they need out of the registry,
+//! release it, then lock each session in turn. [`Hub::join`] and
+//! [`Hub::leave`] are the exception: they update the session's group list
+//! and the hub's in one step, under the registry lock, so that a session
+//! that closes meanwhile cannot leave a stale member behind; each takes one
+//! session's lock, briefly.
 
 mod admission;
 mod broadcast;
@@ -62,11 +87,12 @@ pub use registry::Admission;
 pub use slot::SessionHandle;
 pub use stats::{HubStats, ShutdownReport};
 
-pub(crate) use registry::Registry;
+pub(crate) use registry::{Opened, Registry};
 pub(crate) use slot::{CloseRequest, Slot, SlotOps, SlotState, lock};
 
+use crate::frame::FrameError;
 use crate::message::MessageFactory;
-use crate::session::{CloseReason, ConfigError, SendError, SessionConfig};
+use crate::session::{CloseReason, ConfigError, SendError, SessionConfig, SharedFrame};
 
 /// Settings of a hub: the sessions' configuration, admission limits, the
 /// event queue's size and the memory budget.
@@ -239,9 +265,11 @@ impl<F: MessageFactory> Hub<F> {
     /// Queues `payload` on session `id` (see [`SessionHandle::send`]); an
     /// id that is not live gives [`SendError::Closed`].
     pub fn send(&self, id: SessionId, payload: Bytes) -> Result<(), SendError> {
-        // Under the registry lock (the hub's lock order is registry, then
-        // session): no handle to clone per message.
-        match lock(&self.inner.registry).sessions.get(&id) {
+        // The slot is cloned out and the registry lock released before the
+        // session's lock is taken: a driver holds that one for a whole turn,
+        // and no hub-wide operation may wait on it (see the lock order).
+        let slot = lock(&self.inner.registry).sessions.get(&id).cloned();
+        match slot {
             Some(slot) => slot.send(payload, None),
             None => {
                 self.inner.ledger.count_refused_closed();
@@ -330,6 +358,10 @@ impl<F: MessageFactory> Hub<F> {
             }
             registry.begin_shutdown(counts)
         };
+        // Counted with the registry lock released: each count waits on a
+        // session's lock, which its driver holds for a turn.
+        let queued = slots.iter().map(|s| s.queued().0 as u64).sum();
+        lock(&self.inner.registry).queued_at_shutdown(queued);
         for slot in slots {
             let _ = slot.request_close(CloseRequest::Shutdown);
         }
@@ -397,7 +429,20 @@ impl<F: MessageFactory> Hub<F> {
         self.inner.events.finish();
     }
 
-    /// Registers an admitted session (called by [`Admission::open`]).
+    /// The sender of the hub's event stream, for a driver whose session
+    /// reports there.
+    pub(crate) fn event_sender(&self) -> EventSender {
+        self.inner.events.clone()
+    }
+
+    /// Frames `payload` once with the hub's codec, for sessions configured
+    /// as this hub's (a broadcast, a refusal message).
+    pub(crate) fn encode_shared(&self, payload: Bytes) -> Result<SharedFrame, FrameError> {
+        let mut builder = lock(&self.inner.builder);
+        SharedFrame::encode(&mut *builder, payload, &self.inner.config.session)
+    }
+
+    /// Registers an admitted session (called by [`Admission::register`]).
     pub(crate) fn register(&self, slot: Arc<dyn SlotOps>) -> bool {
         lock(&self.inner.registry).register(slot)
     }

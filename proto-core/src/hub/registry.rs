@@ -13,7 +13,6 @@ use super::{
     AdmissionConfig, CloseRequest, Closed, Groups, Hub, HubStats, Rejected, SessionHandle,
     SessionId, ShutdownReport, Slot, SlotOps, SlotState, Waiters,
 };
-use crate::driver::Conn;
 use crate::message::MessageFactory;
 use crate::session::Session;
 
@@ -137,14 +136,16 @@ impl Registry {
         ids
     }
 
-    /// Marks shutdown begun; returns the sessions to close.
+    /// Marks shutdown begun; returns the sessions to close, whose queued
+    /// messages the caller counts with no hub-wide lock held and records
+    /// with [`queued_at_shutdown`](Self::queued_at_shutdown).
     pub(crate) fn begin_shutdown(&mut self, counts: (u64, u64)) -> Vec<Arc<dyn SlotOps>> {
         self.counts_at_shutdown = counts;
         let slots = self.slots();
-        self.queued_at_shutdown = slots.iter().map(|s| s.queued().0 as u64).sum();
+        self.queued_at_shutdown = 0;
         self.shutdown = Some(ShutdownReport {
             sessions: slots.len(),
-            flushed: self.queued_at_shutdown,
+            flushed: 0,
             dropped: 0,
             refused: 0,
             unread: 0,
@@ -153,6 +154,15 @@ impl Registry {
             waker.wake();
         }
         slots
+    }
+
+    /// Records the messages queued when shutdown began (see
+    /// [`begin_shutdown`](Self::begin_shutdown)).
+    pub(crate) fn queued_at_shutdown(&mut self, queued: u64) {
+        self.queued_at_shutdown = queued;
+        if let Some(report) = &mut self.shutdown {
+            report.flushed = queued.saturating_sub(report.dropped);
+        }
     }
 
     pub(crate) fn wait_drained(&mut self, waker: &Waker) {
@@ -169,7 +179,9 @@ impl Registry {
 }
 
 /// A connection the hub has agreed to take: its place is reserved. Open
-/// the session with [`open`](Self::open); dropping it gives the place back.
+/// the session with the driver's
+/// [`AdmissionExt::open`](crate::driver::AdmissionExt::open); dropping it
+/// gives the place back.
 pub struct Admission<F: MessageFactory> {
     hub: Option<Hub<F>>,
     peer: SocketAddr,
@@ -197,11 +209,12 @@ impl<F: MessageFactory> Admission<F> {
     }
 
     /// Opens the session and registers it under the hub's next id (1 for
-    /// its first session, never reused); returns the driver's side of it. If shutdown began since admission, the session
+    /// its first session, never reused); returns the hub's side of it, for
+    /// the driver to run. If shutdown began since admission, the session
     /// is asked to close at once.
-    pub fn open(mut self, now: Instant) -> Conn<F> {
+    pub(crate) fn register(mut self, now: Instant) -> Opened<F> {
         let Some(hub) = self.hub.take() else {
-            unreachable!("an admission is opened at most once (open takes self)")
+            unreachable!("an admission is registered at most once (register takes self)")
         };
         let session =
             Session::from_factory(&hub.inner.factory, hub.inner.config.session.clone(), now);
@@ -217,8 +230,20 @@ impl<F: MessageFactory> Admission<F> {
         if !hub.register(slot.clone()) {
             let _ = slot.request_close(CloseRequest::Shutdown);
         }
-        Conn::new(hub, slot)
+        Opened { hub, slot }
     }
+}
+
+/// A session the hub has opened and registered, on its way to the driver
+/// (which turns it into its `Conn`): the hub and the session's slot.
+///
+/// Invariant: every `Opened` is turned into a driver's `Conn` at once (the
+/// driver's `open` is the only caller of [`Admission::register`]); the
+/// `Conn` is what unregisters the session when it ends or is dropped.
+#[must_use = "a registered session must be handed to the driver, which unregisters it"]
+pub(crate) struct Opened<F: MessageFactory> {
+    pub(crate) hub: Hub<F>,
+    pub(crate) slot: Arc<Slot<F::Resolver, F::Builder>>,
 }
 
 impl<F: MessageFactory> Drop for Admission<F> {

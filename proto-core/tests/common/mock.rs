@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
-use proto_core::driver::{Timer, Transport};
+use proto_core::driver::{AdmissionExt, Timer, Transport};
 use proto_core::frame::LengthField;
 use proto_core::hub::{Admission, Event, Events, Hub, HubConfig, SessionHandle, SessionId};
 use proto_core::message::{MessageFactory, MessageResolver};
