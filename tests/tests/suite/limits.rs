@@ -217,7 +217,7 @@ pub(crate) async fn idle_timeout<R: Runtime>() {
 /// A peer that never reads, with `Overflow::Disconnect`, a 64 KiB queue
 /// and back-pressure off (so that the server keeps reading and the echoes
 /// overflow the queue): flooding it closes it with `SlowConsumer`, while
-/// two other sessions keep echoing throughout (a round trip every 256
+/// two other sessions keep echoing throughout (a round trip every 64
 /// sends of the flood, and after it).
 pub(crate) async fn slow_consumer_disconnected<R: Runtime>() {
     let config = HubConfig {
@@ -264,7 +264,7 @@ pub(crate) async fn slow_consumer_disconnected<R: Runtime>() {
         if sent % 16 == 0 {
             R::sleep(Duration::from_millis(1)).await;
         }
-        if sent % 256 == 0 {
+        if sent % 64 == 0 {
             let (client, handle) = &mut others[round_trips % 2];
             round_trip::<R>(client, handle, "during the flood").await;
             round_trips += 1;
