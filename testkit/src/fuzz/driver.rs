@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::input::Input;
-use crate::driver::{Conn, Drive};
-use crate::frame::{LengthField, WireBuf};
-use crate::hub::{
-    AdmissionConfig, BudgetPolicy, Event, Events, Hub, HubConfig, SessionHandle, SessionId, lock,
+use crate::mock::lock;
+use proto_core::driver::{Conn, Drive};
+use proto_core::frame::{LengthField, WireBuf};
+use proto_core::hub::{
+    AdmissionConfig, BudgetPolicy, Event, Events, Hub, HubConfig, SessionHandle, SessionId,
 };
-use crate::message::{MessageBuilder, MessageFactory};
-use crate::session::{CloseReason, Heartbeat, Overflow, SendError, SessionConfig, WaterMarks};
+use proto_core::message::{MessageBuilder, MessageFactory};
+use proto_core::session::{CloseReason, Heartbeat, Overflow, SendError, SessionConfig, WaterMarks};
 
 mod check;
 mod mock;
@@ -507,6 +508,7 @@ impl Harness {
                     assert!(!self.hub.sessions().contains(&id), "Closed while listed");
                     Ev::Closed(reason, stats)
                 }
+                other => panic!("an event the harness does not know: {other:?}"),
             };
             let log = self.sessions[s]
                 .events

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use crate::driver::{Timer, Transport};
+use proto_core::driver::{Timer, Transport};
 
 /// How the mock transport answers writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
