@@ -145,6 +145,8 @@ pub struct IoState {
     pub hold_flush: bool,
     /// The task whose flush pended.
     pub flush_waker: Option<Waker>,
+    /// The write side was shut down; a write after it panics.
+    pub shut: bool,
 }
 
 /// The driver's end of an in-memory connection.
@@ -172,6 +174,7 @@ pub fn mock_io() -> (MockIo, IoCtl) {
         unflushed: Vec::new(),
         hold_flush: false,
         flush_waker: None,
+        shut: false,
     }));
     (MockIo(state.clone()), IoCtl(state))
 }
@@ -317,6 +320,7 @@ impl Transport for MockIo {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let mut s = lock(&self.0);
+        assert!(!s.shut, "write after the write side was shut down");
         let limit = match s.write_mode {
             WriteMode::All => usize::MAX,
             WriteMode::Partial(n) => n,
@@ -346,14 +350,8 @@ impl Transport for MockIo {
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut s = lock(&self.0);
-        if s.flush_mode == FlushMode::Buffered {
-            if s.hold_flush {
-                s.ops.push(Op::FlushPending);
-                s.flush_waker = Some(cx.waker().clone());
-                return Poll::Pending;
-            }
-            let flushed = std::mem::take(&mut s.unflushed);
-            s.output.extend_from_slice(&flushed);
+        if flush_buffered(&mut s, cx).is_pending() {
+            return Poll::Pending;
         }
         s.ops.push(Op::Flush);
         Poll::Ready(Ok(()))
@@ -361,19 +359,29 @@ impl Transport for MockIo {
 
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut s = lock(&self.0);
-        if s.flush_mode == FlushMode::Buffered {
-            // As `AsyncWrite::poll_shutdown` does: flush first.
-            if s.hold_flush {
-                s.ops.push(Op::FlushPending);
-                s.flush_waker = Some(cx.waker().clone());
-                return Poll::Pending;
-            }
-            let flushed = std::mem::take(&mut s.unflushed);
-            s.output.extend_from_slice(&flushed);
+        // As `AsyncWrite::poll_shutdown` does: flush first.
+        if flush_buffered(&mut s, cx).is_pending() {
+            return Poll::Pending;
         }
+        s.shut = true;
         s.ops.push(Op::Shutdown);
         Poll::Ready(Ok(()))
     }
+}
+
+/// Moves unflushed bytes to `output` ([`FlushMode::Buffered`]), or pends
+/// while flushes are held.
+fn flush_buffered(s: &mut IoState, cx: &mut Context<'_>) -> Poll<()> {
+    if s.flush_mode == FlushMode::Buffered {
+        if s.hold_flush {
+            s.ops.push(Op::FlushPending);
+            s.flush_waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        let flushed = std::mem::take(&mut s.unflushed);
+        s.output.extend_from_slice(&flushed);
+    }
+    Poll::Ready(())
 }
 
 // ----- clock -----
