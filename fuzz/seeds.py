@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the hand-made seed corpus in fuzz/corpus/<target>/.
 
-Input layouts are documented in proto-core/src/fuzzing.rs. Re-run after
+Input layouts are documented in testkit/src/fuzz.rs. Re-run after
 changing a layout; `cargo test -p proto-core` replays every file written here.
 Crash inputs are added to the corpus by hand (named crash-*) and kept.
 """
@@ -179,7 +179,7 @@ SEEDS = {
 }
 
 
-# Session operations (proto-core/src/fuzzing/session.rs): op % 16 (the first ten here).
+# Session operations (testkit/src/fuzz/session.rs): op % 16 (the first ten here).
 PEER_BYTES, PEER_FRAME, SEND, SLEEP, NEXT_DEADLINE, WRITE, CLOSE, ABORT, EOF, IO_ERROR = range(10)
 
 
@@ -231,7 +231,7 @@ SEEDS["session_ops"] = {
 }
 
 
-# Driver operations (proto-core/src/fuzzing/driver.rs): op % 16.
+# Driver operations (testkit/src/fuzz/driver.rs): op % 16.
 (OPEN, PEER_FRAME_D, PEER_BYTES_D, PEER_EOF, READ_ERROR, WRITE_MODE, TIME, SEND_HANDLE, SEND_HUB,
  BROADCAST, GROUP, CLOSE_D, HUB_WIDE, READ_EVENTS, DROP_OR_START, POLL_ONE) = range(16)
 # Open flags.

@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| proto_core::fuzzing::decode_length_field(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| proto_testkit::fuzz::decode_length_field(data));

@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| proto_core::fuzzing::decode_line(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| proto_testkit::fuzz::decode_line(data));

@@ -64,9 +64,6 @@ pub mod rng;
 pub mod session;
 pub mod sim;
 
-#[doc(hidden)]
-pub mod fuzzing;
-
 /// The `bytes` crate, re-exported: frames are [`bytes::Bytes`] and read
 /// buffers [`bytes::BytesMut`], so a custom codec can name them without
 /// depending on a matching version of `bytes` itself.

@@ -3,9 +3,6 @@
 //! or takes without pause cannot hold its thread. Exactly the allowance is
 //! moved in a poll, not a byte more, and the next poll goes on.
 
-#[path = "common/mock.rs"]
-mod mock;
-
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
@@ -14,10 +11,10 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
 use bytes::Bytes;
-use mock::{Clock, MockTimer, Op, WriteMode, addr, codec, frame, mock_io};
 use proto_core::driver::AdmissionExt;
 use proto_core::hub::{Hub, HubConfig};
 use proto_core::session::SessionConfig;
+use proto_testkit::mock::{Clock, MockTimer, Op, WriteMode, addr, codec, frame, mock_io};
 
 const READ_PER_POLL: usize = 256 * 1024;
 const WRITE_PER_POLL: usize = 1024 * 1024;

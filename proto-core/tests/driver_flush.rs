@@ -3,13 +3,10 @@
 //! behave), bytes written but not yet flushed reach the peer once the
 //! flush can complete, without a further send to wake the driver.
 
-#[path = "common/mock.rs"]
-mod mock;
-
 use bytes::Bytes;
-use mock::{FlushMode, Net, Op, addr, frame_len};
 use proto_core::hub::HubConfig;
 use proto_core::session::CloseReason;
+use proto_testkit::mock::{FlushMode, Net, Op, addr, frame_len};
 
 #[test]
 fn pending_flush_is_retried_without_a_new_send() {

@@ -1,15 +1,12 @@
 //! The runtime-neutral driver over a mock transport and a virtual clock.
 
-#[path = "common/mock.rs"]
-mod mock;
-
 use std::io;
 use std::time::Duration;
 
 use bytes::Bytes;
-use mock::{Ev, Net, Op, WriteMode, addr, evs, frame};
 use proto_core::hub::{Event, HubConfig};
 use proto_core::session::{CloseReason, SessionConfig};
+use proto_testkit::mock::{Ev, Net, Op, WriteMode, addr, evs, frame};
 
 fn config(session: SessionConfig) -> HubConfig {
     HubConfig {

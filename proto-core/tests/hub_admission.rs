@@ -1,18 +1,15 @@
 //! Hub admission: limits, races, refusals, and session ids.
 
-#[path = "common/mock.rs"]
-mod mock;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::Instant;
 
 use bytes::Bytes;
-use mock::{Net, addr, codec};
 use proto_core::driver::AdmissionExt;
 use proto_core::hub::{AdmissionConfig, Hub, HubConfig, Rejected};
 use proto_core::session::{CloseReason, SendError};
+use proto_testkit::mock::{Net, addr, codec};
 
 fn limits(max_sessions: usize, max_sessions_per_ip: Option<usize>) -> HubConfig {
     HubConfig {

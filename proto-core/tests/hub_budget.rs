@@ -3,13 +3,10 @@
 //! share pay (refused, or disconnected), and the others still get their
 //! messages.
 
-#[path = "common/mock.rs"]
-mod mock;
-
 use bytes::Bytes;
-use mock::{Net, WriteMode, addr};
 use proto_core::hub::{BudgetPolicy, HubConfig};
 use proto_core::session::{CloseReason, SendError, SessionConfig};
+use proto_testkit::mock::{Net, WriteMode, addr};
 
 /// Charges move in steps of this many bytes per session.
 const QUANTUM: usize = 4096;

@@ -1,18 +1,15 @@
 //! Groups (rooms) and broadcast: framed once, shared by every queue.
 
-#[path = "common/mock.rs"]
-mod mock;
-
 use std::time::Instant;
 
 use bytes::Bytes;
-use mock::{Net, WriteMode, addr, codec, frame_len};
 use proto_core::driver::AdmissionExt;
 use proto_core::hub::{BroadcastReport, HubConfig};
 use proto_core::message::MessageFactory;
 use proto_core::session::{
     CloseReason, Heartbeat, Overflow, SendError, Session, SessionConfig, SharedFrame,
 };
+use proto_testkit::mock::{Net, WriteMode, addr, codec, frame_len};
 
 fn config(session: SessionConfig) -> HubConfig {
     HubConfig {

@@ -1,14 +1,11 @@
 //! Session handles: sends from any thread, closes, queue limits.
 
-#[path = "common/mock.rs"]
-mod mock;
-
 use std::thread;
 
 use bytes::Bytes;
-use mock::{Ev, Net, WriteMode, addr, codec, evs, frame_len};
 use proto_core::hub::HubConfig;
 use proto_core::session::{CloseReason, Overflow, SendError, SessionConfig};
+use proto_testkit::mock::{Ev, Net, WriteMode, addr, codec, evs, frame_len};
 
 fn config(session: SessionConfig) -> HubConfig {
     HubConfig {

@@ -1,14 +1,11 @@
 //! Session ids: numbered per hub from 1, never reused within a hub.
 
-#[path = "common/mock.rs"]
-mod mock;
-
 use std::time::Instant;
 
-use mock::{Net, addr};
 use proto_core::driver::AdmissionExt;
 use proto_core::hub::{Hub, HubConfig};
 use proto_core::session::CloseReason;
+use proto_testkit::mock::{self, Net, addr};
 
 #[test]
 fn each_hub_numbers_its_sessions_from_one() {

@@ -1,18 +1,15 @@
 //! Graceful shutdown, draining, and the hub's counters.
 
-#[path = "common/mock.rs"]
-mod mock;
-
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::task::LocalSpawnExt;
-use mock::{Net, WriteMode, addr, codec, frame_len};
 use proto_core::driver::AdmissionExt;
 use proto_core::hub::{Hub, HubConfig, ShutdownReport};
 use proto_core::session::{CloseReason, SessionConfig};
+use proto_testkit::mock::{Net, WriteMode, addr, codec, frame_len};
 
 fn config(session: SessionConfig) -> HubConfig {
     HubConfig {

@@ -6,14 +6,11 @@
 //! and the send queue never holds more than the high water mark plus one
 //! largest frame.
 
-#[path = "common/mock.rs"]
-mod mock;
-
-use mock::{Net, WriteMode, addr, codec, decode_all, frame};
 use proptest::prelude::*;
 use proto_core::hub::{Event, HubConfig};
 use proto_core::message::MessageFactory;
 use proto_core::session::{SessionConfig, WaterMarks};
+use proto_testkit::mock::{Net, WriteMode, addr, codec, decode_all, frame};
 
 /// Largest payload the codec accepts.
 const MAX: usize = 2048;

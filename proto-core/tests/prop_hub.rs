@@ -8,12 +8,9 @@
 //! every session's `Opened` and `Closed` events arrive exactly once.
 //!
 //! Sessions run over the mock transports and virtual clock of
-//! `common/mock.rs`; drivers run only on the `Run` step (and at the end), so
+//! `proto_testkit::mock`; drivers run only on the `Run` step (and at the end), so
 //! that sends, closes and peer input pile up between turns as they would
 //! under load.
-
-#[path = "common/mock.rs"]
-mod mock;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
@@ -21,7 +18,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::task::LocalSpawnExt;
-use mock::{Clock, IoCtl, MockTimer, Net, WriteMode, addr, decode_all, mock_io};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proto_core::driver::AdmissionExt;
@@ -31,6 +27,7 @@ use proto_core::hub::{
     SessionId,
 };
 use proto_core::session::{CloseReason, SendError, SessionConfig};
+use proto_testkit::mock::{Clock, IoCtl, MockTimer, Net, WriteMode, addr, decode_all, mock_io};
 
 /// A session closes after this long without receiving a byte (the model's
 /// sessions never receive any).

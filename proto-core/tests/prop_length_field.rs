@@ -5,16 +5,16 @@
 //! the limits hold exactly at and just past `max_frame_length`.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use bytes::{Bytes, BytesMut};
-use common::{Event, PATHS, Path, chunkings, read_sizes, run};
 use proptest::prelude::*;
 use proto_core::frame::{
     DEFAULT_MAX_FRAME_LENGTH, Endian, FieldWidth, FrameError, FrameReader, LengthField,
     LengthFieldCodec, LengthMode, ReadBufConfig, WireBuf, for_each_frame,
 };
 use proto_core::message::{MessageBuilder, MessageResolver};
+use proto_testkit::chunk::{chunkings, read_sizes};
+use proto_testkit::model::LengthParams as Params;
+use proto_testkit::paths::{Event, PATHS, Path, feed_bytewise, run};
 
 const WIDTHS: [FieldWidth; 5] = [
     FieldWidth::U8,
@@ -25,174 +25,6 @@ const WIDTHS: [FieldWidth; 5] = [
 ];
 const ENDIANS: [Endian; 2] = [Endian::Big, Endian::Little];
 const MODES: [LengthMode; 2] = [LengthMode::Payload, LengthMode::Frame];
-
-/// A [`LengthField`] config with its parameters in the open, so that tests
-/// can build headers and predict outcomes from the documented semantics.
-#[derive(Debug, Clone)]
-struct Params {
-    offset: usize,
-    width: FieldWidth,
-    endian: Endian,
-    mode: LengthMode,
-    adjustment: i64,
-    strip: Option<usize>,
-    max: usize,
-}
-
-impl Params {
-    fn config(&self) -> LengthField {
-        let config = LengthField::default()
-            .length_field_offset(self.offset)
-            .length_field_width(self.width)
-            .endian(self.endian)
-            .length_mode(self.mode)
-            .length_adjustment(self.adjustment)
-            .max_frame_length(self.max);
-        match self.strip {
-            Some(strip) => config.strip(strip),
-            None => config,
-        }
-    }
-
-    fn codec(&self) -> LengthFieldCodec {
-        self.config().new_codec()
-    }
-
-    fn header_len(&self) -> usize {
-        self.offset + self.width.bytes()
-    }
-
-    fn strip_len(&self) -> usize {
-        self.strip.unwrap_or_else(|| self.header_len())
-    }
-
-    /// What is added to the field to give the body length (bytes after the
-    /// header), the whole-frame rule folded in.
-    fn adjust(&self) -> i128 {
-        let header = match self.mode {
-            LengthMode::Payload => 0,
-            LengthMode::Frame => self.header_len() as i128,
-        };
-        i128::from(self.adjustment) - header
-    }
-
-    /// The field value announcing a body of `body` bytes, if it fits.
-    fn value_for_body(&self, body: usize) -> Option<u64> {
-        let value = body as i128 - self.adjust();
-        u64::try_from(value)
-            .ok()
-            .filter(|&v| v <= self.width.max_value())
-    }
-
-    /// The body length that makes a frame deliver `delivered` bytes.
-    fn body_for_delivered(&self, delivered: usize) -> Option<usize> {
-        (delivered + self.strip_len()).checked_sub(self.header_len())
-    }
-
-    /// A header: `offset` copies of `prefix`, then the field holding `value`.
-    fn header(&self, prefix: u8, value: u64) -> Vec<u8> {
-        let w = self.width.bytes();
-        let field = match self.endian {
-            Endian::Big => value.to_be_bytes()[8 - w..].to_vec(),
-            Endian::Little => value.to_le_bytes()[..w].to_vec(),
-        };
-        [vec![prefix; self.offset], field].concat()
-    }
-
-    /// Whether the encoder should accept a payload of `len` bytes, and if
-    /// not, with which error (per the module docs of `frame::length`).
-    fn encode_model(&self, len: usize) -> Result<(), FrameError> {
-        let Some(_) = self.value_for_body(len) else {
-            return Err(FrameError::LengthNotEncodable {
-                length: len,
-                width: self.width,
-                adjustment: self.adjust(),
-            });
-        };
-        let wire = self.header_len() + len;
-        let Some(delivered) = wire.checked_sub(self.strip_len()) else {
-            return Err(FrameError::StripExceedsFrame {
-                frame_length: wire as u64,
-                strip: self.strip_len(),
-            });
-        };
-        if delivered > self.max {
-            return Err(FrameError::FrameTooLarge {
-                length: delivered as u64,
-                max: self.max,
-            });
-        }
-        Ok(())
-    }
-
-    /// The events a whole stream decodes to, written from the module docs
-    /// (not from the codec), and what `decode_eof` says about what is left.
-    fn decode_model(&self, stream: &[u8]) -> (Vec<Event>, Option<FrameError>) {
-        let header_len = self.header_len();
-        let strip = self.strip_len();
-        let mut events = Vec::new();
-        let mut rest = stream;
-        while !rest.is_empty() {
-            let Some(field) = rest.get(self.offset..header_len) else {
-                return (events, Some(truncated(rest)));
-            };
-            let value = match self.endian {
-                Endian::Big => field.iter().fold(0, |v, &b| v << 8 | u64::from(b)),
-                Endian::Little => field.iter().rev().fold(0, |v, &b| v << 8 | u64::from(b)),
-            };
-            let body = i128::from(value) + self.adjust();
-            if body < 0 {
-                events.push(Err(FrameError::NegativeLength {
-                    value,
-                    adjustment: self.adjust(),
-                }));
-                return (events, None);
-            }
-            let wire = header_len as i128 + body;
-            let delivered = wire - strip as i128;
-            if delivered < 0 {
-                events.push(Err(FrameError::StripExceedsFrame {
-                    frame_length: wire as u64,
-                    strip,
-                }));
-                // Recoverable: the header gives the frame's end.
-                let skip = usize::try_from(wire).map_or(rest.len(), |w| w.min(rest.len()));
-                rest = &rest[skip..];
-                continue;
-            }
-            // A frame that cannot be held in memory counts as too large.
-            let too_large = if delivered > self.max as i128 {
-                Some(delivered)
-            } else if wire > usize::MAX as i128 {
-                Some(wire)
-            } else {
-                None
-            };
-            if let Some(length) = too_large {
-                events.push(Err(FrameError::FrameTooLarge {
-                    length: u64::try_from(length).unwrap_or(u64::MAX),
-                    max: self.max,
-                }));
-                let skip = usize::try_from(wire).map_or(rest.len(), |w| w.min(rest.len()));
-                rest = &rest[skip..];
-                continue;
-            }
-            let wire = wire as usize;
-            if rest.len() < wire {
-                return (events, Some(truncated(rest)));
-            }
-            events.push(Ok(Bytes::copy_from_slice(&rest[strip..wire])));
-            rest = &rest[wire..];
-        }
-        (events, None)
-    }
-}
-
-fn truncated(rest: &[u8]) -> FrameError {
-    FrameError::Truncated {
-        buffered: rest.len(),
-    }
-}
 
 /// Every config small enough to walk exhaustively in a unit test.
 fn all_params() -> impl Iterator<Item = Params> {
@@ -499,22 +331,6 @@ proptest! {
         }
         prop_assert_eq!(decode_then_eof(&params, &stream), Some(Ok(None)));
     }
-}
-
-/// Feeds `bytes` one at a time; returns the outcome after the last one,
-/// asserting that every earlier byte gave `Ok(None)`.
-fn feed_bytewise(
-    codec: &mut LengthFieldCodec,
-    buf: &mut BytesMut,
-    bytes: &[u8],
-) -> Result<Option<Bytes>, FrameError> {
-    let (last, init) = bytes.split_last().unwrap();
-    for &b in init {
-        buf.extend_from_slice(&[b]);
-        assert_eq!(codec.decode(buf), Ok(None), "decided before the last byte");
-    }
-    buf.extend_from_slice(&[*last]);
-    codec.decode(buf)
 }
 
 #[test]

@@ -5,13 +5,13 @@
 //! `max_line_length` holds exactly at and just past the limit.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use bytes::{Bytes, BytesMut};
-use common::{Event, PATHS, chunkings, read_sizes, run};
 use proptest::prelude::*;
 use proto_core::frame::{DEFAULT_MAX_LINE_LENGTH, FrameError, Line, LineCodec, WireBuf};
 use proto_core::message::{MessageBuilder, MessageResolver};
+use proto_testkit::chunk::{chunkings, read_sizes};
+use proto_testkit::model::line_decode_model as model;
+use proto_testkit::paths::{Event, PATHS, feed_bytewise, run};
 
 /// Limits the deterministic tests walk.
 const MAXES: [usize; 6] = [0, 1, 2, 5, 64, DEFAULT_MAX_LINE_LENGTH];
@@ -40,44 +40,6 @@ fn max_len() -> impl Strategy<Value = usize> {
         1 => Just(DEFAULT_MAX_LINE_LENGTH),
         1 => Just(usize::MAX),
     ]
-}
-
-/// Lines (ending not counted) as the module docs define them: every `\n`
-/// ends one, and one `\r` right before it is dropped.
-fn line_event(line: &[u8], max: usize, utf8: bool) -> Event {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.len() > max {
-        Err(FrameError::LineTooLong {
-            length: line.len(),
-            max,
-        })
-    } else if let (true, Err(e)) = (utf8, std::str::from_utf8(line)) {
-        Err(FrameError::InvalidUtf8 {
-            valid_up_to: e.valid_up_to(),
-        })
-    } else {
-        Ok(Bytes::copy_from_slice(line))
-    }
-}
-
-/// What decoding `stream` yields (`decode` events, then `decode_eof`
-/// events), predicted from the module docs: a line too long is reported as
-/// soon as `max + 2` bytes hold no `\n` (or `max + 1` bytes that cannot be
-/// followed by `\r\n`), so an overlong unfinished last line is reported by
-/// `decode`; any other unfinished last line comes out of `decode_eof`.
-fn model(stream: &[u8], max: usize, utf8: bool) -> (Vec<Event>, Vec<Event>) {
-    let mut lines: Vec<&[u8]> = stream.split(|&b| b == b'\n').collect();
-    let tail = lines.pop().unwrap_or_default();
-    let mut events: Vec<Event> = lines.iter().map(|l| line_event(l, max, utf8)).collect();
-    let mut eof = Vec::new();
-    let detected = tail.len() > max.saturating_add(1)
-        || (tail.len() == max.saturating_add(1) && tail[max] != b'\r');
-    if detected {
-        events.push(line_event(tail, max, utf8));
-    } else if !tail.is_empty() {
-        eof.push(line_event(tail, max, utf8));
-    }
-    (events, eof)
 }
 
 /// The reported length of an overlong line depends on how much was
@@ -266,20 +228,6 @@ proptest! {
 
 /// Feeds `bytes` one at a time; returns the outcome after the last one,
 /// asserting that every earlier byte gave `Ok(None)`.
-fn feed_bytewise(
-    codec: &mut LineCodec,
-    buf: &mut BytesMut,
-    bytes: &[u8],
-) -> Result<Option<Bytes>, FrameError> {
-    let (last, init) = bytes.split_last().unwrap();
-    for &b in init {
-        buf.extend_from_slice(&[b]);
-        assert_eq!(codec.decode(buf), Ok(None), "decided before the last byte");
-    }
-    buf.extend_from_slice(&[*last]);
-    codec.decode(buf)
-}
-
 fn check_line_of_exactly_max_len(ending: &[u8]) {
     for max in MAXES {
         let line = Bytes::from(vec![b'x'; max]);

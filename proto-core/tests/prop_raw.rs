@@ -3,13 +3,12 @@
 //! input is an error.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use bytes::{Bytes, BytesMut};
-use common::{PATHS, chunkings, read_sizes, run};
 use proptest::prelude::*;
 use proto_core::frame::{Raw, WireBuf};
 use proto_core::message::{MessageBuilder, MessageResolver};
+use proto_testkit::chunk::{chunkings, read_sizes};
+use proto_testkit::paths::{PATHS, run};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]

@@ -12,10 +12,7 @@ use proto_core::session::{
     BadFramePolicy, CloseReason, DEFAULT_MAX_SKIPPED_FRAMES, Event, Session, SessionConfig,
 };
 
-#[path = "common/by_hand.rs"]
-mod by_hand;
-
-use by_hand::{events, frame, session};
+use proto_testkit::by_hand::{events, frame, session};
 
 fn skip() -> SessionConfig {
     SessionConfig::default().on_bad_frame(BadFramePolicy::Skip)

@@ -12,10 +12,7 @@ use proto_core::session::{
 };
 use proto_core::sim::{PipeConfig, Side, Sim};
 
-#[path = "common/by_hand.rs"]
-mod by_hand;
-
-use by_hand::{S, events, frame, session, write_all};
+use proto_testkit::by_hand::{S, events, frame, session, write_all};
 
 fn marks(low: usize, high: usize) -> SessionConfig {
     SessionConfig::default().backpressure(Some(WaterMarks { low, high }))

@@ -5,10 +5,7 @@ use std::time::{Duration, Instant};
 
 use proto_core::session::{Heartbeat, SessionConfig};
 
-#[path = "common/by_hand.rs"]
-mod by_hand;
-
-use by_hand::{S, frame, ms, session, write_all};
+use proto_testkit::by_hand::{S, frame, ms, session, write_all};
 
 const HB: Heartbeat = Heartbeat {
     interval: Duration::from_secs(1),

@@ -7,10 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use proto_core::session::{CloseReason, Event, Heartbeat, Overflow, SendError, SessionConfig};
 
-#[path = "common/by_hand.rs"]
-mod by_hand;
-
-use by_hand::{events, frame, ms, session, write_all};
+use proto_testkit::by_hand::{events, frame, ms, session, write_all};
 
 #[test]
 fn opened_is_the_first_event_and_messages_follow_in_order() {

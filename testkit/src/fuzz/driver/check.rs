@@ -7,11 +7,13 @@ use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 
-use crate::driver::Handler;
-use crate::frame::LengthField;
-use crate::hub::{Hub, SessionHandle, lock};
-use crate::message::{MessageFactory, MessageResolver};
-use crate::session::{CloseReason, SessionStats};
+use proto_core::driver::Handler;
+use proto_core::frame::LengthField;
+use proto_core::hub::{Hub, SessionHandle};
+
+use crate::mock::lock;
+use proto_core::message::{MessageFactory, MessageResolver};
+use proto_core::session::{CloseReason, SessionStats};
 
 /// What a handler saw, shared with the harness.
 #[derive(Debug, Default)]

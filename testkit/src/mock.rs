@@ -1,10 +1,8 @@
 //! A deterministic in-memory [`Transport`], a virtual-clock [`Timer`] and a
 //! harness that drives hub sessions over them on a `LocalPool`.
 //!
-//! Include with `#[path = "common/mock.rs"] mod mock;` (the framing helpers
-//! in `common/mod.rs` are a separate module).
-#![allow(dead_code)] // each test crate uses a different subset
-#![allow(unreachable_pub)]
+//! Sessions use the laster40Net codec ([`codec`]): a 4-byte little-endian
+//! length, then the payload.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -24,7 +22,9 @@ use proto_core::hub::{Admission, Event, Events, Hub, HubConfig, SessionHandle, S
 use proto_core::message::{MessageFactory, MessageResolver};
 use proto_core::session::CloseReason;
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks `m`, through a poisoning panic (a test that panicked already
+/// failed).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -73,14 +73,18 @@ pub fn addr(host: u8, port: u16) -> SocketAddr {
 pub enum Op {
     /// A read into a buffer of `buf` bytes returned `n` bytes (0: EOF).
     Read {
+        /// Size of the buffer offered.
         buf: usize,
+        /// Bytes read.
         n: usize,
     },
     /// A vectored write took `n` bytes.
     Write(usize),
+    /// A flush that completed.
     Flush,
     /// A flush that returned `Pending` ([`FlushMode::Buffered`], held).
     FlushPending,
+    /// A shutdown of the write side that completed.
     Shutdown,
 }
 
@@ -110,6 +114,7 @@ pub enum WriteMode {
     Zero,
 }
 
+/// Both ends' view of a mock connection (through [`IoCtl::state`]).
 #[derive(Debug)]
 pub struct IoState {
     /// Inbound segments; one read never spans two of them.
@@ -118,22 +123,30 @@ pub struct IoState {
     pub eof: bool,
     /// The next read fails with this.
     pub read_error: Option<io::ErrorKind>,
+    /// How writes are answered.
     pub write_mode: WriteMode,
     /// Everything written.
     pub output: Vec<u8>,
     /// `(pointer, length)` of every slice offered to a write that took bytes.
     pub write_slices: Vec<(usize, usize)>,
+    /// What the driver did, in order.
     pub ops: Vec<Op>,
+    /// The task waiting for bytes to read.
     pub read_waker: Option<Waker>,
+    /// The task waiting for a refused write to be taken.
     pub write_waker: Option<Waker>,
     /// Calls of `poll_read` that found nothing to read.
     pub pending_reads: usize,
+    /// How flushes are answered.
     pub flush_mode: FlushMode,
     /// Written bytes not yet flushed ([`FlushMode::Buffered`]).
     pub unflushed: Vec<u8>,
     /// Flushes return `Pending` while set ([`FlushMode::Buffered`]).
     pub hold_flush: bool,
+    /// The task whose flush pended.
     pub flush_waker: Option<Waker>,
+    /// The write side was shut down; a write after it panics.
+    pub shut: bool,
 }
 
 /// The driver's end of an in-memory connection.
@@ -144,6 +157,7 @@ pub struct MockIo(Arc<Mutex<IoState>>);
 #[derive(Debug, Clone)]
 pub struct IoCtl(Arc<Mutex<IoState>>);
 
+/// A new connection with nothing to read, that takes every write.
 pub fn mock_io() -> (MockIo, IoCtl) {
     let state = Arc::new(Mutex::new(IoState {
         inbound: VecDeque::new(),
@@ -160,11 +174,13 @@ pub fn mock_io() -> (MockIo, IoCtl) {
         unflushed: Vec::new(),
         hold_flush: false,
         flush_waker: None,
+        shut: false,
     }));
     (MockIo(state.clone()), IoCtl(state))
 }
 
 impl IoCtl {
+    /// Both ends' state, locked.
     pub fn state(&self) -> MutexGuard<'_, IoState> {
         lock(&self.0)
     }
@@ -201,6 +217,8 @@ impl IoCtl {
         Self::wake_reader(&mut s);
     }
 
+    /// Answers writes as `mode` says from now on, and wakes a refused
+    /// writer.
     pub fn set_write_mode(&self, mode: WriteMode) {
         let mut s = self.state();
         s.write_mode = mode;
@@ -241,6 +259,7 @@ impl IoCtl {
         decode_all(&self.output())
     }
 
+    /// What the driver did so far, in order.
     pub fn ops(&self) -> Vec<Op> {
         self.state().ops.clone()
     }
@@ -250,6 +269,7 @@ impl IoCtl {
         self.state().inbound.iter().map(Vec::len).sum()
     }
 
+    /// Whether the driver shut the write side down.
     pub fn shutdown_called(&self) -> bool {
         self.ops().contains(&Op::Shutdown)
     }
@@ -300,6 +320,7 @@ impl Transport for MockIo {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let mut s = lock(&self.0);
+        assert!(!s.shut, "write after the write side was shut down");
         let limit = match s.write_mode {
             WriteMode::All => usize::MAX,
             WriteMode::Partial(n) => n,
@@ -329,14 +350,8 @@ impl Transport for MockIo {
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut s = lock(&self.0);
-        if s.flush_mode == FlushMode::Buffered {
-            if s.hold_flush {
-                s.ops.push(Op::FlushPending);
-                s.flush_waker = Some(cx.waker().clone());
-                return Poll::Pending;
-            }
-            let flushed = std::mem::take(&mut s.unflushed);
-            s.output.extend_from_slice(&flushed);
+        if flush_buffered(&mut s, cx).is_pending() {
+            return Poll::Pending;
         }
         s.ops.push(Op::Flush);
         Poll::Ready(Ok(()))
@@ -344,19 +359,29 @@ impl Transport for MockIo {
 
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut s = lock(&self.0);
-        if s.flush_mode == FlushMode::Buffered {
-            // As `AsyncWrite::poll_shutdown` does: flush first.
-            if s.hold_flush {
-                s.ops.push(Op::FlushPending);
-                s.flush_waker = Some(cx.waker().clone());
-                return Poll::Pending;
-            }
-            let flushed = std::mem::take(&mut s.unflushed);
-            s.output.extend_from_slice(&flushed);
+        // As `AsyncWrite::poll_shutdown` does: flush first.
+        if flush_buffered(&mut s, cx).is_pending() {
+            return Poll::Pending;
         }
+        s.shut = true;
         s.ops.push(Op::Shutdown);
         Poll::Ready(Ok(()))
     }
+}
+
+/// Moves unflushed bytes to `output` ([`FlushMode::Buffered`]), or pends
+/// while flushes are held.
+fn flush_buffered(s: &mut IoState, cx: &mut Context<'_>) -> Poll<()> {
+    if s.flush_mode == FlushMode::Buffered {
+        if s.hold_flush {
+            s.ops.push(Op::FlushPending);
+            s.flush_waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        let flushed = std::mem::take(&mut s.unflushed);
+        s.output.extend_from_slice(&flushed);
+    }
+    Poll::Ready(())
 }
 
 // ----- clock -----
@@ -372,6 +397,7 @@ struct ClockState {
 pub struct Clock(Arc<Mutex<ClockState>>);
 
 impl Clock {
+    /// A clock that reads `start`.
     pub fn new(start: Instant) -> Self {
         Self(Arc::new(Mutex::new(ClockState {
             now: start,
@@ -379,6 +405,7 @@ impl Clock {
         })))
     }
 
+    /// The time now.
     pub fn now(&self) -> Instant {
         lock(&self.0).now
     }
@@ -400,15 +427,18 @@ impl Clock {
 pub type Observer = Rc<dyn Fn()>;
 
 /// A timer on a [`Clock`].
+#[allow(missing_debug_implementations)] // the observer is a closure
 pub struct MockTimer {
     clock: Clock,
     deadline: Option<Instant>,
     /// Every deadline the driver armed, in order.
     pub resets: Arc<Mutex<Vec<Instant>>>,
-    on_now: Option<Observer>,
+    /// Called at every `Timer::now`.
+    pub on_now: Option<Observer>,
 }
 
 impl MockTimer {
+    /// A timer on `clock` with no deadline.
     pub fn new(clock: Clock) -> Self {
         Self {
             clock,
@@ -449,19 +479,25 @@ impl Timer for MockTimer {
 /// One driven session, from the test's side.
 #[derive(Debug)]
 pub struct Peer {
+    /// The session's id.
     pub id: SessionId,
+    /// The session's handle.
     pub handle: SessionHandle,
+    /// The peer's end of the connection.
     pub io: IoCtl,
+    /// Every deadline the driver armed, in order.
     pub resets: Arc<Mutex<Vec<Instant>>>,
     /// What the `Drive` future resolved to.
     pub done: Rc<RefCell<Option<CloseReason>>>,
 }
 
 impl Peer {
+    /// What the driver returned, once it has.
     pub fn result(&self) -> Option<CloseReason> {
         self.done.borrow().clone()
     }
 
+    /// Every deadline the driver armed so far, in order.
     pub fn resets(&self) -> Vec<Instant> {
         lock(&self.resets).clone()
     }
@@ -469,10 +505,15 @@ impl Peer {
 
 /// A hub whose sessions run over mock transports on one `LocalPool` and a
 /// virtual clock.
+#[allow(missing_debug_implementations)] // the pool is not `Debug`
 pub struct Net {
+    /// The executor every driver runs on.
     pub pool: LocalPool,
+    /// The hub.
     pub hub: Hub<LengthField>,
+    /// The hub's event stream.
     pub events: Rc<RefCell<Events>>,
+    /// The virtual clock of every session.
     pub clock: Clock,
     /// Events taken from the stream by the observer, not yet drained.
     log: Rc<RefCell<Vec<Event>>>,
@@ -484,6 +525,7 @@ pub struct Net {
 }
 
 impl Net {
+    /// A net of sessions with the [`codec`] under `config`.
     pub fn new(config: HubConfig) -> Self {
         Self::with_codec(codec(), config)
     }
@@ -591,12 +633,21 @@ impl Net {
 /// A short, comparable form of an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ev {
+    /// [`Event::Opened`].
     Opened(SessionId),
+    /// [`Event::Message`].
     Message(SessionId, Vec<u8>),
+    /// [`Event::EndOfStream`].
     EndOfStream(SessionId),
+    /// [`Event::Closed`].
     Closed(SessionId, CloseReason),
 }
 
+/// The short form of `e`.
+///
+/// # Panics
+///
+/// On an event of another kind.
 pub fn ev(e: &Event) -> Ev {
     match e {
         Event::Opened(h) => Ev::Opened(h.id()),
@@ -607,6 +658,7 @@ pub fn ev(e: &Event) -> Ev {
     }
 }
 
+/// The short forms of `events`.
 pub fn evs(events: &[Event]) -> Vec<Ev> {
     events.iter().map(ev).collect()
 }

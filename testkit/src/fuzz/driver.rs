@@ -1,12 +1,11 @@
 //! The driver harness: hub sessions run by [`Drive`] over an in-memory
 //! transport and a virtual clock, polled by hand with a no-op waker.
 
-use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -14,19 +13,19 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::input::Input;
-use crate::driver::{AdmissionExt, Conn, Drive};
-use crate::frame::{LengthField, WireBuf};
-use crate::hub::{
-    AdmissionConfig, BudgetPolicy, Event, Events, Hub, HubConfig, SessionHandle, SessionId, lock,
+use crate::mock::lock;
+use proto_core::driver::{AdmissionExt, Conn, Drive};
+use proto_core::frame::{LengthField, WireBuf};
+use proto_core::hub::{
+    AdmissionConfig, BudgetPolicy, Event, Events, Hub, HubConfig, SessionHandle, SessionId,
 };
-use crate::message::{MessageBuilder, MessageFactory};
-use crate::session::{CloseReason, Heartbeat, Overflow, SendError, SessionConfig, WaterMarks};
+use proto_core::message::{MessageBuilder, MessageFactory};
+use proto_core::session::{CloseReason, Heartbeat, Overflow, SendError, SessionConfig, WaterMarks};
 
 mod check;
-mod mock;
 
+use crate::mock::{Clock, IoCtl, MockIo, MockTimer, WriteMode, mock_io};
 use check::{Ev, HandlerLog, Recorder, Sent, check_next, check_wire};
-use mock::{IoState, MockIo, MockTimer, WriteMode};
 
 /// Sessions one input may open.
 const MAX_SESSIONS: usize = 4;
@@ -82,8 +81,11 @@ type D = Drive<LengthField, MockIo, MockTimer>;
 struct Sess {
     id: SessionId,
     handle: SessionHandle,
-    io: Rc<RefCell<IoState>>,
-    deadline: Rc<Cell<Option<Instant>>>,
+    io: IoCtl,
+    /// Every deadline the driver armed; the last one holds.
+    resets: Arc<Mutex<Vec<Instant>>>,
+    /// The driver's ends of the connection and the timer, until it starts.
+    parts: Option<(MockIo, MockTimer)>,
     /// Opened, not yet driven.
     conn: Option<Conn<LengthField>>,
     drive: Option<D>,
@@ -104,7 +106,7 @@ struct Harness {
     codec: LengthField,
     heartbeat: bool,
     admission: AdmissionConfig,
-    clock: Rc<Cell<Instant>>,
+    clock: Clock,
     sessions: Vec<Sess>,
     by_id: HashMap<SessionId, usize>,
     sent: Arc<Sent>,
@@ -168,7 +170,7 @@ impl Harness {
             codec,
             heartbeat,
             admission,
-            clock: Rc::new(Cell::new(start)),
+            clock: Clock::new(start),
             sessions: Vec::new(),
             by_id: HashMap::new(),
             sent: Arc::default(),
@@ -213,10 +215,11 @@ impl Harness {
             }
             3 | 4 => {
                 if let Some(s) = self.pick(input) {
-                    let mut io = self.sessions[s].io.borrow_mut();
                     match op {
-                        3 => io.eof = true,
-                        _ => io.read_error = true,
+                        3 => self.sessions[s].io.push_eof(),
+                        _ => self.sessions[s]
+                            .io
+                            .fail_read(io::ErrorKind::ConnectionReset),
                     }
                 }
             }
@@ -227,27 +230,27 @@ impl Harness {
                     0 => WriteMode::All,
                     1 => WriteMode::Partial(usize::from(m / 5) + 1),
                     2 => WriteMode::Refuse,
-                    3 => WriteMode::Fail,
+                    3 => WriteMode::Fail(io::ErrorKind::BrokenPipe),
                     _ => WriteMode::Zero,
                 };
                 if let Some(s) = s {
-                    self.sessions[s].io.borrow_mut().write_mode = mode;
+                    self.sessions[s].io.set_write_mode(mode);
                 }
             }
             6 => {
                 let ms = u16::from_le_bytes(input.le());
-                let now = self.clock.get();
+                let now = self.clock.now();
                 let next = match ms {
                     0 => self
                         .sessions
                         .iter()
                         .filter(|s| s.drive.is_some())
-                        .filter_map(|s| s.deadline.get())
+                        .filter_map(|s| lock(&s.resets).last().copied())
                         .min()
                         .unwrap_or(now),
                     ms => now + Duration::from_millis(u64::from(ms)),
                 };
-                self.clock.set(next.max(now));
+                self.clock.advance(next.max(now) - now);
             }
             7 => {
                 let s = self.pick(input);
@@ -362,7 +365,7 @@ impl Harness {
         if flags & 8 != 0 {
             return; // dropped unopened: the place goes back
         }
-        let mut conn = admission.open(self.clock.get());
+        let mut conn = admission.open(self.clock.now());
         let index = self.sessions.len();
         let handler = (flags & 1 == 1).then(|| Arc::new(Mutex::new(HandlerLog::default())));
         if let Some(log) = &handler {
@@ -375,11 +378,15 @@ impl Harness {
         }
         let id = conn.id();
         self.by_id.insert(id, index);
+        let (driver_io, io) = mock_io();
+        let timer = MockTimer::new(self.clock.clone());
+        let resets = timer.resets.clone();
         self.sessions.push(Sess {
             id,
             handle: conn.handle().clone(),
-            io: Rc::new(RefCell::new(IoState::new())),
-            deadline: Rc::default(),
+            io,
+            resets,
+            parts: Some((driver_io, timer)),
             conn: Some(conn),
             drive: None,
             done: None,
@@ -396,20 +403,15 @@ impl Harness {
     /// Turns a held `Conn` into a driver.
     fn start(&mut self, s: usize) {
         let sess = &mut self.sessions[s];
-        if let Some(conn) = sess.conn.take() {
-            let io = MockIo(sess.io.clone());
-            let timer = MockTimer {
-                clock: self.clock.clone(),
-                deadline: sess.deadline.clone(),
-            };
+        if let (Some(conn), Some((io, timer))) = (sess.conn.take(), sess.parts.take()) {
             sess.drive = Some(conn.drive(io, timer));
         }
     }
 
     fn peer_sends(&mut self, s: usize, bytes: Vec<u8>) {
-        let mut io = self.sessions[s].io.borrow_mut();
-        if !io.eof && !bytes.is_empty() {
-            io.inbound.push_back(bytes);
+        let io = &self.sessions[s].io;
+        if !io.state().eof && !bytes.is_empty() {
+            io.push(&bytes);
         }
     }
 
@@ -507,6 +509,7 @@ impl Harness {
                     assert!(!self.hub.sessions().contains(&id), "Closed while listed");
                     Ev::Closed(reason, stats)
                 }
+                other => panic!("an event the harness does not know: {other:?}"),
             };
             let log = self.sessions[s]
                 .events
@@ -522,7 +525,7 @@ impl Harness {
     fn finish(mut self) {
         for s in 0..self.sessions.len() {
             self.start(s);
-            self.sessions[s].io.borrow_mut().write_mode = WriteMode::All;
+            self.sessions[s].io.set_write_mode(WriteMode::All);
         }
         // Rounds until every driver finished; a driver must finish within
         // a few rounds in which the application read no event and no
@@ -615,7 +618,7 @@ impl Harness {
         let may_tear = fault || sess.dropped || sess.aborted || dropped_at_close;
         let sent = lock(&self.sent.accepted);
         let index = self.by_id[&sess.id];
-        let output = &sess.io.borrow().output;
-        check_wire(&self.codec, self.heartbeat, index, output, may_tear, &sent);
+        let output = sess.io.output();
+        check_wire(&self.codec, self.heartbeat, index, &output, may_tear, &sent);
     }
 }

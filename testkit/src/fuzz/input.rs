@@ -1,9 +1,11 @@
 //! Reading harness parameters from fuzz bytes.
 
-use crate::frame::{
-    DEFAULT_MAX_FRAME_LENGTH, DEFAULT_MAX_LINE_LENGTH, Endian, FieldWidth, LengthField, LengthMode,
+use proto_core::frame::{
+    DEFAULT_MAX_FRAME_LENGTH, DEFAULT_MAX_LINE_LENGTH, Endian, FieldWidth, LengthMode,
     ReadBufConfig,
 };
+
+use crate::model::LengthParams;
 
 /// Reads fuzz bytes front to back; past the end every byte reads as 0.
 pub(super) struct Input<'a>(pub(super) &'a [u8]);
@@ -42,23 +44,8 @@ impl Chunking {
         Self((0..count).map(|_| usize::from(input.u8())).collect())
     }
 
-    pub(super) fn split<'a>(&self, mut stream: &'a [u8]) -> Vec<&'a [u8]> {
-        let mut chunks = Vec::new();
-        let mut sizes = self.0.iter().cycle();
-        let mut last_empty = false;
-        while !stream.is_empty() {
-            let size = sizes.next().copied().unwrap_or(1);
-            let size = if size == 0 && !last_empty {
-                0
-            } else {
-                size.clamp(1, stream.len())
-            };
-            let (chunk, rest) = stream.split_at(size);
-            chunks.push(chunk);
-            last_empty = size == 0;
-            stream = rest;
-        }
-        chunks
+    pub(super) fn split<'a>(&self, stream: &'a [u8]) -> Vec<&'a [u8]> {
+        crate::chunk::split(stream, &self.0)
     }
 }
 
@@ -79,18 +66,6 @@ pub(super) fn read_line_params(input: &mut Input<'_>) -> (usize, bool) {
         _ => usize::MAX,
     };
     (max, b & 0x80 != 0)
-}
-
-/// A [`LengthField`] config with its parameters in the open, for the model.
-#[derive(Debug, Clone)]
-pub(super) struct LengthParams {
-    pub(super) offset: usize,
-    pub(super) width: FieldWidth,
-    pub(super) endian: Endian,
-    pub(super) mode: LengthMode,
-    pub(super) adjustment: i64,
-    pub(super) strip: Option<usize>,
-    pub(super) max_frame_length: usize,
 }
 
 impl LengthParams {
@@ -160,21 +135,7 @@ impl LengthParams {
             mode,
             adjustment,
             strip,
-            max_frame_length,
-        }
-    }
-
-    pub(super) fn config(&self) -> LengthField {
-        let config = LengthField::default()
-            .length_field_offset(self.offset)
-            .length_field_width(self.width)
-            .endian(self.endian)
-            .length_mode(self.mode)
-            .length_adjustment(self.adjustment)
-            .max_frame_length(self.max_frame_length);
-        match self.strip {
-            Some(strip) => config.strip(strip),
-            None => config,
+            max: max_frame_length,
         }
     }
 }

@@ -1,8 +1,9 @@
-//! Harness code for the fuzz targets in `fuzz/` (not a public API).
+//! The fuzz harness: the code behind the targets in `fuzz/` (feature `fuzz`).
 //!
 //! Each target in `fuzz/fuzz_targets/` is a shim of a few lines over one
-//! function here, so the harness is compiled, linted and tested with the
-//! crate, and `cargo test` replays the checked-in seeds in `fuzz/corpus/`.
+//! function here. It is compiled only with the `fuzz` feature (which the
+//! `fuzz/` crate enables) and for this crate's own tests, which replay the
+//! checked-in seeds in `fuzz/corpus/`; never into a user's build.
 //! A panic in any of these functions is a bug: either a codec panicked on
 //! peer bytes, or it broke an invariant the harness asserts.
 //!
@@ -29,18 +30,19 @@
 
 use bytes::Bytes;
 
-use crate::frame::{FrameError, Line, Raw, WireBuf};
-use crate::message::{MessageBuilder, MessageResolver};
+use proto_core::frame::{FrameError, Line, Raw, WireBuf};
+use proto_core::message::{MessageBuilder, MessageResolver};
+
+use crate::model::{LengthParams, line_model, normalise_line_errors};
+use crate::paths::{Events, decode_all_paths};
 
 mod driver;
 mod input;
-mod model;
-mod paths;
 mod session;
+#[cfg(test)]
+mod tests;
 
-use input::{Chunking, Input, LengthParams, read_buf_config, read_line_params};
-use model::{line_model, normalise_line_errors};
-use paths::{Events, decode_all_paths};
+use input::{Chunking, Input, read_buf_config, read_line_params};
 
 /// A harness: takes any bytes, panics on a bug.
 pub type Harness = fn(&[u8]);
@@ -57,7 +59,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
 /// and frames, sends under every overflow policy, time jumps, partial
 /// writes, closes, aborts, end of stream, I/O errors — and asserts that it
 /// never panics, keeps its queue within bounds and only makes legal
-/// transitions (layout in `fuzzing/session.rs`).
+/// transitions (layout in `fuzz/session.rs`).
 ///
 /// `start` is the origin of the session's virtual time: the core reads no
 /// clock, so the caller (the fuzz target) supplies one.
@@ -65,7 +67,7 @@ pub fn session_ops(data: &[u8], start: std::time::Instant) {
     session::run(data, start);
 }
 
-/// Runs a few hub sessions with [`Drive`](crate::driver::Drive) over an
+/// Runs a few hub sessions with [`Drive`](proto_core::driver::Drive) over an
 /// in-memory transport and a virtual clock, polled by hand: the peer sends
 /// frames, garbage, end of stream or read errors, writes are taken in full,
 /// in part, refused or fail, time passes, the application sends under every
@@ -74,7 +76,7 @@ pub fn session_ops(data: &[u8], start: std::time::Instant) {
 /// mid-way. Asserts that nothing panics, every session's events come in a
 /// legal order, the hub forgets a session before its `Closed` event, ends
 /// empty with its census free, and every transport received whole frames
-/// of sent messages (layout in `fuzzing/driver.rs`).
+/// of sent messages (layout in `fuzz/driver.rs`).
 ///
 /// `start` is the origin of the virtual clock.
 pub fn driver_ops(data: &[u8], start: std::time::Instant) {
@@ -95,7 +97,7 @@ pub fn decode_length_field(data: &[u8]) {
     let config = params.config();
     let events = decode_all_paths(|| config.new_codec(), &chunking.split(stream), buf_config);
     for frame in events.iter().flatten() {
-        assert!(frame.len() <= params.max_frame_length, "frame over max");
+        assert!(frame.len() <= params.max, "frame over max");
     }
     assert_eq!(events, params.model(stream), "codec and model disagree");
 }
@@ -376,68 +378,4 @@ fn wire_bytes(wire: &WireBuf) -> Vec<u8> {
     assert_eq!(chunks, bytes, "pop_chunk");
     assert!(popped.is_empty(), "pop_chunk left bytes");
     bytes
-}
-
-#[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    use super::TARGETS;
-
-    /// The checked-in seeds of `target`.
-    fn seeds(target: &str) -> Vec<Vec<u8>> {
-        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
-        // Absent when the crate is built outside this repository.
-        let Ok(entries) = std::fs::read_dir(corpus.join(target)) else {
-            return Vec::new();
-        };
-        entries
-            .map(|entry| {
-                let path = entry.expect("corpus directory is readable").path();
-                std::fs::read(&path).expect("corpus file is readable")
-            })
-            .collect()
-    }
-
-    /// The checked-in seeds (and past crashes) stay passing.
-    #[test]
-    fn replays_checked_in_corpus() {
-        for (target, harness) in TARGETS {
-            for data in seeds(target) {
-                harness(&data);
-            }
-        }
-        let session_seeds = seeds("session_ops");
-        assert!(
-            !session_seeds.is_empty(),
-            "session_ops seeds are checked in"
-        );
-        for data in session_seeds {
-            super::session_ops(&data, std::time::Instant::now());
-        }
-        let driver_seeds = seeds("driver_ops");
-        assert!(!driver_seeds.is_empty(), "driver_ops seeds are checked in");
-        for data in driver_seeds {
-            super::driver_ops(&data, std::time::Instant::now());
-        }
-    }
-
-    #[test]
-    fn harnesses_take_any_input() {
-        let inputs: [&[u8]; 6] = [
-            b"",
-            b"\x00",
-            &[0xff; 40],
-            b"\x00\x00\x00\x00\x40\x00\x00\x00\x00\x00\x00\x02hi\x00\x00\x00\x01!",
-            b"\x80\x00\x00\x00\x00\x00\x00ab\r\ncd\n\xff\xfe\nlast",
-            b"\x01\x05\x00\x00\x00\x01\x00\x00\x00\x00\x00\x02hi\x00\x01\r",
-        ];
-        for input in inputs {
-            for (_, harness) in TARGETS {
-                harness(input);
-            }
-            super::session_ops(input, std::time::Instant::now());
-            super::driver_ops(input, std::time::Instant::now());
-        }
-    }
 }

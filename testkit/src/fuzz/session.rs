@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::input::Input;
-use crate::frame::{LengthField, LengthFieldCodec};
-use crate::session::{
+use proto_core::frame::{LengthField, LengthFieldCodec};
+use proto_core::session::{
     BadFramePolicy, CloseReason, Event, Heartbeat, Overflow, SendError, Session, SessionConfig,
     WaterMarks,
 };
@@ -97,10 +97,12 @@ pub(super) fn run(data: &[u8], start: Instant) {
             1 | 15 => {
                 let len = usize::from(input.u8());
                 let payload = Bytes::copy_from_slice(input.bytes(len));
-                let mut wire = crate::frame::WireBuf::new();
+                let mut wire = proto_core::frame::WireBuf::new();
                 let head: &[u8] = if hb.is_some() { &[0] } else { &[] };
-                if crate::message::MessageBuilder::encode_parts(&mut peer, head, payload, &mut wire)
-                    .is_ok()
+                if proto_core::message::MessageBuilder::encode_parts(
+                    &mut peer, head, payload, &mut wire,
+                )
+                .is_ok()
                 {
                     s.handle_input(&wire.to_vec(), now);
                 }
@@ -271,6 +273,7 @@ impl Checker {
                     assert!(self.closed.is_none(), "Closed twice");
                     self.closed = Some(reason);
                 }
+                other => panic!("an event the harness does not know: {other:?}"),
             }
         }
         assert_eq!(
