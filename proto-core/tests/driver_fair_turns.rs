@@ -48,10 +48,7 @@ fn written_in(ops: &[Op]) -> usize {
 }
 
 fn hub(session: SessionConfig) -> (Hub<proto_core::frame::LengthField>, proto_core::hub::Events) {
-    let config = HubConfig {
-        session,
-        ..HubConfig::default()
-    };
+    let config = HubConfig::default().session(session);
     Hub::new(codec(), config).expect("valid config")
 }
 

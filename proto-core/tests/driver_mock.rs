@@ -9,10 +9,7 @@ use proto_core::session::{CloseReason, SessionConfig};
 use proto_testkit::mock::{Ev, Net, Op, WriteMode, addr, evs, frame};
 
 fn config(session: SessionConfig) -> HubConfig {
-    HubConfig {
-        session,
-        ..HubConfig::default()
-    }
+    HubConfig::default().session(session)
 }
 
 #[test]
@@ -333,10 +330,7 @@ fn write_of_zero_bytes_closes_with_write_zero() {
 
 #[test]
 fn stops_reading_while_the_application_does_not_take_events() {
-    let mut net = Net::new(HubConfig {
-        event_capacity: 1,
-        ..HubConfig::default()
-    });
+    let mut net = Net::new(HubConfig::default().event_capacity(1));
     let peer = net.connect(addr(6, 1));
     const N: usize = 8;
     for i in 0..N {

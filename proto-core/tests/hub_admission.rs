@@ -12,13 +12,11 @@ use proto_core::session::{CloseReason, SendError};
 use proto_testkit::mock::{Net, addr, codec};
 
 fn limits(max_sessions: usize, max_sessions_per_ip: Option<usize>) -> HubConfig {
-    HubConfig {
-        admission: AdmissionConfig {
-            max_sessions,
-            max_sessions_per_ip,
-        },
-        ..HubConfig::default()
-    }
+    HubConfig::default().admission(
+        AdmissionConfig::default()
+            .max_sessions(max_sessions)
+            .max_sessions_per_ip(max_sessions_per_ip),
+    )
 }
 
 #[test]

@@ -12,12 +12,10 @@ use proto_testkit::mock::{Net, WriteMode, addr};
 const QUANTUM: usize = 4096;
 
 fn config(budget: usize, policy: BudgetPolicy) -> HubConfig {
-    HubConfig {
-        session: SessionConfig::default().write_timeout(None),
-        memory_budget: budget,
-        budget_policy: policy,
-        ..HubConfig::default()
-    }
+    HubConfig::default()
+        .session(SessionConfig::default().write_timeout(None))
+        .memory_budget(budget)
+        .budget_policy(policy)
 }
 
 /// A payload whose frame (4-byte header) is exactly `wire` bytes.

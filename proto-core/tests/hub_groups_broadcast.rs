@@ -12,10 +12,7 @@ use proto_core::session::{
 use proto_testkit::mock::{Net, WriteMode, addr, codec, frame_len};
 
 fn config(session: SessionConfig) -> HubConfig {
-    HubConfig {
-        session,
-        ..HubConfig::default()
-    }
+    HubConfig::default().session(session)
 }
 
 /// A payload well over the copy limit, so that it travels as its own chunk.

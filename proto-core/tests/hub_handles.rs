@@ -8,10 +8,7 @@ use proto_core::session::{CloseReason, Overflow, SendError, SessionConfig};
 use proto_testkit::mock::{Ev, Net, WriteMode, addr, codec, evs, frame_len};
 
 fn config(session: SessionConfig) -> HubConfig {
-    HubConfig {
-        session,
-        ..HubConfig::default()
-    }
+    HubConfig::default().session(session)
 }
 
 #[test]

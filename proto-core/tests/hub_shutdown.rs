@@ -12,10 +12,7 @@ use proto_core::session::{CloseReason, SessionConfig};
 use proto_testkit::mock::{Net, WriteMode, addr, codec, frame_len};
 
 fn config(session: SessionConfig) -> HubConfig {
-    HubConfig {
-        session,
-        ..HubConfig::default()
-    }
+    HubConfig::default().session(session)
 }
 
 /// Spawns a task that records when `hub.drained()` resolves.

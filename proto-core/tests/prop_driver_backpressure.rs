@@ -75,7 +75,7 @@ proptest! {
             .write_timeout(None)
             .idle_timeout(None)
             .frame_timeout(None);
-        let mut net = Net::with_codec(codec, HubConfig { session, ..HubConfig::default() });
+        let mut net = Net::with_codec(codec, HubConfig::default().session(session));
         let peer = net.connect(addr(1, 1));
         let wire: Vec<u8> = messages.iter().flat_map(|m| frame(m)).collect();
         let mut fed = 0;

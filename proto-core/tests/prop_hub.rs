@@ -136,10 +136,9 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn admission() -> impl Strategy<Value = AdmissionConfig> {
     (1usize..=5, prop::option::of(1usize..=3)).prop_map(|(max_sessions, max_sessions_per_ip)| {
-        AdmissionConfig {
-            max_sessions,
-            max_sessions_per_ip,
-        }
+        AdmissionConfig::default()
+            .max_sessions(max_sessions)
+            .max_sessions_per_ip(max_sessions_per_ip)
     })
 }
 
@@ -351,11 +350,7 @@ impl World {
             .close_timeout(CLOSE)
             .backpressure(None)
             .write_timeout(None);
-        let net = Net::new(HubConfig {
-            session,
-            admission,
-            ..HubConfig::default()
-        });
+        let net = Net::new(HubConfig::default().session(session).admission(admission));
         let start = net.clock.now();
         Self {
             net,

@@ -51,13 +51,13 @@ fn main() -> std::io::Result<()> {
 }
 
 async fn serve(args: &Args) -> std::io::Result<()> {
-    let config = ServerConfig::default().hub(HubConfig {
-        admission: AdmissionConfig {
-            max_sessions: args.max_sessions,
-            max_sessions_per_ip: None,
-        },
-        ..HubConfig::default()
-    });
+    let config = ServerConfig::default().hub(
+        HubConfig::default().admission(
+            AdmissionConfig::default()
+                .max_sessions(args.max_sessions)
+                .max_sessions_per_ip(None),
+        ),
+    );
     let (server, _events) =
         Server::bind(args.addr.clone(), LengthField::tokio_util(), config).await?;
     let hub = server.hub().clone();

@@ -94,17 +94,20 @@ where
 {
     let secs = |s: u64| (s > 0).then(|| Duration::from_secs(s));
     let idle = secs(args.idle_timeout);
-    let config = ServerConfig::default().hub(HubConfig {
-        session: SessionConfig::default()
-            .idle_timeout(idle)
-            .write_timeout(secs(args.write_timeout)),
-        memory_budget: args.memory_budget_mib << 20,
-        admission: AdmissionConfig {
-            max_sessions: args.max_sessions,
-            max_sessions_per_ip: args.max_per_ip,
-        },
-        ..HubConfig::default()
-    });
+    let config = ServerConfig::default().hub(
+        HubConfig::default()
+            .session(
+                SessionConfig::default()
+                    .idle_timeout(idle)
+                    .write_timeout(secs(args.write_timeout)),
+            )
+            .memory_budget(args.memory_budget_mib << 20)
+            .admission(
+                AdmissionConfig::default()
+                    .max_sessions(args.max_sessions)
+                    .max_sessions_per_ip(args.max_per_ip),
+            ),
+    );
     let (server, mut events) = Server::bind(args.addr.clone(), codec, config).await?;
     let hub = server.hub().clone();
     if args.handler {

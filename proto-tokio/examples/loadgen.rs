@@ -100,13 +100,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn start_ours(connections: usize, handler: bool) -> std::io::Result<SocketAddr> {
-    let config = ServerConfig::default().hub(HubConfig {
-        admission: AdmissionConfig {
-            max_sessions: connections,
-            max_sessions_per_ip: None,
-        },
-        ..HubConfig::default()
-    });
+    let config = ServerConfig::default().hub(
+        HubConfig::default().admission(
+            AdmissionConfig::default()
+                .max_sessions(connections)
+                .max_sessions_per_ip(None),
+        ),
+    );
     let (server, mut events) =
         Server::bind("127.0.0.1:0", LengthField::tokio_util(), config).await?;
     let addr = server.local_addr()?;

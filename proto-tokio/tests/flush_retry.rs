@@ -88,10 +88,8 @@ async fn replies_after_a_burst_arrive_without_a_further_send() {
     const BURST: u32 = 1024;
     const LEN: usize = 4096;
     tokio::time::timeout(LIMIT, async {
-        let config = HubConfig {
-            session: SessionConfig::default().max_queue_bytes(8 << 20),
-            ..HubConfig::default()
-        };
+        let config =
+            HubConfig::default().session(SessionConfig::default().max_queue_bytes(8 << 20));
         let (_hub, _events, handle, mut client) = buffered_session(config, 4096).await;
         // 4 MiB the client does not read yet, then a last reply: the
         // socket fills, the BufWriter's flush pends, and the last reply

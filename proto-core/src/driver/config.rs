@@ -145,14 +145,11 @@ impl ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         Self {
-            hub: HubConfig {
-                // A client reads its server's answers whatever it has
-                // queued to send: pausing there could deadlock with a
-                // server that does the same (see
-                // `SessionConfig::backpressure_counts_sends`).
-                session: SessionConfig::default().backpressure_counts_sends(false),
-                ..HubConfig::default()
-            },
+            // A client reads its server's answers whatever it has queued to
+            // send: pausing there could deadlock with a server that does
+            // the same (see `SessionConfig::backpressure_counts_sends`).
+            hub: HubConfig::default()
+                .session(SessionConfig::default().backpressure_counts_sends(false)),
             connect_timeout: Duration::from_secs(5),
             reconnect: None,
             nodelay: true,

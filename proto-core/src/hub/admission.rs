@@ -7,6 +7,7 @@ use std::net::IpAddr;
 /// connection arrives, before any session exists, so concurrent accepts
 /// cannot overshoot a limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct AdmissionConfig {
     /// Most live sessions (default 10,000).
     pub max_sessions: usize,
@@ -20,6 +21,20 @@ impl Default for AdmissionConfig {
             max_sessions: 10_000,
             max_sessions_per_ip: None,
         }
+    }
+}
+
+impl AdmissionConfig {
+    /// Most live sessions.
+    pub fn max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = max;
+        self
+    }
+
+    /// Most live sessions from one IP address (`None`: no limit).
+    pub fn max_sessions_per_ip(mut self, max: Option<usize>) -> Self {
+        self.max_sessions_per_ip = max;
+        self
     }
 }
 

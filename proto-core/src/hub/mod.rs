@@ -105,6 +105,7 @@ use crate::session::{CloseReason, ConfigError, SendError, SessionConfig, SharedF
 /// | `memory_budget` | 256 MiB | sends to sessions over their fair share refused or disconnected ([`BudgetPolicy`]), counted in [`HubStats::sends_over_budget`] |
 /// | `refusal_message` | none | (a payload written to refused connections before they are closed) |
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HubConfig {
     /// Every session's limits and timeouts.
     pub session: SessionConfig,
@@ -139,6 +140,42 @@ impl Default for HubConfig {
 }
 
 impl HubConfig {
+    /// Every session's limits and timeouts.
+    pub fn session(mut self, session: SessionConfig) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// Who may connect.
+    pub fn admission(mut self, admission: AdmissionConfig) -> Self {
+        self.admission = admission;
+        self
+    }
+
+    /// Events buffered for the application before drivers stop reading.
+    pub fn event_capacity(mut self, capacity: usize) -> Self {
+        self.event_capacity = capacity;
+        self
+    }
+
+    /// Most bytes queued for sending across all sessions.
+    pub fn memory_budget(mut self, bytes: usize) -> Self {
+        self.memory_budget = bytes;
+        self
+    }
+
+    /// What a send does past the memory budget.
+    pub fn budget_policy(mut self, policy: BudgetPolicy) -> Self {
+        self.budget_policy = policy;
+        self
+    }
+
+    /// A message written to connections that admission refuses.
+    pub fn refusal_message(mut self, message: Option<Bytes>) -> Self {
+        self.refusal_message = message;
+        self
+    }
+
     /// Checks that the settings fit together and fit the codec made by
     /// `factory` (a send queue that cannot hold the largest frame the codec
     /// accepts is an error).

@@ -139,28 +139,27 @@ impl Harness {
             .frame_timeout((c[4] & 2 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 3)))
             .close_timeout(Duration::from_millis(u64::from(c[5])))
             .half_close(c[4] & 4 != 0);
-        let admission = AdmissionConfig {
-            max_sessions: usize::from(c[6] % 4) + 1,
-            max_sessions_per_ip: [None, Some(1), Some(2)][usize::from(c[6] >> 2) % 3],
+        let admission = AdmissionConfig::default()
+            .max_sessions(usize::from(c[6] % 4) + 1)
+            .max_sessions_per_ip([None, Some(1), Some(2)][usize::from(c[6] >> 2) % 3]);
+        // A small memory budget now and then (4-32 KiB), refusing or
+        // disconnecting the sessions over their share.
+        let memory_budget = if c[7] & 4 != 0 {
+            4096 * (usize::from(c[7] >> 3 & 7) + 1)
+        } else {
+            HubConfig::default().memory_budget
         };
-        let config = HubConfig {
-            session,
-            admission,
-            event_capacity: usize::from(c[7] % 4) + 1,
-            // A small memory budget now and then (4-32 KiB), refusing or
-            // disconnecting the sessions over their share.
-            memory_budget: if c[7] & 4 != 0 {
-                4096 * (usize::from(c[7] >> 3 & 7) + 1)
-            } else {
-                HubConfig::default().memory_budget
-            },
-            budget_policy: if c[7] & 0x80 != 0 {
-                BudgetPolicy::Disconnect
-            } else {
-                BudgetPolicy::Refuse
-            },
-            refusal_message: None,
+        let budget_policy = if c[7] & 0x80 != 0 {
+            BudgetPolicy::Disconnect
+        } else {
+            BudgetPolicy::Refuse
         };
+        let config = HubConfig::default()
+            .session(session)
+            .admission(admission)
+            .event_capacity(usize::from(c[7] % 4) + 1)
+            .memory_budget(memory_budget)
+            .budget_policy(budget_policy);
         let codec = LengthField::laster40net().max_frame_length(max_frame);
         let (hub, events) =
             Hub::new(codec.clone(), config).expect("the harness builds valid configurations");

@@ -110,13 +110,12 @@ pub(crate) async fn echo_many_connections<R: Runtime>() {
 pub(crate) async fn graceful_shutdown_flushes<R: Runtime>() {
     const MESSAGES: u32 = 8 * 1024;
     const LEN: usize = 1024;
-    let config = HubConfig {
-        session: SessionConfig::default()
+    let config = HubConfig::default().session(
+        SessionConfig::default()
             .max_queue_messages(100_000)
             .max_queue_bytes(32 << 20)
             .close_timeout(Duration::from_secs(20)),
-        ..HubConfig::default()
-    };
+    );
     let mut server = EchoServer::start::<R>(local(), codec(), config, false).await;
     let addr = server.addr;
     let mut peers = Vec::new();
@@ -245,14 +244,13 @@ pub(crate) async fn peer_reset<R: Runtime>() {
 pub(crate) async fn half_close_flushes_replies<R: Runtime>() {
     const REPLIES: u32 = 4 * 1024;
     const LEN: usize = 2048;
-    let config = HubConfig {
-        session: SessionConfig::default()
+    let config = HubConfig::default().session(
+        SessionConfig::default()
             .backpressure(None)
             .max_queue_messages(100_000)
             .max_queue_bytes(32 << 20)
             .close_timeout(Duration::from_secs(20)),
-        ..HubConfig::default()
-    };
+    );
     let mut server = EchoServer::start::<R>(local(), codec(), config, false).await;
     let addr = server.addr;
     let peer = blocking(move || {
@@ -306,10 +304,7 @@ pub(crate) async fn half_close_flushes_replies<R: Runtime>() {
 /// side down (as `nc -N` does) still gets every reply: the session stays
 /// open after end of stream until the application closes it.
 pub(crate) async fn half_close_request_gets_its_replies<R: Runtime>() {
-    let config = HubConfig {
-        session: SessionConfig::default().half_close(true),
-        ..HubConfig::default()
-    };
+    let config = HubConfig::default().session(SessionConfig::default().half_close(true));
     let mut server = EchoServer::start::<R>(local(), codec(), config, true).await;
     let addr = server.addr;
     let got = blocking(move || {

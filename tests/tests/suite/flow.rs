@@ -35,10 +35,7 @@ const HIGH: usize = 64 * 1024;
 const HEADER: usize = 4;
 
 fn hub_with(session: SessionConfig) -> HubConfig {
-    HubConfig {
-        session,
-        ..HubConfig::default()
-    }
+    HubConfig::default().session(session)
 }
 
 /// `len` bytes whose content depends on `n` (any `len`, 0 included).
@@ -813,14 +810,9 @@ pub(crate) async fn shutdown_stream_ends_after_every_closed<R: Runtime>() {
 /// then end of stream, and is counted once as `too_many_sessions`; once
 /// the first leaves, a new connection is admitted.
 pub(crate) async fn refused_connection_gets_the_refusal_message<R: Runtime>() {
-    let config = HubConfig {
-        admission: AdmissionConfig {
-            max_sessions: 1,
-            ..AdmissionConfig::default()
-        },
-        refusal_message: Some(Bytes::from_static(b"server full")),
-        ..HubConfig::default()
-    };
+    let config = HubConfig::default()
+        .admission(AdmissionConfig::default().max_sessions(1))
+        .refusal_message(Some(Bytes::from_static(b"server full")));
     let mut server =
         EchoServer::start::<R>(local(), LengthField::laster40net(), config, true).await;
     let addr = server.addr;

@@ -21,10 +21,7 @@ const HEARTBEAT: Heartbeat = Heartbeat {
 };
 
 pub(crate) async fn heartbeats_keep_live_peers_and_close_silent_ones<R: Runtime>() {
-    let config = HubConfig {
-        session: SessionConfig::default().heartbeat(Some(HEARTBEAT)),
-        ..HubConfig::default()
-    };
+    let config = HubConfig::default().session(SessionConfig::default().heartbeat(Some(HEARTBEAT)));
     let mut server =
         EchoServer::start::<R>(local(), LengthField::laster40net(), config.clone(), true).await;
     let addr = server.addr;

@@ -21,13 +21,11 @@ use crate::behaviours::{codec, connect, dropped_by_server, round_trip};
 /// is refused (counted as `too_many_sessions`, never opened); once one
 /// closes, a new one is admitted.
 pub(crate) async fn admission_max_sessions<R: Runtime>() {
-    let config = HubConfig {
-        admission: AdmissionConfig {
-            max_sessions: 3,
-            max_sessions_per_ip: None,
-        },
-        ..HubConfig::default()
-    };
+    let config = HubConfig::default().admission(
+        AdmissionConfig::default()
+            .max_sessions(3)
+            .max_sessions_per_ip(None),
+    );
     let mut server = EchoServer::start::<R>(local(), codec(), config, true).await;
     let mut clients = Vec::new();
     for _ in 0..3 {
@@ -83,13 +81,11 @@ pub(crate) async fn admission_max_sessions<R: Runtime>() {
 /// the third is refused (`too_many_from_ip`), and one from 127.0.0.2 is
 /// still admitted.
 pub(crate) async fn admission_per_ip<R: Runtime>() {
-    let config = HubConfig {
-        admission: AdmissionConfig {
-            max_sessions: 100,
-            max_sessions_per_ip: Some(2),
-        },
-        ..HubConfig::default()
-    };
+    let config = HubConfig::default().admission(
+        AdmissionConfig::default()
+            .max_sessions(100)
+            .max_sessions_per_ip(Some(2)),
+    );
     let mut server = EchoServer::start::<R>(local(), codec(), config, true).await;
     let mut clients = Vec::new();
     for _ in 0..2 {
@@ -157,10 +153,7 @@ pub(crate) async fn admission_per_ip<R: Runtime>() {
 /// stays open.
 pub(crate) async fn idle_timeout<R: Runtime>() {
     let idle = Duration::from_millis(300);
-    let config = HubConfig {
-        session: SessionConfig::default().idle_timeout(Some(idle)),
-        ..HubConfig::default()
-    };
+    let config = HubConfig::default().session(SessionConfig::default().idle_timeout(Some(idle)));
     let mut server = EchoServer::start::<R>(local(), codec(), config, false).await;
     // The session opens after this instant, so it may not close before
     // `idle` has passed since.
@@ -220,14 +213,13 @@ pub(crate) async fn idle_timeout<R: Runtime>() {
 /// two other sessions keep echoing throughout (a round trip every 64
 /// sends of the flood, and after it).
 pub(crate) async fn slow_consumer_disconnected<R: Runtime>() {
-    let config = HubConfig {
-        session: SessionConfig::default()
+    let config = HubConfig::default().session(
+        SessionConfig::default()
             .max_queue_bytes(64 * 1024)
             .max_queue_messages(100_000)
             .backpressure(None)
             .overflow(Overflow::Disconnect),
-        ..HubConfig::default()
-    };
+    );
     let codec = codec().max_frame_length(16 * 1024);
     let mut server = EchoServer::start::<R>(local(), codec, config, true).await;
     let mut others = Vec::new();
