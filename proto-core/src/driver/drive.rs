@@ -238,7 +238,8 @@ where
             Some(CloseRequest::Graceful { reason, last_word }) => match last_word {
                 Some(payload) => {
                     if let Err(err) = session.send_final(payload, reason.clone(), now) {
-                        tracing::debug!(error = %err, "last word refused");
+                        // Dropped: say so at the default log level.
+                        tracing::warn!(error = %err, "last word refused; closing without it");
                         session.close(reason, now);
                     }
                 }

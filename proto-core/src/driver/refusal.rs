@@ -75,7 +75,13 @@ impl Refusal {
             io.poll_shutdown(cx).map(|r| r.is_ok())
         })
         .await;
-        tracing::debug!(peer = %self.peer, delivered = done, "refusal message");
+        if done {
+            tracing::debug!(peer = %self.peer, "refusal message delivered");
+        } else {
+            // The connection was already counted as refused; its message
+            // was lost (no reader within the timeout, or an I/O error).
+            tracing::warn!(peer = %self.peer, rejected = %self.rejected, "refusal message not delivered");
+        }
     }
 }
 
