@@ -368,26 +368,30 @@ fn stops_reading_while_the_application_does_not_take_events() {
     assert_eq!(messages, want);
 }
 
+/// The driver's probe buffer: what a session with no read buffer of its
+/// own reads into.
+const PROBE: usize = 16 * 1024;
+
 #[test]
 fn idle_connection_releases_its_buffer_and_reads_through_the_probe() {
     let mut net = Net::new(HubConfig::default());
     let peer = net.connect(addr(7, 1));
     // A burst larger than the probe: the probe takes the first part, the
     // session's buffer the rest.
-    peer.io.push_frame(&[7u8; 3000]);
+    peer.io.push_frame(&[7u8; PROBE + 3000]);
     net.run();
-    let sizes = peer.io.read_sizes();
     assert_eq!(
-        sizes[0], 1024,
+        peer.io.read_sizes()[0],
+        PROBE,
         "first read after idling goes through the probe"
     );
-    assert!(sizes[1] > 1024, "then the session's buffer: {sizes:?}");
-    assert_eq!(sizes.len(), 2);
+    assert_eq!(peer.io.read_into_buffer(), vec![false, true]);
 
     // Idle again: the next burst starts at the probe again.
     peer.io.push_frame(b"again");
     net.run();
-    assert_eq!(peer.io.read_sizes()[2], 1024);
+    assert_eq!(peer.io.read_sizes()[2], PROBE);
+    assert_eq!(peer.io.read_into_buffer(), vec![false, true, false]);
     assert_eq!(net.drain_events().len(), 3);
 }
 
@@ -399,27 +403,30 @@ fn small_messages_stay_on_the_probe() {
         peer.io.push_frame(&[i; 100]);
         net.run();
     }
-    assert_eq!(peer.io.read_sizes(), vec![1024; 5]);
+    assert_eq!(peer.io.read_sizes(), vec![PROBE; 5]);
+    assert_eq!(peer.io.read_into_buffer(), vec![false; 5]);
 }
 
 /// Bulk traffic (a read that fills the probe) switches to the session's
 /// buffer; a partial frame then keeps it.
-fn bulk_then_more() -> Vec<usize> {
+fn bulk_then_more() -> Vec<bool> {
     let mut net = Net::new(HubConfig::default());
     let peer = net.connect(addr(7, 2));
-    let wire = frame(&[9u8; 5000]);
-    peer.io.push(&wire[..3000]);
+    let wire = frame(&[9u8; 2 * PROBE]);
+    peer.io.push(&wire[..PROBE + 3000]);
     net.run();
-    peer.io.push(&wire[3000..]);
+    peer.io.push(&wire[PROBE + 3000..]);
     net.run();
-    peer.io.read_sizes()
+    peer.io.read_into_buffer()
 }
 
 #[test]
 fn keeps_the_buffer_while_a_frame_is_partial() {
-    let sizes = bulk_then_more();
-    assert_eq!(sizes[0], 1024);
-    assert!(sizes[1] > 1024 && sizes[2] > 1024, "no release: {sizes:?}");
+    let paths = bulk_then_more();
+    assert!(
+        paths.len() >= 3 && !paths[0] && paths[1..].iter().all(|&b| b),
+        "the probe, then the session's buffer, with no release: {paths:?}"
+    );
 }
 
 #[test]
@@ -430,27 +437,29 @@ fn keeps_the_buffer_while_writes_wait() {
     peer.handle
         .send(Bytes::from_static(b"stuck"))
         .expect("queued");
-    peer.io.push_frame(&[1u8; 2000]);
+    peer.io.push_frame(&[1u8; PROBE + 2000]);
     net.run();
     peer.io.push_frame(b"two");
     net.run();
-    let sizes = peer.io.read_sizes();
-    assert_eq!(sizes[0], 1024);
-    assert!(sizes[1] > 1024, "bulk: the session's buffer: {sizes:?}");
-    assert!(sizes[2] > 1024, "a write is waiting: no release: {sizes:?}");
+    assert_eq!(
+        peer.io.read_into_buffer(),
+        vec![false, true, true],
+        "bulk, then a write is waiting: no release"
+    );
     // Once the write goes out and the socket is quiet, the buffer goes.
     peer.io.set_write_mode(WriteMode::All);
     net.run();
     peer.io.push_frame(b"three");
     net.run();
-    assert_eq!(peer.io.read_sizes()[3], 1024);
+    assert!(!peer.io.read_into_buffer()[3], "quiet again: the probe");
+    assert_eq!(peer.io.read_sizes()[3], PROBE);
 }
 
 /// The switch from the probe to the session's buffer happens exactly when
-/// a read fills the probe (1024 bytes), not one byte before.
+/// a read fills the probe, not one byte before.
 #[test]
 fn a_read_that_fills_the_probe_switches_one_byte_short_does_not() {
-    for (wire_len, switches) in [(1023usize, false), (1024, true)] {
+    for (wire_len, switches) in [(PROBE - 1, false), (PROBE, true)] {
         let mut net = Net::new(HubConfig::default());
         let peer = net.connect(addr(7, 9));
         let first = frame(&vec![1u8; wire_len - 4]);
@@ -458,13 +467,15 @@ fn a_read_that_fills_the_probe_switches_one_byte_short_does_not() {
         peer.io.push(&first);
         peer.io.push(&frame(b"next"));
         net.run();
-        let sizes = peer.io.read_sizes();
-        assert_eq!(sizes[0], 1024, "the first read goes through the probe");
         assert_eq!(
-            sizes[1] > 1024,
-            switches,
-            "a {wire_len}-byte read: second read offered {} bytes",
-            sizes[1]
+            peer.io.read_sizes()[0],
+            PROBE,
+            "the first read goes through the probe"
+        );
+        assert_eq!(
+            peer.io.read_into_buffer(),
+            vec![false, switches],
+            "a {wire_len}-byte read, then the next"
         );
     }
 }

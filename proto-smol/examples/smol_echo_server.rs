@@ -136,21 +136,31 @@ where
             proto_smol::shutdown(&hub, grace).await
         }
     });
-    let mut refused = 0u64;
-    while let Some(event) = events.recv().await {
-        match event {
-            Event::Message { id, payload } => {
-                if let Err(err) = hub.send(id, payload) {
-                    refused += 1;
-                    tracing::warn!(%id, error = %err, refused, "reply refused");
+    // The event loop runs on a task of the executor that drives the
+    // sessions, not in `main`'s `block_on`: there it would run on the main
+    // thread, and every event would cost a wake-up across threads.
+    let refused = smol::spawn({
+        let hub = hub.clone();
+        async move {
+            let mut refused = 0u64;
+            while let Some(event) = events.recv().await {
+                match event {
+                    Event::Message { id, payload } => {
+                        if let Err(err) = hub.send(id, payload) {
+                            refused += 1;
+                            tracing::warn!(%id, error = %err, refused, "reply refused");
+                        }
+                    }
+                    Event::Closed { id, reason, .. } if reason.is_fault() => {
+                        tracing::info!(%id, %reason, "session closed");
+                    }
+                    _ => {}
                 }
             }
-            Event::Closed { id, reason, .. } if reason.is_fault() => {
-                tracing::info!(%id, %reason, "session closed");
-            }
-            _ => {}
+            refused
         }
-    }
+    })
+    .await;
     let report = stopper.await;
     tracing::info!(?report, refused, stats = ?hub.stats(), "stopped");
     Ok(())

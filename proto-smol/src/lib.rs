@@ -13,9 +13,11 @@
 //! - [`shutdown`]: stops accepting, closes every session with
 //!   `Shutdown` after flushing its queue, and reports what was flushed and
 //!   dropped.
+//! - [`AsyncTcp`]: the transport `Smol` accepts and connects, an async-io
+//!   TCP stream that reads only when epoll says there is something to read.
 //! - [`FuturesIo`] and [`AsyncIoTimer`]: the driver's transport and timer,
 //!   for running a [`Conn`](proto_core::driver::Conn) over any futures-io
-//!   stream.
+//!   stream (TLS, async-std's `TcpStream`, …).
 //!
 //! Tasks are started by the [`Smol`] runtime value: smol's global executor
 //! by default (`Server::bind`, `Client::connect`); async-std users pass
@@ -26,7 +28,7 @@
 //! All protocol logic lives in proto-core, and so do [`Server`] and
 //! [`Client`] (written once against [`Runtime`](proto_core::driver::Runtime));
 //! this crate is [`Smol`], that runtime on async-io, plus the driver's
-//! [`FuturesIo`] transport and [`AsyncIoTimer`].
+//! [`AsyncTcp`] and [`FuturesIo`] transports and [`AsyncIoTimer`].
 //!
 //! An echo server:
 //!
@@ -56,11 +58,13 @@
 mod io;
 mod runtime;
 mod shutdown;
+mod tcp;
 
 pub use io::{AsyncIoTimer, FuturesIo};
 pub use proto_core::driver::{BindError, ClientConfig, ConnectError, ServerConfig};
 pub use runtime::{BoxTask, Smol};
 pub use shutdown::shutdown;
+pub use tcp::AsyncTcp;
 
 /// A listening server on async-io: [`proto_core::driver::Server`] on [`Smol`].
 pub type Server<F> = proto_core::driver::Server<F, Smol>;

@@ -9,11 +9,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_io::Async;
 use proto_core::driver::{BoxFuture, Runtime};
-use smol::net::{TcpListener, TcpStream};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::{AsyncIoTimer, FuturesIo};
+use crate::{AsyncIoTimer, AsyncTcp};
+
+/// A listening socket on async-io.
+type TcpListener = Async<std::net::TcpListener>;
 
 /// A task as [`Smol::new`]'s spawn function receives it.
 pub type BoxTask = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -65,7 +68,7 @@ impl fmt::Debug for Smol {
 
 impl Runtime for Smol {
     type Listener = TcpListener;
-    type Stream = FuturesIo<TcpStream>;
+    type Stream = AsyncTcp;
     type Timer = AsyncIoTimer;
 
     fn spawn<T: Future<Output = ()> + Send + 'static>(&self, task: T) {
@@ -99,11 +102,11 @@ impl Runtime for Smol {
         socket.set_reuse_address(true)?;
         socket.bind(&addr.into())?;
         socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
-        TcpListener::try_from(std::net::TcpListener::from(socket))
+        Async::new(std::net::TcpListener::from(socket))
     }
 
     fn local_addr(&self, listener: &TcpListener) -> io::Result<SocketAddr> {
-        listener.local_addr()
+        listener.get_ref().local_addr()
     }
 
     fn accept<'a>(
@@ -112,15 +115,19 @@ impl Runtime for Smol {
     ) -> BoxFuture<'a, io::Result<(Self::Stream, SocketAddr)>> {
         Box::pin(async move {
             let (stream, peer) = listener.accept().await?;
-            Ok((FuturesIo(stream), peer))
+            Ok((AsyncTcp::new(stream), peer))
         })
     }
 
     fn connect(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Self::Stream>> {
-        Box::pin(async move { Ok(FuturesIo(TcpStream::connect(addr).await?)) })
+        Box::pin(async move {
+            Ok(AsyncTcp::new(
+                Async::<std::net::TcpStream>::connect(addr).await?,
+            ))
+        })
     }
 
     fn set_nodelay(&self, stream: &Self::Stream, nodelay: bool) -> io::Result<()> {
-        stream.0.set_nodelay(nodelay)
+        stream.get_ref().set_nodelay(nodelay)
     }
 }

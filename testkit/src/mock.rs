@@ -77,6 +77,10 @@ pub enum Op {
         buf: usize,
         /// Bytes read.
         n: usize,
+        /// Through [`Transport::poll_read_buf`] (into the session's own
+        /// buffer), not [`Transport::poll_read`] (into a slice: the
+        /// driver's probe).
+        into_buffer: bool,
     },
     /// A vectored write took `n` bytes.
     Write(usize),
@@ -279,15 +283,32 @@ impl IoCtl {
         self.ops()
             .iter()
             .filter_map(|op| match op {
-                Op::Read { buf, n } if *n > 0 => Some(*buf),
+                Op::Read { buf, n, .. } if *n > 0 => Some(*buf),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// For each read that returned bytes, whether it went into the
+    /// session's own buffer (`true`) or through the driver's probe.
+    pub fn read_into_buffer(&self) -> Vec<bool> {
+        self.ops()
+            .iter()
+            .filter_map(|op| match op {
+                Op::Read { n, into_buffer, .. } if *n > 0 => Some(*into_buffer),
                 _ => None,
             })
             .collect()
     }
 }
 
-impl Transport for MockIo {
-    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+impl MockIo {
+    fn read_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        into_buffer: bool,
+    ) -> Poll<io::Result<usize>> {
         let mut s = lock(&self.0);
         if let Some(kind) = s.read_error.take() {
             return Poll::Ready(Err(kind.into()));
@@ -299,19 +320,49 @@ impl Transport for MockIo {
             if front.is_empty() {
                 s.inbound.pop_front();
             }
-            s.ops.push(Op::Read { buf: buf.len(), n });
+            s.ops.push(Op::Read {
+                buf: buf.len(),
+                n,
+                into_buffer,
+            });
             return Poll::Ready(Ok(n));
         }
         if s.eof {
             s.ops.push(Op::Read {
                 buf: buf.len(),
                 n: 0,
+                into_buffer,
             });
             return Poll::Ready(Ok(0));
         }
         s.pending_reads += 1;
         s.read_waker = Some(cx.waker().clone());
         Poll::Pending
+    }
+}
+
+impl Transport for MockIo {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.read_into(cx, buf, false)
+    }
+
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+        max: usize,
+    ) -> Poll<io::Result<usize>> {
+        // As the trait's default does, recording the path.
+        let start = buf.len();
+        let end = buf.capacity().min(start + max).max(start + 1);
+        buf.resize(end, 0);
+        let result = self.read_into(cx, &mut buf[start..], true);
+        let n = match &result {
+            Poll::Ready(Ok(n)) => *n,
+            _ => 0,
+        };
+        buf.truncate(start + n);
+        result
     }
 
     fn poll_write_vectored(

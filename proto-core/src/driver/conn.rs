@@ -38,6 +38,13 @@ pub(super) enum Sink {
     },
 }
 
+impl Sink {
+    /// Whether events wait for the handler.
+    pub(super) fn has_pending(&self) -> bool {
+        matches!(self, Self::Handler { pending, .. } if !pending.is_empty())
+    }
+}
+
 impl<F: MessageFactory> fmt::Debug for Conn<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Conn")
@@ -211,7 +218,7 @@ where
         Event::Closed(reason) => HubEvent::Closed {
             id,
             reason,
-            stats: *session.stats(),
+            stats: Box::new(*session.stats()),
         },
     }
 }

@@ -1,5 +1,6 @@
 //! [`Drive`]: one session's loop over a [`Transport`].
 
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -22,9 +23,11 @@ const MAX_READ: usize = 64 * 1024;
 const READ_PER_POLL: usize = 256 * 1024;
 /// Bytes written in one poll before the driver yields.
 const WRITE_PER_POLL: usize = 1024 * 1024;
-/// The stack buffer an idle connection reads into (it holds no heap
-/// buffer until bytes arrive).
-const PROBE: usize = 1024;
+/// The size of the probe buffer, which a connection with no read buffer
+/// of its own reads into: one per thread, shared by every session the
+/// thread drives, so an idle connection holds no heap buffer. It is large
+/// enough for a typical batch of small messages to arrive in one read.
+const PROBE: usize = 16 * 1024;
 /// Most slices in one vectored write.
 const MAX_SLICES: usize = 64;
 
@@ -33,16 +36,18 @@ const MAX_SLICES: usize = 64;
 /// # A turn
 ///
 /// Each turn runs these phases in order, under the session's lock (which
-/// the handler phase releases):
+/// the handler phase releases), so that what one read brings is answered
+/// by one write in the same turn:
 ///
 /// | phase | does | stops when |
 /// | --- | --- | --- |
 /// | requests | applies a close asked for through a handle; a shutdown's close waits until the application is done with what it was given | |
+/// | read | reads at most what [`Session::read_budget`](crate::session::Session::read_budget) allows (back-pressure), unless the last turn found the event stream full | the socket is empty, the budget is 0, or this poll's read allowance is spent |
+/// | forget | once the session is closed: forget it in the hub before its `Closed` event goes out | |
 /// | deliver | moves the session's events to the event stream (or the handler's list); stops after `EndOfStream` until the application is done with everything before it | the stream is full |
 /// | handler | calls the handler with the lock released | |
-/// | read | reads at most what [`Session::read_budget`](crate::session::Session::read_budget) allows (back-pressure) | the socket is empty, the budget is 0, or this poll's read allowance is spent |
 /// | write | vectored writes while the socket takes bytes; retries a flush that was pending | the socket is full, or this poll's write allowance is spent |
-/// | close | once the session is closed: forget it in the hub, deliver `Closed`, shut the write side | |
+/// | close | once the session is closed and forgotten: deliver `Closed`, shut the write side | |
 /// | timer | arms the timer for the next deadline; fires it when due | |
 ///
 /// A turn that made progress runs again; one that spent its allowance
@@ -52,9 +57,10 @@ const MAX_SLICES: usize = 64;
 /// | flag | meaning |
 /// | --- | --- |
 /// | `read_eof` | the peer sent end of stream: no more reads |
+/// | `app_ready` | every event so far went out (the stream had room); reading waits for it |
 /// | `eof_delivered` | `EndOfStream` went to the application; with `half_close` off the session is polled again (which closes it) only once the application is done |
 /// | `deferred_close` | a shutdown's close, waiting for the application to be done |
-/// | `probe_reads` | reads go through the 1 KiB stack probe |
+/// | `probe_reads` | reads go through the thread's 16 KiB probe buffer (the session holds no read buffer) |
 /// | `busy` | something happened since the buffers were last released |
 /// | `flush_pending` | a flush returned `Pending` and must be retried |
 /// | `write_shut` | the write side was shut down |
@@ -67,6 +73,8 @@ pub struct Drive<F: MessageFactory, T, M> {
     armed: Option<Instant>,
     read_eof: bool,
     eof_delivered: bool,
+    /// Every event so far went to the application (the stream had room).
+    app_ready: bool,
     deferred_close: Option<CloseRequest>,
     probe_reads: bool,
     busy: bool,
@@ -150,6 +158,7 @@ where
             armed: None,
             read_eof: false,
             eof_delivered: false,
+            app_ready: true,
             deferred_close: None,
             probe_reads: true,
             busy: false,
@@ -167,6 +176,13 @@ where
         st.polled(cx.waker());
         self.apply_close_request(cx, &mut st, now);
 
+        // Read, hand what was read to the application, and write its
+        // replies in the same turn: one read and one write per batch.
+        let read = if self.app_ready {
+            self.read(cx, &mut st, now)
+        } else {
+            Step::default()
+        };
         if st.session.is_closed() && !self.conn.unregistered {
             // Forget the session before its Closed event goes out (however
             // it closed). The hub lock is never taken under a session lock.
@@ -174,38 +190,33 @@ where
             self.conn.unregister();
             return Turn::Again;
         }
-
-        let eof_before = self.eof_delivered;
-        let app_ready = self.deliver(cx, &mut st, now);
+        let (eof_before, was_ready) = (self.eof_delivered, self.app_ready);
+        self.app_ready = self.deliver(cx, &mut st, now);
+        // The stream had room again: the next turn reads.
+        let resumed = self.app_ready && !was_ready;
         // EndOfStream just went out: the next turn waits for the
         // application to be done with it, then closes.
         let eof_news = self.eof_delivered != eof_before;
-        if let Sink::Handler { pending, .. } = &self.conn.sink {
-            if !pending.is_empty() {
-                // The next turn runs at once: sends from the handler need
-                // not wake this task.
-                st.stay_awake();
-                drop(st);
-                self.run_handler();
-                return Turn::Again;
-            }
+        let handled = self.conn.sink.has_pending();
+        if handled {
+            // Sends from the handler need not wake this task: it writes
+            // them next.
+            st.stay_awake();
+            drop(st);
+            self.run_handler();
+            st = lock(&slot.state);
         }
-
-        let read = if app_ready {
-            self.read(cx, &mut st, now)
-        } else {
-            Step::default()
-        };
         let write = self.write(cx, &mut st, now);
         st.settle(&slot.ledger);
         st.wake_writers();
 
         if st.session.is_closed() {
-            return self.finish(cx, st, app_ready);
+            return self.finish(cx, st);
         }
 
         let timer_fired = self.timer_phase(cx, &mut st);
-        if read.progressed || write.progressed || timer_fired || eof_news {
+        let progressed = read.progressed || write.progressed || timer_fired;
+        if progressed || eof_news || handled || resumed {
             self.busy = true;
             return Turn::Again;
         }
@@ -381,13 +392,19 @@ where
         }
         let max = budget.min(MAX_READ).min(allowance);
         let result = if self.probe_reads {
-            let mut probe = [0u8; PROBE];
-            let take = max.min(PROBE);
-            let result = self.io.poll_read(cx, &mut probe[..take]);
-            if let Poll::Ready(Ok(n)) = result {
+            let io = &mut self.io;
+            let (result, n) = with_probe(max, |probe| {
+                let result = io.poll_read(cx, probe);
+                let n = match result {
+                    Poll::Ready(Ok(n)) => n,
+                    _ => 0,
+                };
                 session.handle_input(&probe[..n], now);
-                self.probe_reads = n < PROBE;
-            }
+                (result, n)
+            });
+            // A full probe: the peer is sending in bulk, read straight
+            // into the session's buffer until the connection goes quiet.
+            self.probe_reads = n < PROBE;
             result
         } else {
             let result = self.io.poll_read_buf(cx, session.read_buf(), max);
@@ -488,12 +505,11 @@ where
         &mut self,
         cx: &mut Context<'_>,
         st: std::sync::MutexGuard<'_, SlotState<F::Resolver, F::Builder>>,
-        app_ready: bool,
     ) -> Turn {
         if !self.conn.unregistered {
             return Turn::Again;
         }
-        if !app_ready {
+        if !self.app_ready {
             // The Closed event waits for room; poll_ready will wake us.
             return Turn::Wait;
         }
@@ -539,6 +555,27 @@ where
         }
         false
     }
+}
+
+thread_local! {
+    /// This thread's probe buffer (see [`PROBE`]).
+    static PROBE_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; PROBE].into_boxed_slice());
+}
+
+/// Runs `read` on at most `max` bytes of this thread's probe buffer (or a
+/// small stack buffer, should a read on this thread already hold it).
+fn with_probe<R>(max: usize, read: impl FnOnce(&mut [u8]) -> R) -> R {
+    PROBE_BUF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut probe) => {
+            let take = max.min(probe.len());
+            read(&mut probe[..take])
+        }
+        Err(_) => {
+            let mut small = [0u8; 1024];
+            let take = max.min(small.len());
+            read(&mut small[..take])
+        }
+    })
 }
 
 /// Whether the session holds nothing worth keeping a buffer for.

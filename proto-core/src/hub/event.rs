@@ -40,8 +40,9 @@ pub enum Event {
         id: SessionId,
         /// Why.
         reason: CloseReason,
-        /// Its final counters.
-        stats: SessionStats,
+        /// Its final counters (boxed: they are large, and every event
+        /// is moved through the stream by value).
+        stats: Box<SessionStats>,
     },
 }
 

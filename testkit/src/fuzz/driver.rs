@@ -506,7 +506,7 @@ impl Harness {
                 Event::Closed { reason, stats, .. } => {
                     assert!(self.hub.get(id).is_none(), "Closed while the hub has it");
                     assert!(!self.hub.sessions().contains(&id), "Closed while listed");
-                    Ev::Closed(reason, stats)
+                    Ev::Closed(reason, *stats)
                 }
                 other => panic!("an event the harness does not know: {other:?}"),
             };

@@ -356,7 +356,11 @@ impl EchoServer {
                     }
                     Event::Closed { id, reason, stats } => {
                         handles.remove(&id);
-                        let _ = closed_tx.unbounded_send(ClosedSession { id, reason, stats });
+                        let _ = closed_tx.unbounded_send(ClosedSession {
+                            id,
+                            reason,
+                            stats: *stats,
+                        });
                     }
                     other => errors
                         .lock()
