@@ -43,8 +43,8 @@ pub(crate) async fn run(c: &Common, members: usize, senders: usize, rate: f64) -
     let begin = Instant::now();
     let mut readers = Vec::new();
     let mut writers = Vec::new();
-    // Write halves of the members that only listen: dropping one would
-    // end its stream (FIN), and the server would close the member.
+    // Write halves kept open until every delivery is in: dropping one
+    // would end its stream (FIN), and the server would close the member.
     let mut listening = Vec::new();
     for (n, stream) in streams.into_iter().enumerate() {
         let (read, mut write) = stream.into_split();
@@ -78,13 +78,19 @@ pub(crate) async fn run(c: &Common, members: usize, senders: usize, rate: f64) -
                     }
                     buf.clear();
                 }
-                seq
+                // The write half goes back to be kept open: a sender that
+                // finishes first must not end its stream (FIN) while the
+                // others' messages are still on their way to it.
+                (seq, write)
             }));
         }
     }
     let mut sent = 0;
     for writer in writers {
-        sent += writer.await.unwrap_or(0);
+        if let Ok((seq, write)) = writer.await {
+            sent += seq;
+            listening.push(write);
+        }
     }
     let (mut tally, mut delivered) = (Tally::default(), 0u64);
     for reader in readers {
