@@ -132,7 +132,7 @@ impl<F: MessageFactory> Conn<F> {
     /// admission place and its share of the memory budget, adds its
     /// counters to the totals, and wakes tasks waiting to send to it.
     pub(super) fn unregister(&mut self) {
-        let (reason, stats, groups) = {
+        let (reason, stats) = {
             let mut st = lock(&self.slot.state);
             st.release_charge(&self.slot.ledger);
             st.wake_writers();
@@ -141,14 +141,13 @@ impl<F: MessageFactory> Conn<F> {
                 .close_reason()
                 .cloned()
                 .unwrap_or(CloseReason::Local);
-            (reason, *st.session.stats(), std::mem::take(&mut st.groups))
+            (reason, *st.session.stats())
         };
         self.hub.unregister(Closed {
             id: self.slot.id,
             peer: self.slot.peer,
             reason: &reason,
             stats: &stats,
-            groups: &groups,
         });
         self.unregistered = true;
     }

@@ -5,8 +5,11 @@ use std::fmt;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
+use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Instant;
+
+use bytes::BytesMut;
 
 use super::conn::{Sink, event_cost, to_hub_event};
 use super::{Conn, Timer, Transport};
@@ -36,8 +39,9 @@ const MAX_SLICES: usize = 64;
 /// # A turn
 ///
 /// Each turn runs these phases in order, under the session's lock (which
-/// the handler phase releases), so that what one read brings is answered
-/// by one write in the same turn:
+/// the read phase releases for the socket call, and the handler phase for
+/// the handler), so that what one read brings is answered by one write in
+/// the same turn:
 ///
 /// | phase | does | stops when |
 /// | --- | --- | --- |
@@ -111,6 +115,23 @@ struct Step {
     limited: bool,
 }
 
+impl Step {
+    fn progress() -> Self {
+        Self {
+            progressed: true,
+            ..Self::default()
+        }
+    }
+}
+
+/// The bytes a read returned (0 for anything but data).
+fn read_len(result: &Poll<io::Result<usize>>) -> usize {
+    match result {
+        Poll::Ready(Ok(n)) => *n,
+        _ => 0,
+    }
+}
+
 impl<F, T, M> Future for Drive<F, T, M>
 where
     F: MessageFactory,
@@ -178,10 +199,17 @@ where
 
         // Read, hand what was read to the application, and write its
         // replies in the same turn: one read and one write per batch.
-        let read = if self.app_ready {
-            self.read(cx, &mut st, now)
-        } else {
-            Step::default()
+        let read = match self.app_ready {
+            false => Step::default(),
+            true => match self.read_plan(cx, &mut st) {
+                Err(step) => step,
+                Ok(plan) => {
+                    drop(st);
+                    let (guard, step) = self.read_unlocked(cx, &slot.state, plan, now);
+                    st = guard;
+                    step
+                }
+            },
         };
         if st.session.is_closed() && !self.conn.unregistered {
             // Forget the session before its Closed event goes out (however
@@ -357,24 +385,25 @@ where
         }
     }
 
-    /// One read of at most what back-pressure and this poll's allowance
-    /// permit.
-    fn read(
+    /// What the next read may take, decided under the session's lock: at
+    /// most what back-pressure and this poll's allowance permit, into the
+    /// probe or into the session's own buffer (taken out for the read).
+    /// `Err` is the read phase's outcome when there is nothing to read.
+    fn read_plan(
         &mut self,
         cx: &mut Context<'_>,
         st: &mut SlotState<F::Resolver, F::Builder>,
-        now: Instant,
-    ) -> Step {
+    ) -> Result<(usize, Option<BytesMut>), Step> {
         let session = &mut st.session;
         if session.is_closing() || self.read_eof || self.deferred_close.is_some() {
-            return Step::default();
+            return Err(Step::default());
         }
         let allowance = READ_PER_POLL - self.read_this_poll.min(READ_PER_POLL);
         if allowance == 0 {
-            return Step {
+            return Err(Step {
                 limited: true,
                 ..Step::default()
-            };
+            });
         }
         let credit = &self.conn.slot.credit;
         let budget = session.read_budget(credit.pending());
@@ -385,57 +414,71 @@ where
             let queued = session.paced_queue_bytes();
             let low = session.config().backpressure.map_or(0, |m| m.low);
             let resumed = queued <= low && !credit.wait_for(low - queued, cx.waker());
-            return Step {
+            return Err(Step {
                 progressed: resumed,
                 ..Step::default()
-            };
+            });
         }
         let max = budget.min(MAX_READ).min(allowance);
-        let result = if self.probe_reads {
-            let io = &mut self.io;
-            let (result, n) = with_probe(max, |probe| {
-                let result = io.poll_read(cx, probe);
-                let n = match result {
-                    Poll::Ready(Ok(n)) => n,
-                    _ => 0,
-                };
-                session.handle_input(&probe[..n], now);
-                (result, n)
-            });
-            // A full probe: the peer is sending in bulk, read straight
-            // into the session's buffer until the connection goes quiet.
-            self.probe_reads = n < PROBE;
-            result
-        } else {
-            let result = self.io.poll_read_buf(cx, session.read_buf(), max);
-            let n = match result {
-                Poll::Ready(Ok(n)) => n,
-                _ => 0,
-            };
-            session.handle_read(n, now);
-            result
+        let buf = (!self.probe_reads).then(|| session.take_read_buf());
+        Ok((max, buf))
+    }
+
+    /// One read from the socket, made with the session's lock released
+    /// (a hub operation that needs the session never waits for the
+    /// socket); returns the lock, taken again, with the bytes handed to
+    /// the session.
+    fn read_unlocked<'a>(
+        &mut self,
+        cx: &mut Context<'_>,
+        state: &'a Mutex<SlotState<F::Resolver, F::Builder>>,
+        (max, buf): (usize, Option<BytesMut>),
+        now: Instant,
+    ) -> (MutexGuard<'a, SlotState<F::Resolver, F::Builder>>, Step) {
+        let (mut st, result) = match buf {
+            None => {
+                let io = &mut self.io;
+                let (st, result, n) = with_probe(max, |probe| {
+                    let result = io.poll_read(cx, probe);
+                    let n = read_len(&result);
+                    let mut st = lock(state);
+                    st.session.handle_input(&probe[..n], now);
+                    (st, result, n)
+                });
+                // A full probe: the peer is sending in bulk, read straight
+                // into the session's buffer until the connection goes quiet.
+                self.probe_reads = n < PROBE;
+                (st, result)
+            }
+            Some(mut buf) => {
+                let result = self.io.poll_read_buf(cx, &mut buf, max);
+                let mut st = lock(state);
+                st.session.handle_read_into(buf, read_len(&result), now);
+                (st, result)
+            }
         };
-        match result {
+        let session = &mut st.session;
+        let step = match result {
             Poll::Ready(Ok(0)) => {
                 self.read_eof = true;
                 session.handle_eof(now);
+                Step::progress()
             }
-            Poll::Ready(Ok(n)) => self.read_this_poll += n,
+            Poll::Ready(Ok(n)) => {
+                self.read_this_poll += n;
+                Step::progress()
+            }
             Poll::Ready(Err(err)) => {
                 tracing::debug!(error = %err, "read failed");
                 session.handle_io_error(err.kind());
+                Step::progress()
             }
-            Poll::Pending => {
-                return Step {
-                    blocked: true,
-                    ..Step::default()
-                };
-            }
-        }
-        Step {
-            progressed: true,
-            ..Step::default()
-        }
+            Poll::Pending => Step {
+                blocked: true,
+                ..Step::default()
+            },
+        };
+        (st, step)
     }
 
     /// Writes while the socket takes bytes and this poll's allowance

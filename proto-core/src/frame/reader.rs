@@ -121,6 +121,15 @@ impl<R: MessageResolver> FrameReader<R> {
     /// Also called before each decode, while consumed bytes still count:
     /// the buffer `read_buf` hands out may have been grown by an append
     /// larger than its free space.
+    /// Puts back a buffer taken from [`read_buf`](Self::read_buf) (with
+    /// `std::mem::take`), with what was read into it appended: for a
+    /// reader that reads with this one out of reach (a driver that reads
+    /// with its session's lock released).
+    pub fn restore(&mut self, buf: BytesMut) {
+        self.buf = buf;
+        self.note_capacity();
+    }
+
     fn note_capacity(&mut self) {
         if self.buf.capacity() > self.config.retain_capacity {
             self.oversized = true;

@@ -25,7 +25,7 @@ impl<F: MessageFactory> Hub<F> {
     /// queue shares the same bytes, and each is charged their length.
     pub fn broadcast(&self, payload: Bytes) -> Result<BroadcastReport, FrameError> {
         let slots = lock(&self.inner.registry).slots();
-        self.broadcast_slots(payload, slots, Vec::new())
+        self.broadcast_slots(payload, &slots, None, Vec::new())
     }
 
     /// Sends `payload` to every member of `group` (none if it does not
@@ -56,18 +56,11 @@ impl<F: MessageFactory> Hub<F> {
         except: Option<SessionId>,
         payload: Bytes,
     ) -> Result<BroadcastReport, FrameError> {
-        let slots = {
-            let registry = lock(&self.inner.registry);
-            match registry.groups.get(group) {
-                Some(members) => members
-                    .iter()
-                    .filter(|id| Some(**id) != except)
-                    .filter_map(|id| registry.sessions.get(id).cloned())
-                    .collect(),
-                None => Vec::new(),
-            }
+        let slots = match lock(&self.inner.registry).groups.get_mut(group) {
+            Some(members) => members.slots(),
+            None => return Ok(BroadcastReport::default()),
         };
-        self.broadcast_slots(payload, slots, Vec::new())
+        self.broadcast_slots(payload, &slots, except, Vec::new())
     }
 
     /// Sends `payload` to each of `ids`, framed once. Ids that are not live
@@ -78,7 +71,7 @@ impl<F: MessageFactory> Hub<F> {
         payload: Bytes,
     ) -> Result<BroadcastReport, FrameError> {
         let mut missing = Vec::new();
-        let slots = {
+        let slots: Vec<_> = {
             let registry = lock(&self.inner.registry);
             ids.iter()
                 .filter_map(|id| {
@@ -90,13 +83,15 @@ impl<F: MessageFactory> Hub<F> {
                 })
                 .collect()
         };
-        self.broadcast_slots(payload, slots, missing)
+        self.broadcast_slots(payload, &slots, None, missing)
     }
 
+    /// Sends `payload`, framed once, to each of `slots` but `except`.
     fn broadcast_slots(
         &self,
         payload: Bytes,
-        slots: Vec<Arc<dyn SlotOps>>,
+        slots: &[Arc<dyn SlotOps>],
+        except: Option<SessionId>,
         failed: Vec<(SessionId, SendError)>,
     ) -> Result<BroadcastReport, FrameError> {
         let mut report = BroadcastReport {
@@ -107,7 +102,7 @@ impl<F: MessageFactory> Hub<F> {
             return Ok(report);
         }
         let frame = self.encode_shared(payload)?;
-        for slot in slots {
+        for slot in slots.iter().filter(|s| Some(s.id()) != except) {
             match slot.send_shared(&frame) {
                 Ok(()) => report.delivered += 1,
                 Err(err) => report.failed.push((slot.id(), err)),

@@ -39,33 +39,37 @@
 //!
 //! 1. the registry lock (sessions, groups, admission census, totals:
 //!    hub-wide);
-//! 2. one session's lock (its slot: the session state machine, its groups,
-//!    its wakers). The driver holds it for the whole of a turn;
-//! 3. leaves, under which nothing else is taken: the event queue's lock
-//!    and an application credit's waker lock (and the hub's broadcast
-//!    builder, taken with no other lock held).
+//! 2. one session's lock (its slot: the session state machine, its
+//!    wakers). The driver holds it for a turn's state-machine calls and
+//!    its writes to the socket (which never block: a full socket returns
+//!    at once); it reads from the socket with the lock released;
+//! 3. leaves, under which nothing else is taken: a session's group list,
+//!    the event queue's lock, an application credit's waker lock (and the
+//!    hub's broadcast builder, taken with no other lock held).
 //!
-//! Because a driver holds its session's lock for a turn, a hub-wide
-//! operation does not wait on a session while it holds the registry lock:
-//! [`Hub::send`], broadcasts, [`Hub::stats`], [`Hub::begin_shutdown`] and
-//! [`Hub::abort_all`] clone the slots they need out of the registry,
-//! release it, then lock each session in turn. [`Hub::join`] and
-//! [`Hub::leave`] are the exception: they update the session's group list
-//! and the hub's in one step, under the registry lock, so that a session
-//! that closes meanwhile cannot leave a stale member behind; each takes one
-//! session's lock, briefly.
+//! No session's lock is ever taken under the registry lock, so a hub-wide
+//! operation never waits on a session's driver while it holds the
+//! registry: [`Hub::send`], broadcasts, [`Hub::stats`],
+//! [`Hub::begin_shutdown`] and [`Hub::abort_all`] clone the slots they
+//! need out of the registry (a group keeps its members' slots as one
+//! shared list, so a broadcast clones one pointer), release it, then lock
+//! each session in turn. [`Hub::join`] and [`Hub::leave`] take the
+//! registry lock and the session's group list (a leaf); a session leaves
+//! the registry and its groups in one step under the registry lock, so a
+//! join cannot leave a stale member behind.
 
 mod admission;
 mod broadcast;
 mod budget;
 mod credit;
 mod event;
+mod group;
 mod id;
 mod registry;
 mod slot;
 mod stats;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -325,7 +329,13 @@ impl<F: MessageFactory> Hub<F> {
     /// whether it was added (false: not live, or already a member). The
     /// session leaves all its groups when it closes.
     pub fn join(&self, group: &str, id: SessionId) -> bool {
-        lock(&self.inner.registry).join(group, id)
+        // Whether the session still takes sends is asked with no hub-wide
+        // lock held (it takes the session's lock); the registry then adds
+        // it only if it is still registered.
+        match self.get(id) {
+            Some(handle) if !handle.is_closed() => lock(&self.inner.registry).join(group, id),
+            _ => false,
+        }
     }
 
     /// Takes session `id` out of `group`; returns whether it was in it.
@@ -501,11 +511,10 @@ pub(crate) struct Closed<'a> {
     pub(crate) peer: SocketAddr,
     pub(crate) reason: &'a CloseReason,
     pub(crate) stats: &'a crate::session::SessionStats,
-    pub(crate) groups: &'a [Arc<str>],
 }
 
 /// Group membership: group name → member ids.
-pub(crate) type Groups = HashMap<Arc<str>, HashSet<SessionId, id::IdHash>>;
+pub(crate) type Groups = HashMap<Arc<str>, group::Group>;
 
 /// Wakers waiting on the hub.
 pub(crate) type Waiters = Vec<Waker>;

@@ -66,10 +66,16 @@ impl Registry {
     }
 
     pub(crate) fn unregister(&mut self, closed: Closed<'_>) -> Waiters {
-        self.sessions.remove(&closed.id);
-        for group in closed.groups {
+        // The session's groups are taken in the same step as it leaves the
+        // registry: a join, which needs it registered, cannot come between.
+        let groups = self
+            .sessions
+            .remove(&closed.id)
+            .map(|slot| slot.take_groups())
+            .unwrap_or_default();
+        for group in &groups {
             if let Some(members) = self.groups.get_mut(&**group) {
-                members.remove(&closed.id);
+                members.remove(closed.id);
                 if members.is_empty() {
                     self.groups.remove(&**group);
                 }
@@ -99,9 +105,6 @@ impl Registry {
         let Some(slot) = self.sessions.get(&id) else {
             return false;
         };
-        if slot.is_closed() {
-            return false;
-        }
         let key = match self.groups.get_key_value(group) {
             Some((key, _)) => key.clone(),
             None => Arc::from(group),
@@ -109,7 +112,7 @@ impl Registry {
         if !slot.join(&key) {
             return false;
         }
-        self.groups.entry(key).or_default().insert(id)
+        self.groups.entry(key).or_default().insert(slot.clone())
     }
 
     pub(crate) fn leave(&mut self, group: &str, id: SessionId) -> bool {
@@ -119,7 +122,7 @@ impl Registry {
         let Some(members) = self.groups.get_mut(group) else {
             return false;
         };
-        let removed = members.remove(&id);
+        let removed = members.remove(id);
         if members.is_empty() {
             self.groups.remove(group);
         }
@@ -130,7 +133,7 @@ impl Registry {
         let mut ids: Vec<_> = self
             .groups
             .get(group)
-            .map(|m| m.iter().copied().collect())
+            .map(|m| m.ids().collect())
             .unwrap_or_default();
         ids.sort_unstable();
         ids
@@ -226,6 +229,7 @@ impl<F: MessageFactory> Admission<F> {
             state: Mutex::new(SlotState::new(session)),
             credit: Arc::default(),
             ledger,
+            groups: Mutex::default(),
         });
         if !hub.register(slot.clone()) {
             let _ = slot.request_close(CloseRequest::Shutdown);

@@ -34,8 +34,6 @@ pub(crate) struct SlotState<R, B> {
     close_request: Option<CloseRequest>,
     /// `close_request` changed and the driver has not applied it yet.
     close_pending: bool,
-    /// Groups this session is in, left automatically when it closes.
-    pub(crate) groups: Vec<Arc<str>>,
     /// Tasks waiting for room in the send queue.
     writers: Vec<Waker>,
     /// Bytes charged to the hub's memory budget.
@@ -76,7 +74,6 @@ impl<R: MessageResolver, B: MessageBuilder> SlotState<R, B> {
             notified: false,
             close_request: None,
             close_pending: false,
-            groups: Vec::new(),
             writers: Vec::new(),
             charged: 0,
         }
@@ -165,6 +162,11 @@ pub(crate) struct Slot<R, B> {
     pub(crate) credit: Arc<AppCredit>,
     /// The hub's memory budget and send counters.
     pub(crate) ledger: Arc<Ledger>,
+    /// Groups this session is in, left automatically when it closes. A
+    /// leaf lock of its own, so that joining and leaving (under the
+    /// registry lock) never wait for the session's lock, which a driver
+    /// holds for a turn.
+    pub(crate) groups: Mutex<Vec<Arc<str>>>,
 }
 
 /// What handles and the hub do to a slot, whatever its codec types.
@@ -181,6 +183,8 @@ pub(crate) trait SlotOps: Send + Sync + std::fmt::Debug {
     fn join(&self, group: &Arc<str>) -> bool;
     fn leave(&self, group: &str) -> bool;
     fn groups(&self) -> Vec<String>;
+    /// Empties the group list (the session is being forgotten).
+    fn take_groups(&self) -> Vec<Arc<str>>;
 }
 
 impl<R, B> Slot<R, B>
@@ -307,29 +311,29 @@ where
     }
 
     fn join(&self, group: &Arc<str>) -> bool {
-        let mut state = lock(&self.state);
-        if state.groups.iter().any(|g| **g == **group) {
+        let mut groups = lock(&self.groups);
+        if groups.iter().any(|g| **g == **group) {
             return false;
         }
-        state.groups.push(group.clone());
+        groups.push(group.clone());
         true
     }
 
     fn leave(&self, group: &str) -> bool {
-        let mut state = lock(&self.state);
-        let before = state.groups.len();
-        state.groups.retain(|g| &**g != group);
-        state.groups.len() != before
+        let mut groups = lock(&self.groups);
+        let before = groups.len();
+        groups.retain(|g| &**g != group);
+        groups.len() != before
     }
 
     fn groups(&self) -> Vec<String> {
-        let mut names: Vec<_> = lock(&self.state)
-            .groups
-            .iter()
-            .map(|g| g.to_string())
-            .collect();
+        let mut names: Vec<_> = lock(&self.groups).iter().map(|g| g.to_string()).collect();
         names.sort_unstable();
         names
+    }
+
+    fn take_groups(&self) -> Vec<Arc<str>> {
+        std::mem::take(&mut *lock(&self.groups))
     }
 }
 

@@ -257,6 +257,22 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         self.queue.release_spares();
     }
 
+    /// Takes the read buffer out (with free space, as
+    /// [`read_buf`](Self::read_buf) gives it), for a driver that reads with
+    /// the session out of reach (its lock released); give it back with
+    /// [`handle_read_into`](Self::handle_read_into). Until then the session
+    /// holds an empty buffer.
+    pub fn take_read_buf(&mut self) -> BytesMut {
+        std::mem::take(self.reader.read_buf())
+    }
+
+    /// Gives back the buffer [`take_read_buf`](Self::take_read_buf) took,
+    /// with `n` bytes read into it appended.
+    pub fn handle_read_into(&mut self, buf: BytesMut, n: usize, now: Instant) {
+        self.reader.restore(buf);
+        self.handle_read(n, now);
+    }
+
     /// `n` bytes were read into [`read_buf`](Self::read_buf).
     /// Ignored once closed, and after end of stream.
     pub fn handle_read(&mut self, n: usize, now: Instant) {
