@@ -95,6 +95,9 @@ impl<F: MessageFactory, T, M> fmt::Debug for Drive<F, T, M> {
     }
 }
 
+/// A session's shared state, as the driver locks it.
+type State<F> = SlotState<<F as MessageFactory>::Resolver, <F as MessageFactory>::Builder>;
+
 /// What one turn of the loop leads to.
 enum Turn {
     Again,
@@ -265,7 +268,7 @@ where
     fn apply_close_request(
         &mut self,
         cx: &mut Context<'_>,
-        st: &mut SlotState<F::Resolver, F::Builder>,
+        st: &mut State<F>,
         now: Instant,
     ) {
         if let Some(request) = st.take_close_request() {
@@ -309,7 +312,7 @@ where
     fn deliver(
         &mut self,
         cx: &mut Context<'_>,
-        st: &mut SlotState<F::Resolver, F::Builder>,
+        st: &mut State<F>,
         now: Instant,
     ) -> bool {
         let session = &mut st.session;
@@ -392,7 +395,7 @@ where
     fn read_plan(
         &mut self,
         cx: &mut Context<'_>,
-        st: &mut SlotState<F::Resolver, F::Builder>,
+        st: &mut State<F>,
     ) -> Result<(usize, Option<BytesMut>), Step> {
         let session = &mut st.session;
         if session.is_closing() || self.read_eof || self.deferred_close.is_some() {
@@ -431,10 +434,10 @@ where
     fn read_unlocked<'a>(
         &mut self,
         cx: &mut Context<'_>,
-        state: &'a Mutex<SlotState<F::Resolver, F::Builder>>,
+        state: &'a Mutex<State<F>>,
         (max, buf): (usize, Option<BytesMut>),
         now: Instant,
-    ) -> (MutexGuard<'a, SlotState<F::Resolver, F::Builder>>, Step) {
+    ) -> (MutexGuard<'a, State<F>>, Step) {
         let (mut st, result) = match buf {
             None => {
                 let io = &mut self.io;
@@ -486,7 +489,7 @@ where
     fn write(
         &mut self,
         cx: &mut Context<'_>,
-        st: &mut SlotState<F::Resolver, F::Builder>,
+        st: &mut State<F>,
         now: Instant,
     ) -> Step {
         let session = &mut st.session;
@@ -547,7 +550,7 @@ where
     fn finish(
         &mut self,
         cx: &mut Context<'_>,
-        st: std::sync::MutexGuard<'_, SlotState<F::Resolver, F::Builder>>,
+        st: MutexGuard<'_, State<F>>,
     ) -> Turn {
         if !self.conn.unregistered {
             return Turn::Again;
@@ -581,7 +584,7 @@ where
     fn timer_phase(
         &mut self,
         cx: &mut Context<'_>,
-        st: &mut SlotState<F::Resolver, F::Builder>,
+        st: &mut State<F>,
     ) -> bool {
         match (st.session.poll_timeout(), self.armed) {
             (Some(deadline), Some(armed)) if deadline >= armed => {}
