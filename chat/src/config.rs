@@ -27,7 +27,6 @@ use serde::Deserialize;
 /// configuration: loopback, ports 7000 and 7001, 200 clients.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
 pub struct Settings {
     /// The address both doors listen on.
     pub host: IpAddr,
