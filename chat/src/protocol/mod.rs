@@ -270,3 +270,6 @@ pub mod kind {
     /// [`Message::OfferFrom`](super::Message::OfferFrom).
     pub const OFFER_FROM: u8 = 0x89;
 }
+
+#[cfg(test)]
+mod tests;
