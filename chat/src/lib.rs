@@ -51,6 +51,8 @@
 pub mod client;
 pub mod command;
 pub mod config;
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 pub mod protocol;
 pub mod render;
 pub mod server;

@@ -207,3 +207,16 @@ fn protocol_md_shows_the_wire_frame() {
         "{block}"
     );
 }
+
+#[test]
+fn fuzz_seeds_decode_and_re_encode_the_same() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus/chat_decode");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).expect("the chat_decode seeds") {
+        let bytes = Bytes::from(std::fs::read(entry.expect("entry").path()).expect("seed"));
+        let message = Message::decode(&bytes).expect("every seed is a valid message");
+        assert_eq!(message.encode(), bytes);
+        seen += 1;
+    }
+    assert_eq!(seen, examples().len());
+}
