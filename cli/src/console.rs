@@ -2,6 +2,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rustyline::error::ReadlineError;
@@ -57,12 +58,20 @@ impl Printer {
     }
 }
 
-/// A line editor on a thread of its own: typed lines arrive on
-/// [`input`](Self::input) while other tasks print through
+/// A line editor on a thread of its own: typed lines arrive through
+/// [`next`](Self::next) while other tasks print through
 /// [`printer`](Self::printer) without breaking the line being typed.
+///
+/// The editor reads a line only when [`next`](Self::next) asks for one,
+/// so once the program stops asking (it is quitting) the terminal is left
+/// alone and what is typed next goes to the shell.
 #[derive(Debug)]
 pub struct Console {
     input: smol::channel::Receiver<Input>,
+    /// Asks the editor thread for a line.
+    wanted: smol::channel::Sender<()>,
+    /// A line was asked for and has not arrived yet.
+    asked: AtomicBool,
     printer: Printer,
     /// The terminal's settings at start (`stty -g`), put back on
     /// [`restore`](Self::restore): the editor thread may still hold the
@@ -83,11 +92,12 @@ impl Console {
         };
         let saved_tty = terminal.then(stty_settings).flatten();
         let (tx, rx) = smol::channel::unbounded();
+        let (wanted, asks) = smol::channel::unbounded::<()>();
         let prompt = prompt.to_string();
         std::thread::Builder::new()
             .name("console".into())
             .spawn(move || {
-                loop {
+                while asks.recv_blocking().is_ok() {
                     let input = match editor.readline(&prompt) {
                         Ok(line) => {
                             let _ = editor.add_history_entry(line.as_str());
@@ -104,19 +114,22 @@ impl Console {
             })?;
         Ok(Self {
             input: rx,
+            wanted,
+            asked: AtomicBool::new(false),
             printer,
             saved_tty,
         })
     }
 
-    /// The next input; [`Input::Eof`] once the editor has ended.
+    /// The next input; [`Input::Eof`] once the editor has ended. Safe to
+    /// cancel (drop) and call again: the line asked for is not lost.
     pub async fn next(&self) -> Input {
-        self.input.recv().await.unwrap_or(Input::Eof)
-    }
-
-    /// The channel of inputs.
-    pub fn input(&self) -> &smol::channel::Receiver<Input> {
-        &self.input
+        if !self.asked.swap(true, Ordering::AcqRel) && self.wanted.try_send(()).is_err() {
+            return Input::Eof;
+        }
+        let input = self.input.recv().await.unwrap_or(Input::Eof);
+        self.asked.store(false, Ordering::Release);
+        input
     }
 
     /// Prints above the line being typed.
@@ -127,6 +140,11 @@ impl Console {
     /// Puts the terminal back as it was at start (call before exiting).
     pub fn restore(&self) {
         if let Some(saved) = &self.saved_tty {
+            if self.asked.load(Ordering::Acquire) {
+                // The editor is still on its prompt line: end it, so that
+                // what follows starts on a line of its own.
+                let _ = writeln!(io::stdout());
+            }
             let _ = Command::new("stty")
                 .arg(saved)
                 .stdin(Stdio::inherit())

@@ -34,7 +34,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    proto_cli::init_logging();
+    proto_cli::init_logging("warn");
     let args = Args::parse();
     proto_cli::block_on(args.runtime, args).unwrap_or_else(|err| {
         tracing::error!("cannot start the runtime: {err}");

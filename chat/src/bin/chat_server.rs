@@ -6,7 +6,7 @@ use clap::Parser;
 use proto_chat::config::ServerArgs;
 
 fn main() -> ExitCode {
-    proto_cli::init_logging();
+    proto_cli::init_logging("info");
     let args = ServerArgs::parse();
     proto_cli::block_on(args.runtime, args).unwrap_or_else(|err| {
         tracing::error!("cannot start the runtime: {err}");
