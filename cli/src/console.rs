@@ -142,8 +142,13 @@ impl Console {
         if let Some(saved) = &self.saved_tty {
             if self.asked.load(Ordering::Acquire) {
                 // The editor is still on its prompt line: end it, so that
-                // what follows starts on a line of its own.
-                let _ = writeln!(io::stdout());
+                // what follows starts on a line of its own. The editor
+                // thread prints the last messages (and redraws its prompt
+                // after them) on its own time, with no way to wait for
+                // it: give it a moment first.
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                let _ = write!(io::stdout(), "\r\n");
+                let _ = io::stdout().flush();
             }
             let _ = Command::new("stty")
                 .arg(saved)

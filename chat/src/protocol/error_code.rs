@@ -27,6 +27,8 @@ impl ErrorCode {
     pub const SERVER_FULL: Self = Self(8);
     /// Too many malformed messages (sent before it closes the connection).
     pub const TOO_MANY_ERRORS: Self = Self(9);
+    /// The server is shutting down (sent to everyone before it closes).
+    pub const SHUTDOWN: Self = Self(10);
 }
 
 impl fmt::Display for ErrorCode {
@@ -41,6 +43,7 @@ impl fmt::Display for ErrorCode {
             Self::TRANSFER => "transfer",
             Self::SERVER_FULL => "server full",
             Self::TOO_MANY_ERRORS => "too many errors",
+            Self::SHUTDOWN => "shutdown",
             Self(n) => return write!(f, "error {n}"),
         };
         f.write_str(name)

@@ -194,6 +194,7 @@ impl<R: Runtime + Default> ChatServer<R> {
                 Next::Stop => {
                     stopping = true;
                     tracing::info!("chat server stopping");
+                    chat.farewell();
                     let (b, t) = (binary_hub.clone(), text_hub.clone());
                     let rt = runtime.clone();
                     runtime.spawn(async move {

@@ -109,11 +109,35 @@ impl Chat {
     /// once per door and framed once per door by the hub's group
     /// broadcast.
     pub(crate) fn announce(&mut self, room: &str, message: &Message) {
-        let binary = self.binary.broadcast_group(room, message.encode());
-        self.count_failures(room, binary);
+        self.broadcast(Some(room), message);
+    }
+
+    /// Tells everyone on both doors that the server is shutting down.
+    pub(crate) fn farewell(&mut self) {
+        let bye = Message::Error {
+            code: ErrorCode::SHUTDOWN,
+            text: "the server is shutting down".into(),
+        };
+        self.broadcast(None, &bye);
+    }
+
+    /// `message` to `room` (or everyone), on both doors, encoded once per
+    /// door; refusals counted.
+    fn broadcast(&mut self, room: Option<&str>, message: &Message) {
+        let label = room.unwrap_or("(everyone)");
+        let payload = message.encode();
+        let binary = match room {
+            Some(room) => self.binary.broadcast_group(room, payload),
+            None => self.binary.broadcast(payload),
+        };
+        self.count_failures(label, binary);
         if let Some(line) = render(message) {
-            let text = self.text.broadcast_group(room, Bytes::from(line));
-            self.count_failures(room, text);
+            let line = Bytes::from(line);
+            let text = match room {
+                Some(room) => self.text.broadcast_group(room, line),
+                None => self.text.broadcast(line),
+            };
+            self.count_failures(label, text);
         }
     }
 

@@ -155,6 +155,28 @@ impl<R: Runtime + Default> TextUser<R> {
             .expect("text line queued");
     }
 
+    /// Reads lines until the connection closes; asserts one of them matched.
+    pub async fn until_closed(&mut self, what: &str, mut matches: impl FnMut(&str) -> bool) {
+        let events = &mut self.events;
+        let seen = within::<R, _>(DEADLINE, what, async {
+            let mut seen = Vec::new();
+            loop {
+                match events.recv().await {
+                    Some(Event::Message { payload, .. }) => {
+                        seen.push(String::from_utf8_lossy(&payload).to_string())
+                    }
+                    Some(Event::Closed { .. }) | None => return seen,
+                    Some(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(
+            seen.iter().any(|l| matches(l)),
+            "no {what} before the close: {seen:?}"
+        );
+    }
+
     /// Reads lines until one matches; returns every line read.
     pub async fn until(
         &mut self,
