@@ -30,10 +30,12 @@ pub enum Command {
         /// The file.
         path: String,
     },
-    /// `/accept ID` (binary client only).
-    Accept(u64),
-    /// `/refuse ID` (binary client only).
-    Refuse(u64),
+    /// `/accept [ID]` (binary client only): without an id, the latest
+    /// offer still waiting.
+    Accept(Option<u64>),
+    /// `/refuse [ID]` (binary client only): without an id, the latest
+    /// offer still waiting.
+    Refuse(Option<u64>),
     /// `/help`.
     Help,
     /// `/quit`.
@@ -48,8 +50,8 @@ pub const HELP: &[&str] = &[
     "/who             who is in this room",
     "/pm NAME TEXT    a private message",
     "/send NAME PATH  offer a file (binary client only)",
-    "/accept ID       take a file offered to you (binary client only)",
-    "/refuse ID       turn a file down (binary client only)",
+    "/accept [ID]     take a file offered to you (the latest without ID; binary client only)",
+    "/refuse [ID]     turn a file down (the latest without ID; binary client only)",
     "/quit            leave the chat",
     "anything else is said to the room",
 ];
@@ -76,8 +78,12 @@ impl Command {
             _ => Err(format!("usage: {usage}")),
         };
         let id = |usage: &str| {
+            if args.is_empty() {
+                return Ok(None);
+            }
             one(usage)?
                 .parse::<u64>()
+                .map(Some)
                 .map_err(|_| format!("usage: {usage} (ID is a number)"))
         };
         let none = |cmd: Command| {
@@ -94,8 +100,8 @@ impl Command {
             "who" => none(Self::Who),
             "pm" | "msg" => two("/pm NAME TEXT").map(|(to, text)| Self::Pm { to, text }),
             "send" => two("/send NAME PATH").map(|(to, path)| Self::Send { to, path }),
-            "accept" => id("/accept ID").map(Self::Accept),
-            "refuse" => id("/refuse ID").map(Self::Refuse),
+            "accept" => id("/accept [ID]").map(Self::Accept),
+            "refuse" => id("/refuse [ID]").map(Self::Refuse),
             "help" => Ok(Self::Help),
             "quit" | "exit" => Ok(Self::Quit),
             _ => Err(format!("unknown command /{name} (/help lists them)")),
@@ -151,7 +157,8 @@ mod tests {
                 text: "hello you".into()
             })
         );
-        assert_eq!(Command::parse("/accept 42"), Ok(Command::Accept(42)));
+        assert_eq!(Command::parse("/accept 42"), Ok(Command::Accept(Some(42))));
+        assert_eq!(Command::parse("/refuse"), Ok(Command::Refuse(None)));
         assert_eq!(Command::parse("/quit\r"), Ok(Command::Quit));
         assert!(Command::parse("/join").is_err());
         assert!(Command::parse("/join a b").is_err());

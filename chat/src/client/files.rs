@@ -45,6 +45,8 @@ struct Incoming {
     received: u64,
     next_seq: u32,
     hasher: Sha256,
+    /// When the offer came, among all offers (the latest wins `/accept`).
+    order: u64,
 }
 
 /// Every transfer of one client.
@@ -131,6 +133,8 @@ impl Files {
 
     /// Remembers an offer made to us (`/accept` or `/refuse` decides).
     pub(crate) fn offered(&mut self, id: u64, from: String, name: String, size: u64) {
+        self.counter += 1;
+        let order = self.counter;
         self.incoming.insert(
             id,
             Incoming {
@@ -141,8 +145,18 @@ impl Files {
                 received: 0,
                 next_seq: 0,
                 hasher: Sha256::new(),
+                order,
             },
         );
+    }
+
+    /// The latest offer made to us that is still waiting for an answer.
+    pub(crate) fn latest_offer(&self) -> Option<u64> {
+        self.incoming
+            .iter()
+            .filter(|(_, t)| t.file.is_none())
+            .max_by_key(|(_, t)| t.order)
+            .map(|(id, _)| *id)
     }
 
     /// Takes an offered file: creates `downloads/<sender>/<file>`.

@@ -156,8 +156,8 @@ pub enum JoinError {
 #[derive(Debug)]
 enum Cmd {
     SendFile { to: String, path: PathBuf },
-    Accept(u64),
-    Refuse(u64),
+    Accept(Option<u64>),
+    Refuse(Option<u64>),
 }
 
 /// A connected, welcomed chat client; see the [module docs](self).
@@ -309,6 +309,14 @@ impl<R: Runtime> ChatClient<R> {
     }
 }
 
+/// The answer to `/accept` or `/refuse` with no offer waiting.
+fn no_offer() -> Update {
+    Update::TransferFailed {
+        id: 0,
+        reason: "no file offer is waiting".into(),
+    }
+}
+
 /// Waits for `Welcome` (or a refusal).
 async fn welcome(events: &mut Events) -> Result<(u64, String), JoinError> {
     loop {
@@ -394,8 +402,14 @@ async fn run(
                 return;
             }
             Next::Cmd(Some(Cmd::SendFile { to, path })) => files.offer(&handle, &to, &path),
-            Next::Cmd(Some(Cmd::Accept(id))) => files.accept(&handle, id),
-            Next::Cmd(Some(Cmd::Refuse(id))) => files.refuse(&handle, id),
+            Next::Cmd(Some(Cmd::Accept(id))) => match id.or_else(|| files.latest_offer()) {
+                Some(id) => files.accept(&handle, id),
+                None => vec![no_offer()],
+            },
+            Next::Cmd(Some(Cmd::Refuse(id))) => match id.or_else(|| files.latest_offer()) {
+                Some(id) => files.refuse(&handle, id),
+                None => vec![no_offer()],
+            },
             Next::Cmd(None) => {
                 commands_open = false;
                 vec![]
