@@ -282,14 +282,7 @@ impl Files {
         };
         if let Some(reason) = problem {
             self.incoming.remove(&id);
-            let _ = handle.send(
-                Message::Cancel {
-                    id,
-                    reason: reason.clone(),
-                }
-                .encode(),
-            );
-            return vec![failed(id, reason)];
+            return cancel(handle, id, reason);
         }
         t.hasher.update(data);
         t.received += data.len() as u64;
@@ -317,16 +310,8 @@ impl Files {
             frame.resize(header + n, 0);
             let read = t.file.read_exact(&mut frame[header..]);
             if let Err(err) = read {
-                let reason = format!("cannot read the file: {err}");
                 self.outgoing.remove(&id);
-                let _ = handle.send(
-                    Message::Cancel {
-                        id,
-                        reason: reason.clone(),
-                    }
-                    .encode(),
-                );
-                return vec![failed(id, reason)];
+                return cancel(handle, id, format!("cannot read the file: {err}"));
             }
             t.hasher.update(&frame[header..]);
             if let Err(err) = handle.send(frame.freeze()) {
@@ -349,6 +334,17 @@ impl Files {
         }
         vec![]
     }
+}
+
+/// Calls transfer `id` off: tells the other side (through the server),
+/// and the person.
+fn cancel(handle: &SessionHandle, id: u64, reason: String) -> Updates {
+    let cancel = Message::Cancel {
+        id,
+        reason: reason.clone(),
+    };
+    let _ = handle.send(cancel.encode());
+    vec![failed(id, reason)]
 }
 
 fn failed(id: u64, reason: String) -> Update {
