@@ -28,7 +28,7 @@ struct Args {
     /// Your nickname (asked for if not given).
     #[arg(long)]
     name: Option<String>,
-    /// Received files are saved as DOWNLOADS/<sender>/<file>.
+    /// Received files are saved as DOWNLOADS/SENDER/FILE.
     #[arg(long, default_value = "downloads")]
     downloads: PathBuf,
 }

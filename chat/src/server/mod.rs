@@ -4,7 +4,7 @@
 //! speaks length-field frames (laster40Net preset) with heartbeats on, the
 //! text door speaks lines and has an idle timeout instead (a text user
 //! must never receive heartbeat bytes). The two hubs' [`Events`] streams
-//! are consumed by one task that owns all the room state ([`Chat`]): no
+//! are consumed by one task that owns all the room state (`Chat`): no
 //! locks, and every decision (admission across both doors, names, rooms,
 //! transfers) sees one consistent state. Room messages are encoded once
 //! per door and framed once per door by the hub's group broadcast.
