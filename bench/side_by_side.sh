@@ -44,7 +44,9 @@ out="$results/$run_id.jsonl"
 port=$((21000 + RANDOM % 20000))
 
 # Pinning, where taskset exists and there are two vCPUs.
-pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+# It is only called in subshells (`&`, `$(...)`), and execs, so that the
+# pid `$!` names is the server itself and `kill` reaches it.
+pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
 
 # server NAME -> the command that serves echo (or broadcast) on $port,
 # speaking tokio-util's LengthDelimitedCodec defaults.
