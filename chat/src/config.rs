@@ -2,20 +2,8 @@
 //! optional TOML file (`--config FILE`), and command-line flags
 //! ([`ServerArgs`]) that override the file.
 //!
-//! ```toml
-//! # every key is optional; these are the defaults
-//! host = "127.0.0.1"
-//! port = 7000                  # binary door
-//! text_port = 7001             # text door (nc, telnet)
-//! max_clients = 200            # across both doors
-//! heartbeat_interval = 15.0    # seconds of quiet before a ping (binary door)
-//! heartbeat_timeout = 10.0     # seconds to answer it
-//! text_idle_timeout = 600.0    # seconds of silence before a text user is dropped
-//! max_file_size = 1073741824   # bytes
-//! transfer_window = 8          # chunks in flight per transfer
-//! max_malformed = 5            # malformed messages in a row before a disconnect
-//! grace = 5.0                  # seconds to flush on shutdown
-//! ```
+//! `chat/chat.example.toml` lists every key with its default (a test
+//! checks that it matches [`Settings::default`]).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -172,7 +160,7 @@ pub struct ServerArgs {
     /// The async runtime to run on.
     #[arg(long, value_enum, default_value = "tokio")]
     pub runtime: proto_cli::RuntimeKind,
-    /// A TOML config file (see the crate docs for its keys); flags
+    /// A TOML config file (every key: chat/chat.example.toml); flags
     /// override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -267,6 +255,12 @@ mod tests {
         let s = args.settings().expect("settings");
         assert_eq!((s.port, s.max_clients, s.text_port), (9000, 7, 7001));
         std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+
+    #[test]
+    fn example_file_holds_the_defaults() {
+        let example = Settings::from_toml(include_str!("../chat.example.toml"));
+        assert_eq!(example.expect("the example parses"), Settings::default());
     }
 
     #[test]
