@@ -33,6 +33,9 @@ pub struct Settings {
     /// Seconds a text user may stay silent before being dropped (text
     /// users get no heartbeat bytes).
     pub text_idle_timeout: f64,
+    /// Seconds a new connection has to choose a nickname before it is
+    /// closed (it holds one of the `max_clients` places meanwhile).
+    pub hello_timeout: f64,
     /// Largest file a transfer may announce, in bytes.
     pub max_file_size: u64,
     /// Chunks a sender may have unacknowledged per transfer: the server
@@ -55,6 +58,7 @@ impl Default for Settings {
             heartbeat_interval: 15.0,
             heartbeat_timeout: 10.0,
             text_idle_timeout: 600.0,
+            hello_timeout: 60.0,
             max_file_size: 1 << 30,
             transfer_window: crate::DEFAULT_WINDOW,
             max_malformed: 5,
@@ -125,6 +129,7 @@ impl Settings {
             ("heartbeat_interval", self.heartbeat_interval),
             ("heartbeat_timeout", self.heartbeat_timeout),
             ("text_idle_timeout", self.text_idle_timeout),
+            ("hello_timeout", self.hello_timeout),
             ("grace", self.grace),
         ];
         for (name, secs) in durations {
@@ -185,6 +190,9 @@ pub struct ServerArgs {
     /// Seconds of silence before a text user is dropped [default: 600].
     #[arg(long)]
     pub text_idle_timeout: Option<f64>,
+    /// Seconds a new connection has to choose a nickname [default: 60].
+    #[arg(long)]
+    pub hello_timeout: Option<f64>,
     /// Largest file a transfer may announce, in bytes [default: 1 GiB].
     #[arg(long)]
     pub max_file_size: Option<u64>,
@@ -224,6 +232,7 @@ impl ServerArgs {
             heartbeat_interval,
             heartbeat_timeout,
             text_idle_timeout,
+            hello_timeout,
             max_file_size,
             transfer_window,
             max_malformed,

@@ -271,3 +271,53 @@ fn malformed_and_oversized_frames_close_only_their_sender() {
         server.stop::<Tokio>().await;
     });
 }
+
+#[test]
+fn drops_connections_without_a_nickname_and_silent_text_users() {
+    on_tokio(async {
+        let settings = Settings {
+            hello_timeout: 0.3,
+            text_idle_timeout: 0.6,
+            ..Settings::default()
+        };
+        let server = TestServer::start::<Tokio>(settings).await;
+        let alice = join::<Tokio>(&server, "alice").await;
+
+        // A binary connection that never says Hello: told, then closed.
+        let mut mute = TcpStream::connect(server.binary).await.expect("connect");
+        let last = within::<Tokio, _>(DEADLINE, "the nameless close", closed(&mut mute)).await;
+        assert!(
+            matches!(last.as_slice(), [Message::Error { code, .. }] if *code == ErrorCode::HELLO_FIRST),
+            "{last:?}"
+        );
+        // The same at the text door: the prompt, then the notice, then the end.
+        let mut raw = TcpStream::connect(server.text).await.expect("connect");
+        let mut said = String::new();
+        within::<Tokio, _>(DEADLINE, "the text close", raw.read_to_string(&mut said))
+            .await
+            .expect("read");
+        assert!(said.contains("your nickname?"), "{said:?}");
+        assert!(said.contains("! no nickname within 0.3 s"), "{said:?}");
+
+        // A text user who says nothing for the idle timeout is dropped
+        // (text users get no heartbeat) and the room hears it.
+        let _dave = TextUser::<Tokio>::join(&server, "dave").await;
+        until_message(
+            &alice,
+            Message::Joined {
+                room: "lobby".into(),
+                name: "dave".into(),
+            },
+        )
+        .await;
+        until_message(
+            &alice,
+            Message::Left {
+                room: "lobby".into(),
+                name: "dave".into(),
+            },
+        )
+        .await;
+        server.stop::<Tokio>().await;
+    });
+}

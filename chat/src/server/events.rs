@@ -7,7 +7,7 @@ use proto_core::hub::{Event, SessionHandle};
 use proto_core::session::CloseReason;
 
 use super::door::{Door, UserKey};
-use super::state::{Chat, LOBBY, User};
+use super::state::{Chat, LOBBY, User, payload_for};
 use crate::command::{Command, HELP};
 use crate::protocol::{ErrorCode, Message};
 
@@ -22,6 +22,13 @@ pub(crate) fn full_message(max: usize) -> Message {
 /// The same refusal as a text line.
 pub(crate) fn full_line(max: usize) -> String {
     crate::render::render(&full_message(max)).unwrap_or_default()
+}
+
+/// Closes a session after `last` (encoded for its door).
+fn close_after(handle: &SessionHandle, door: Door, last: &Message, reason: CloseReason) {
+    if let Some(payload) = payload_for(door, last) {
+        let _ = handle.close_after(payload, reason);
+    }
 }
 
 impl Chat {
@@ -64,20 +71,34 @@ impl Chat {
         );
         if refused {
             tracing::info!(user = %key, %peer, max, "refused: server full");
-            let payload = match door {
-                Door::Binary => full_message(max).encode(),
-                Door::Text => Bytes::from(full_line(max)),
-            };
-            let _ = handle.close_after(payload, CloseReason::Local);
+            close_after(&handle, door, &full_message(max), CloseReason::Local);
             return;
         }
         tracing::info!(user = %key, %peer, "connected");
+        (self.hello_deadlines.0)(key, crate::config::secs(self.settings.hello_timeout));
         if door == Door::Text {
             self.send_raw(
                 key,
                 Bytes::from_static(b"* welcome to the chat (text door); your nickname?"),
             );
         }
+    }
+
+    /// A new session's nickname deadline passed: closed if it has none.
+    pub(crate) fn hello_expired(&mut self, key: UserKey) {
+        let Some(user) = self.users.get(&key) else {
+            return;
+        };
+        if user.name.is_some() || user.refused {
+            return;
+        }
+        let secs = self.settings.hello_timeout;
+        tracing::info!(user = %key, secs, "closing: no nickname in time");
+        let last = Message::Error {
+            code: ErrorCode::HELLO_FIRST,
+            text: format!("no nickname within {secs} s; goodbye"),
+        };
+        close_after(&user.handle, key.door, &last, CloseReason::IdleTimeout);
     }
 
     /// A session ended: its user leaves its room (announced) and its
@@ -136,7 +157,7 @@ impl Chat {
             let reason = CloseReason::MalformedFrame(FrameError::malformed(
                 "too many malformed chat messages in a row",
             ));
-            let _ = user.handle.close_after(last.encode(), reason);
+            close_after(&user.handle, key.door, &last, reason);
             return;
         }
         tracing::debug!(user = %key, count, %why, "malformed message");

@@ -31,7 +31,7 @@ pub use state::LOBBY;
 
 use crate::config::{Settings, secs};
 use crate::protocol::MAX_FRAME;
-use state::Chat;
+use state::{Chat, Deadlines};
 
 /// Longest line the text door accepts.
 pub const MAX_LINE: usize = 4096;
@@ -158,7 +158,17 @@ impl<R: Runtime + Default> ChatServer<R> {
             max_clients = settings.max_clients,
             "chat server ready"
         );
-        let mut chat = Chat::new(settings, binary_hub.clone(), text_hub.clone());
+        // Nickname deadlines: a timer task per new session reports back.
+        let (expired_tx, expired) = smol::channel::unbounded();
+        let timers = runtime.clone();
+        let deadlines = Deadlines(Box::new(move |key, after| {
+            let (tx, sleep) = (expired_tx.clone(), timers.sleep(after));
+            timers.spawn(async move {
+                sleep.await;
+                let _ = tx.send(key).await;
+            });
+        }));
+        let mut chat = Chat::new(settings, binary_hub.clone(), text_hub.clone(), deadlines);
         let mut stop = pin!(stop);
         let (mut stopping, mut binary_open, mut text_open) = (false, true, true);
         while binary_open || text_open {
@@ -185,12 +195,20 @@ impl<R: Runtime + Default> ChatServer<R> {
                         Next::Stop
                     }
                 };
-                smol::future::or(stop, smol::future::or(binary, text)).await
+                let deadline = async {
+                    match expired.recv().await {
+                        Ok(key) => Next::HelloExpired(key),
+                        Err(_) => std::future::pending().await,
+                    }
+                };
+                let doors = smol::future::or(binary, text);
+                smol::future::or(stop, smol::future::or(doors, deadline)).await
             };
             match next {
                 Next::Event(door, Some(event)) => chat.handle(door, event),
                 Next::Event(Door::Binary, None) => binary_open = false,
                 Next::Event(Door::Text, None) => text_open = false,
+                Next::HelloExpired(key) => chat.hello_expired(key),
                 Next::Stop => {
                     stopping = true;
                     tracing::info!("chat server stopping");
@@ -220,5 +238,6 @@ impl<R: Runtime + Default> ChatServer<R> {
 /// What the room task woke up for.
 enum Next {
     Event(Door, Option<Event>),
+    HelloExpired(UserKey),
     Stop,
 }

@@ -3,6 +3,7 @@
 //! or a room on either door.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use bytes::Bytes;
 use proto_core::frame::{LengthField, Line};
@@ -30,6 +31,25 @@ pub(crate) struct User {
     pub(crate) refused: bool,
 }
 
+/// Arms a timer that reports a user back to the room task when it
+/// expires (the task itself has no clock).
+pub(crate) struct Deadlines(pub(crate) Box<dyn Fn(UserKey, Duration) + Send>);
+
+impl std::fmt::Debug for Deadlines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Deadlines")
+    }
+}
+
+/// A message as `door` sends it: the encoded message, or its line
+/// (`None` for a message with no text form).
+pub(crate) fn payload_for(door: Door, message: &Message) -> Option<Bytes> {
+    match door {
+        Door::Binary => Some(message.encode()),
+        Door::Text => render(message).map(Bytes::from),
+    }
+}
+
 /// The chat's state; see the [module docs](self).
 #[derive(Debug)]
 pub(crate) struct Chat {
@@ -44,10 +64,17 @@ pub(crate) struct Chat {
     pub(crate) transfers: Transfers,
     /// Messages a session refused (queue full, closing), counted and logged.
     pub(crate) refused_sends: u64,
+    /// The nickname deadline of new sessions.
+    pub(crate) hello_deadlines: Deadlines,
 }
 
 impl Chat {
-    pub(crate) fn new(settings: Settings, binary: Hub<LengthField>, text: Hub<Line>) -> Self {
+    pub(crate) fn new(
+        settings: Settings,
+        binary: Hub<LengthField>,
+        text: Hub<Line>,
+        hello_deadlines: Deadlines,
+    ) -> Self {
         Self {
             settings,
             binary,
@@ -57,6 +84,7 @@ impl Chat {
             rooms: BTreeMap::new(),
             transfers: Transfers::default(),
             refused_sends: 0,
+            hello_deadlines,
         }
     }
 
@@ -73,14 +101,9 @@ impl Chat {
     /// Sends `message` to one user, encoded for its door (a text user gets
     /// the line, or nothing for a message with no text form).
     pub(crate) fn tell(&mut self, key: UserKey, message: &Message) {
-        let payload = match key.door {
-            Door::Binary => message.encode(),
-            Door::Text => match render(message) {
-                Some(line) => Bytes::from(line),
-                None => return,
-            },
-        };
-        self.send_raw(key, payload);
+        if let Some(payload) = payload_for(key.door, message) {
+            self.send_raw(key, payload);
+        }
     }
 
     /// An error reply.
