@@ -192,8 +192,7 @@ impl Chat {
                     let _ = user.handle.close_after(bye, CloseReason::Local);
                 }
             }
-            Ok(command @ (Command::Send { .. } | Command::Accept(_) | Command::Refuse(_))) => {
-                let _ = command;
+            Ok(Command::Send { .. } | Command::Accept(_) | Command::Refuse(_)) => {
                 self.tell_error(
                     key,
                     ErrorCode::BAD_COMMAND,
