@@ -27,7 +27,8 @@ done
 profile=release
 [ "$quick" = 1 ] && profile=dev
 flag=(--release); [ "$profile" = dev ] && flag=()
-cargo build "${flag[@]}" --locked -p proto-tokio -p proto-smol --examples >&2
+cargo build "${flag[@]}" --locked -p proto-tokio --examples >&2
+cargo build "${flag[@]}" --locked -p proto-echo >&2
 cargo build "${flag[@]}" --locked -p proto-loadgen >&2
 dir="${CARGO_TARGET_DIR:-target}/$([ "$profile" = dev ] && echo debug || echo release)"
 ex="$dir/examples"
@@ -43,16 +44,18 @@ out="$results/$run_id.jsonl"
 port=$((21000 + RANDOM % 20000))
 
 # Pinning, where taskset exists and there are two vCPUs.
-pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+# It is only called in subshells (`&`, `$(...)`), and execs, so that the
+# pid `$!` names is the server itself and `kill` reaches it.
+pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
 
 # server NAME -> the command that serves echo (or broadcast) on $port,
 # speaking tokio-util's LengthDelimitedCodec defaults.
 server_cmd() {
   local addr="127.0.0.1:$port"
   case $1 in
-    ours-tokio-events) echo "$ex/echo_server --addr $addr --preset tokio-util --max-sessions 20000 --run-for 600" ;;
-    ours-tokio-handler) echo "$ex/echo_server --addr $addr --preset tokio-util --max-sessions 20000 --handler --run-for 600" ;;
-    ours-smol) echo "$ex/smol_echo_server --addr $addr --preset tokio-util --max-sessions 20000 --run-for 600" ;;
+    ours-tokio-events) echo "$dir/echo_server --addr $addr --preset tokio-util --max-sessions 20000 --run-for 600" ;;
+    ours-tokio-handler) echo "$dir/echo_server --addr $addr --preset tokio-util --max-sessions 20000 --handler --run-for 600" ;;
+    ours-smol) echo "$dir/echo_server --runtime smol --addr $addr --preset tokio-util --max-sessions 20000 --run-for 600" ;;
     framed) echo "$ex/peer_servers framed-echo --addr $addr --run-for 600" ;;
     framed-batched) echo "$ex/peer_servers framed-echo-batched --addr $addr --run-for 600" ;;
     raw) echo "$ex/peer_servers raw-echo --addr $addr --run-for 600" ;;

@@ -6,7 +6,7 @@
 //! `--attackers 0` for the baseline.
 //!
 //! ```text
-//! cargo run --release -p proto-tokio --example echo_server -- --write-timeout 2 &
+//! cargo run --release -p proto-echo --bin echo_server -- --write-timeout 2 &
 //! cargo run --release -p proto-tokio --example never_readers -- --attackers 500
 //! ```
 //!

@@ -265,12 +265,7 @@ where
     /// Applies a close asked for through a handle or the hub. A shutdown's
     /// close waits until the application is done with the events it was
     /// given (their replies are queued first); reading stops meanwhile.
-    fn apply_close_request(
-        &mut self,
-        cx: &mut Context<'_>,
-        st: &mut State<F>,
-        now: Instant,
-    ) {
+    fn apply_close_request(&mut self, cx: &mut Context<'_>, st: &mut State<F>, now: Instant) {
         if let Some(request) = st.take_close_request() {
             self.deferred_close = Some(request);
         }
@@ -309,12 +304,7 @@ where
     /// (or to the handler's list); returns whether every event went out.
     /// After `EndOfStream`, with `half_close` off, the session is polled
     /// again (which closes it) only once the application is done.
-    fn deliver(
-        &mut self,
-        cx: &mut Context<'_>,
-        st: &mut State<F>,
-        now: Instant,
-    ) -> bool {
+    fn deliver(&mut self, cx: &mut Context<'_>, st: &mut State<F>, now: Instant) -> bool {
         let session = &mut st.session;
         if self.eof_delivered && !session.is_closing() && !session.config().half_close {
             if self.app_busy(cx) {
@@ -486,12 +476,7 @@ where
 
     /// Writes while the socket takes bytes and this poll's allowance
     /// lasts; retries a pending flush.
-    fn write(
-        &mut self,
-        cx: &mut Context<'_>,
-        st: &mut State<F>,
-        now: Instant,
-    ) -> Step {
+    fn write(&mut self, cx: &mut Context<'_>, st: &mut State<F>, now: Instant) -> Step {
         let session = &mut st.session;
         let mut step = Step::default();
         let mut wrote = false;
@@ -547,11 +532,7 @@ where
 
     /// The session is closed: forget it, deliver `Closed`, shut the write
     /// side down after an orderly close.
-    fn finish(
-        &mut self,
-        cx: &mut Context<'_>,
-        st: MutexGuard<'_, State<F>>,
-    ) -> Turn {
+    fn finish(&mut self, cx: &mut Context<'_>, st: MutexGuard<'_, State<F>>) -> Turn {
         if !self.conn.unregistered {
             return Turn::Again;
         }
@@ -581,11 +562,7 @@ where
     /// idle deadline moves with every read, and resetting a timer each
     /// time costs more than waking once early (the session then finds
     /// nothing due, and the timer is armed for the real deadline).
-    fn timer_phase(
-        &mut self,
-        cx: &mut Context<'_>,
-        st: &mut State<F>,
-    ) -> bool {
+    fn timer_phase(&mut self, cx: &mut Context<'_>, st: &mut State<F>) -> bool {
         match (st.session.poll_timeout(), self.armed) {
             (Some(deadline), Some(armed)) if deadline >= armed => {}
             (Some(deadline), _) => {

@@ -1,0 +1,284 @@
+//! [`Settings`]: the chat server's configuration — embedded defaults, an
+//! optional TOML file (`--config FILE`), and command-line flags
+//! ([`ServerArgs`]) that override the file.
+//!
+//! `chat/chat.example.toml` lists every key with its default (a test
+//! checks that it matches [`Settings::default`]).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Everything the chat server can be told. `Default` is the embedded
+/// configuration: loopback, ports 7000 and 7001, 200 clients.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// The address both doors listen on.
+    pub host: IpAddr,
+    /// The binary door's port (0: any free port).
+    pub port: u16,
+    /// The text door's port (0: any free port).
+    pub text_port: u16,
+    /// Most clients at once, across both doors; the next is told the
+    /// server is full and closed.
+    pub max_clients: usize,
+    /// Seconds without receiving anything before the server pings a
+    /// binary client.
+    pub heartbeat_interval: f64,
+    /// Seconds a binary client has to answer a ping before it is dropped.
+    pub heartbeat_timeout: f64,
+    /// Seconds a text user may stay silent before being dropped (text
+    /// users get no heartbeat bytes).
+    pub text_idle_timeout: f64,
+    /// Seconds a new connection has to choose a nickname before it is
+    /// closed (it holds one of the `max_clients` places meanwhile).
+    pub hello_timeout: f64,
+    /// Largest file a transfer may announce, in bytes.
+    pub max_file_size: u64,
+    /// Chunks a sender may have unacknowledged per transfer: the server
+    /// relays at most `transfer_window` × 64 KiB per transfer at a time.
+    pub transfer_window: u32,
+    /// Malformed messages in a row a client may send; one more and it is
+    /// disconnected.
+    pub max_malformed: u32,
+    /// Seconds queued messages may take to flush on shutdown.
+    pub grace: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 7000,
+            text_port: 7001,
+            max_clients: 200,
+            heartbeat_interval: 15.0,
+            heartbeat_timeout: 10.0,
+            text_idle_timeout: 600.0,
+            hello_timeout: 60.0,
+            max_file_size: 1 << 30,
+            transfer_window: crate::DEFAULT_WINDOW,
+            max_malformed: 5,
+            grace: 5.0,
+        }
+    }
+}
+
+/// Why the settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for these settings.
+    #[error("config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A value is out of range.
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Settings from a TOML file; keys it does not set keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Self, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|source| SettingsError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Settings from TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// The binary door's address.
+    pub fn binary_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
+    /// The text door's address.
+    pub fn text_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.text_port)
+    }
+
+    /// Checks the values: durations positive and finite, limits at
+    /// least 1.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        let durations = [
+            ("heartbeat_interval", self.heartbeat_interval),
+            ("heartbeat_timeout", self.heartbeat_timeout),
+            ("text_idle_timeout", self.text_idle_timeout),
+            ("hello_timeout", self.hello_timeout),
+            ("grace", self.grace),
+        ];
+        for (name, secs) in durations {
+            if !(secs.is_finite() && secs > 0.0 && secs < 1e9) {
+                return Err(SettingsError::Invalid(format!(
+                    "{name} = {secs}: must be a positive number of seconds"
+                )));
+            }
+        }
+        if self.max_clients == 0 || self.transfer_window == 0 {
+            return Err(SettingsError::Invalid(
+                "max_clients and transfer_window must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Seconds as a [`Duration`] (for checked settings).
+pub(crate) fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+/// The chat server's command line. Every flag overrides the same key of
+/// the config file, which overrides the embedded default.
+#[derive(Debug, Clone, Default, clap::Parser)]
+#[command(
+    name = "chat_server",
+    version,
+    about = "A chat server: binary clients on one port, nc/telnet users on another, in the same rooms"
+)]
+pub struct ServerArgs {
+    /// The async runtime to run on.
+    #[arg(long, value_enum, default_value = "tokio")]
+    pub runtime: proto_cli::RuntimeKind,
+    /// A TOML config file (every key: chat/chat.example.toml); flags
+    /// override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address both doors listen on [default: 127.0.0.1].
+    #[arg(long)]
+    pub host: Option<IpAddr>,
+    /// Binary door port [default: 7000].
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Text door port, for nc and telnet [default: 7001].
+    #[arg(long)]
+    pub text_port: Option<u16>,
+    /// Most clients at once, across both doors [default: 200].
+    #[arg(long)]
+    pub max_clients: Option<usize>,
+    /// Seconds of quiet before a binary client is pinged [default: 15].
+    #[arg(long)]
+    pub heartbeat_interval: Option<f64>,
+    /// Seconds a binary client has to answer a ping [default: 10].
+    #[arg(long)]
+    pub heartbeat_timeout: Option<f64>,
+    /// Seconds of silence before a text user is dropped [default: 600].
+    #[arg(long)]
+    pub text_idle_timeout: Option<f64>,
+    /// Seconds a new connection has to choose a nickname [default: 60].
+    #[arg(long)]
+    pub hello_timeout: Option<f64>,
+    /// Largest file a transfer may announce, in bytes [default: 1 GiB].
+    #[arg(long)]
+    pub max_file_size: Option<u64>,
+    /// Chunks (64 KiB) a sender may have unacknowledged per transfer
+    /// [default: 8].
+    #[arg(long)]
+    pub transfer_window: Option<u32>,
+    /// Malformed messages in a row before a client is disconnected
+    /// [default: 5].
+    #[arg(long)]
+    pub max_malformed: Option<u32>,
+    /// Seconds queued messages may take to flush on shutdown [default: 5].
+    #[arg(long)]
+    pub grace: Option<f64>,
+    /// Shut down by itself after this many seconds (for scripts).
+    #[arg(long)]
+    pub run_for: Option<f64>,
+}
+
+impl ServerArgs {
+    /// The settings: the file's (or the defaults), then each flag given.
+    pub fn settings(&self) -> Result<Settings, SettingsError> {
+        let mut s = match &self.config {
+            Some(path) => Settings::from_file(path)?,
+            None => Settings::default(),
+        };
+        macro_rules! apply {
+            ($($field:ident),*) => {
+                $(if let Some(v) = self.$field { s.$field = v; })*
+            };
+        }
+        apply!(
+            host,
+            port,
+            text_port,
+            max_clients,
+            heartbeat_interval,
+            heartbeat_timeout,
+            text_idle_timeout,
+            hello_timeout,
+            max_file_size,
+            transfer_window,
+            max_malformed,
+            grace
+        );
+        s.check()?;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = std::env::temp_dir().join(format!("chat-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("chat.toml");
+        std::fs::write(&file, "port = 9000\nmax_clients = 3\n").expect("write config");
+        let args = ServerArgs::parse_from([
+            "chat_server",
+            "--config",
+            file.to_str().expect("utf-8 path"),
+            "--max-clients",
+            "7",
+        ]);
+        let s = args.settings().expect("settings");
+        assert_eq!((s.port, s.max_clients, s.text_port), (9000, 7, 7001));
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+
+    #[test]
+    fn example_file_holds_the_defaults() {
+        let example = Settings::from_toml(include_str!("../chat.example.toml"));
+        assert_eq!(example.expect("the example parses"), Settings::default());
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_durations() {
+        assert!(Settings::from_toml("prot = 1").is_err());
+        let s = Settings {
+            grace: -1.0,
+            ..Settings::default()
+        };
+        assert!(s.check().is_err());
+    }
+}

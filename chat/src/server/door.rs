@@ -1,0 +1,35 @@
+//! [`Door`] and [`UserKey`]: which front door a session came through.
+
+use std::fmt;
+
+use proto_core::hub::SessionId;
+
+/// The two front doors. Each has a hub of its own (their session ids
+/// overlap), so a user is known by door and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Door {
+    /// Length-field frames of [`Message`](crate::protocol::Message)s.
+    Binary,
+    /// Text lines (`nc`, `telnet`).
+    Text,
+}
+
+/// A session, by door and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserKey {
+    /// The door.
+    pub door: Door,
+    /// The session's id in that door's hub.
+    pub id: SessionId,
+}
+
+impl fmt::Display for UserKey {
+    /// `b7` or `t3`: the door's letter and the session id.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let door = match self.door {
+            Door::Binary => 'b',
+            Door::Text => 't',
+        };
+        write!(f, "{door}{}", self.id)
+    }
+}

@@ -1,0 +1,243 @@
+//! [`ChatServer`]: both front doors and the room task, on any runtime.
+//!
+//! Each door is a [`Server`] with a hub of its own: the binary door
+//! speaks length-field frames (laster40Net preset) with heartbeats on, the
+//! text door speaks lines and has an idle timeout instead (a text user
+//! must never receive heartbeat bytes). The two hubs' [`Events`] streams
+//! are consumed by one task that owns all the room state (`Chat`): no
+//! locks, and every decision (admission across both doors, names, rooms,
+//! transfers) sees one consistent state. Room messages are encoded once
+//! per door and framed once per door by the hub's group broadcast.
+
+mod door;
+mod events;
+mod launch;
+mod requests;
+mod state;
+mod transfer;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::pin;
+
+use bytes::Bytes;
+use proto_core::driver::{BindError, Runtime, Server, ServerConfig};
+use proto_core::frame::{LengthField, Line};
+use proto_core::hub::{AdmissionConfig, Event, Events, HubConfig, HubStats};
+use proto_core::session::{Heartbeat, SessionConfig};
+
+pub use door::{Door, UserKey};
+pub use state::LOBBY;
+
+use crate::config::{Settings, secs};
+use crate::protocol::MAX_FRAME;
+use state::{Chat, Deadlines};
+
+/// Longest line the text door accepts.
+pub const MAX_LINE: usize = 4096;
+
+/// The binary door's codec: laster40Net framing, frames up to a chunk.
+pub fn binary_codec() -> LengthField {
+    // One more byte for the heartbeat's control prefix.
+    LengthField::laster40net().max_frame_length(MAX_FRAME + 1)
+}
+
+/// The binary door's heartbeat for `settings` (clients use the same
+/// setting: the control prefix must be on at both ends).
+pub fn heartbeat(settings: &Settings) -> Heartbeat {
+    Heartbeat {
+        interval: secs(settings.heartbeat_interval),
+        timeout: secs(settings.heartbeat_timeout),
+    }
+}
+
+/// What the server did, when it stopped.
+#[derive(Debug, Clone)]
+pub struct ServerReport {
+    /// The binary door's counters.
+    pub binary: HubStats,
+    /// The text door's counters.
+    pub text: HubStats,
+    /// Messages that sessions refused (queue full or closing).
+    pub refused_sends: u64,
+}
+
+/// The chat server: both doors bound, not yet accepting. Call
+/// [`run`](Self::run).
+pub struct ChatServer<R: Runtime> {
+    settings: Settings,
+    binary: Server<LengthField, R>,
+    text: Server<Line, R>,
+    binary_events: Events,
+    text_events: Events,
+}
+
+impl<R: Runtime> std::fmt::Debug for ChatServer<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatServer")
+            .field("binary", &self.binary.local_addr().ok())
+            .field("text", &self.text.local_addr().ok())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime + Default> ChatServer<R> {
+    /// Binds both doors as `settings` say (port 0 picks a free one; see
+    /// [`binary_addr`](Self::binary_addr)).
+    pub async fn bind(settings: Settings) -> Result<Self, BindError> {
+        let admission = AdmissionConfig::default().max_sessions(settings.max_clients);
+        let max = settings.max_clients;
+        let binary_config = ServerConfig::default().hub(
+            HubConfig::default()
+                .session(
+                    SessionConfig::default()
+                        .heartbeat(Some(heartbeat(&settings)))
+                        .idle_timeout(None),
+                )
+                .admission(admission)
+                .refusal_message(Some(events::full_message(max).encode())),
+        );
+        let text_config = ServerConfig::default().hub(
+            HubConfig::default()
+                .session(
+                    SessionConfig::default().idle_timeout(Some(secs(settings.text_idle_timeout))),
+                )
+                .admission(admission)
+                .refusal_message(Some(Bytes::from(events::full_line(max)))),
+        );
+        let (binary, binary_events) =
+            Server::<LengthField, R>::bind(settings.binary_addr(), binary_codec(), binary_config)
+                .await?;
+        let line = Line::default().max_line_length(MAX_LINE);
+        let (text, text_events) =
+            Server::<Line, R>::bind(settings.text_addr(), line, text_config).await?;
+        Ok(Self {
+            settings,
+            binary,
+            text,
+            binary_events,
+            text_events,
+        })
+    }
+
+    /// The binary door's address.
+    pub fn binary_addr(&self) -> SocketAddr {
+        self.binary
+            .local_addr()
+            .unwrap_or_else(|_| self.settings.binary_addr())
+    }
+
+    /// The text door's address.
+    pub fn text_addr(&self) -> SocketAddr {
+        self.text
+            .local_addr()
+            .unwrap_or_else(|_| self.settings.text_addr())
+    }
+
+    /// Accepts on both doors and runs the room task until `stop`
+    /// completes; then shuts both doors down gracefully (queued messages
+    /// flushed, for up to `grace`) and returns once every session has
+    /// closed.
+    pub async fn run(self, stop: impl Future<Output = ()>) -> ServerReport {
+        let runtime = R::default();
+        let Self {
+            settings,
+            binary,
+            text,
+            mut binary_events,
+            mut text_events,
+        } = self;
+        let grace = secs(settings.grace);
+        let (binary_hub, text_hub) = (binary.hub().clone(), text.hub().clone());
+        let addrs = (binary.local_addr(), text.local_addr());
+        runtime.spawn(binary.run());
+        runtime.spawn(text.run());
+        tracing::info!(
+            binary = %addrs.0.unwrap_or_else(|_| settings.binary_addr()),
+            text = %addrs.1.unwrap_or_else(|_| settings.text_addr()),
+            max_clients = settings.max_clients,
+            "chat server ready"
+        );
+        // Nickname deadlines: a timer task per new session reports back.
+        let (expired_tx, expired) = smol::channel::unbounded();
+        let timers = runtime.clone();
+        let deadlines = Deadlines(Box::new(move |key, after| {
+            let (tx, sleep) = (expired_tx.clone(), timers.sleep(after));
+            timers.spawn(async move {
+                sleep.await;
+                let _ = tx.send(key).await;
+            });
+        }));
+        let mut chat = Chat::new(settings, binary_hub.clone(), text_hub.clone(), deadlines);
+        let mut stop = pin!(stop);
+        let (mut stopping, mut binary_open, mut text_open) = (false, true, true);
+        while binary_open || text_open {
+            let next = {
+                let binary = async {
+                    if binary_open {
+                        Next::Event(Door::Binary, binary_events.recv().await)
+                    } else {
+                        std::future::pending().await
+                    }
+                };
+                let text = async {
+                    if text_open {
+                        Next::Event(Door::Text, text_events.recv().await)
+                    } else {
+                        std::future::pending().await
+                    }
+                };
+                let stop = async {
+                    if stopping {
+                        std::future::pending().await
+                    } else {
+                        stop.as_mut().await;
+                        Next::Stop
+                    }
+                };
+                let deadline = async {
+                    match expired.recv().await {
+                        Ok(key) => Next::HelloExpired(key),
+                        Err(_) => std::future::pending().await,
+                    }
+                };
+                let doors = smol::future::or(binary, text);
+                smol::future::or(stop, smol::future::or(doors, deadline)).await
+            };
+            match next {
+                Next::Event(door, Some(event)) => chat.handle(door, event),
+                Next::Event(Door::Binary, None) => binary_open = false,
+                Next::Event(Door::Text, None) => text_open = false,
+                Next::HelloExpired(key) => chat.hello_expired(key),
+                Next::Stop => {
+                    stopping = true;
+                    tracing::info!("chat server stopping");
+                    chat.farewell();
+                    let (b, t) = (binary_hub.clone(), text_hub.clone());
+                    let rt = runtime.clone();
+                    runtime.spawn(async move {
+                        proto_core::driver::shutdown(&b, rt.sleep(grace)).await;
+                    });
+                    let rt = runtime.clone();
+                    runtime.spawn(async move {
+                        proto_core::driver::shutdown(&t, rt.sleep(grace)).await;
+                    });
+                }
+            }
+        }
+        let report = ServerReport {
+            binary: binary_hub.stats(),
+            text: text_hub.stats(),
+            refused_sends: chat.refused_sends,
+        };
+        tracing::info!(?report, "chat server stopped");
+        report
+    }
+}
+
+/// What the room task woke up for.
+enum Next {
+    Event(Door, Option<Event>),
+    HelloExpired(UserKey),
+    Stop,
+}

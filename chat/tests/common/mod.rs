@@ -1,0 +1,235 @@
+//! The chat tests' bed: a server in this process on any runtime, scripted
+//! binary and text clients, and deadlines on every wait.
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use proto_chat::client::{ChatClient, ClientOptions, Update};
+use proto_chat::config::Settings;
+use proto_chat::protocol::Message;
+use proto_chat::server::ChatServer;
+use proto_core::driver::{Client, ClientConfig, Runtime};
+use proto_core::frame::Line;
+use proto_core::hub::{Event, Events};
+
+/// How long any one expected thing may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Runs `fut`, failing the test if it takes longer than `limit`.
+pub async fn within<R: Runtime + Default, T>(
+    limit: Duration,
+    what: &str,
+    fut: impl Future<Output = T>,
+) -> T {
+    let timeout = async {
+        R::default().sleep(limit).await;
+        None
+    };
+    let done = async { Some(fut.await) };
+    match smol::future::or(done, timeout).await {
+        Some(value) => value,
+        None => panic!("timed out after {limit:?} waiting for {what}"),
+    }
+}
+
+/// A server on free loopback ports, running until the returned sender is
+/// dropped or sent to.
+pub struct TestServer {
+    pub binary: SocketAddr,
+    pub text: SocketAddr,
+    stop: smol::channel::Sender<()>,
+    done: smol::channel::Receiver<()>,
+}
+
+impl TestServer {
+    /// Starts a server with `settings` (ports replaced by 0).
+    pub async fn start<R: Runtime + Default>(settings: Settings) -> Self {
+        let mut settings = settings;
+        settings.port = 0;
+        settings.text_port = 0;
+        let server = ChatServer::<R>::bind(settings).await.expect("bind");
+        let (binary, text) = (server.binary_addr(), server.text_addr());
+        let (stop, stopped) = smol::channel::bounded::<()>(1);
+        let (finished, done) = smol::channel::bounded::<()>(1);
+        R::default().spawn(async move {
+            server
+                .run(async move {
+                    let _ = stopped.recv().await;
+                })
+                .await;
+            let _ = finished.send(()).await;
+        });
+        Self {
+            binary,
+            text,
+            stop,
+            done,
+        }
+    }
+
+    /// Stops the server and waits until it has shut down.
+    pub async fn stop<R: Runtime + Default>(self) {
+        let _ = self.stop.send(()).await;
+        within::<R, _>(DEADLINE, "the server to stop", async {
+            let _ = self.done.recv().await;
+        })
+        .await;
+    }
+}
+
+/// A binary client, joined as `name`.
+pub async fn join<R: Runtime + Default>(server: &TestServer, name: &str) -> ChatClient<R> {
+    within::<R, _>(
+        DEADLINE,
+        "a welcome",
+        ChatClient::<R>::connect(server.binary, name, ClientOptions::default()),
+    )
+    .await
+    .unwrap_or_else(|err| panic!("{name} could not join: {err}"))
+}
+
+/// Reads `client`'s updates until one matches; returns every update read,
+/// the match last.
+pub async fn until<R: Runtime + Default>(
+    client: &ChatClient<R>,
+    what: &str,
+    mut matches: impl FnMut(&Update) -> bool,
+) -> Vec<Update> {
+    within::<R, _>(DEADLINE, what, async {
+        let mut seen = Vec::new();
+        loop {
+            let update = client
+                .next()
+                .await
+                .unwrap_or_else(|| panic!("disconnected while waiting for {what}: {seen:?}"));
+            let hit = matches(&update);
+            seen.push(update);
+            if hit {
+                return seen;
+            }
+        }
+    })
+    .await
+}
+
+/// Reads until `message` arrives.
+pub async fn until_message<R: Runtime + Default>(
+    client: &ChatClient<R>,
+    message: Message,
+) -> Vec<Update> {
+    let what = format!("{message:?} at {}", client.name());
+    until(client, &what, |u| *u == Update::Message(message.clone())).await
+}
+
+/// A text-door user: lines in, lines out.
+pub struct TextUser<R: Runtime> {
+    client: Client<Line, R>,
+    events: Events,
+}
+
+impl<R: Runtime + Default> TextUser<R> {
+    /// Connects to the text door and gives `name` at the prompt.
+    pub async fn join(server: &TestServer, name: &str) -> Self {
+        let (client, events) = within::<R, _>(
+            DEADLINE,
+            "the text door",
+            Client::<Line, R>::connect(server.text, Line::default(), ClientConfig::default()),
+        )
+        .await
+        .expect("connect to the text door");
+        let mut user = Self { client, events };
+        user.until("the nickname prompt", |l| l.contains("nickname"))
+            .await;
+        user.send(name);
+        user.until("the welcome", |l| l.contains("welcome,")).await;
+        user
+    }
+
+    /// Sends a line.
+    pub fn send(&self, line: &str) {
+        self.client
+            .send(Bytes::from(line.to_string()))
+            .expect("text line queued");
+    }
+
+    /// Reads lines until the connection closes; asserts one of them matched.
+    pub async fn until_closed(&mut self, what: &str, mut matches: impl FnMut(&str) -> bool) {
+        let events = &mut self.events;
+        let seen = within::<R, _>(DEADLINE, what, async {
+            let mut seen = Vec::new();
+            loop {
+                match events.recv().await {
+                    Some(Event::Message { payload, .. }) => {
+                        seen.push(String::from_utf8_lossy(&payload).to_string())
+                    }
+                    Some(Event::Closed { .. }) | None => return seen,
+                    Some(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(
+            seen.iter().any(|l| matches(l)),
+            "no {what} before the close: {seen:?}"
+        );
+    }
+
+    /// Reads lines until one matches; returns every line read.
+    pub async fn until(
+        &mut self,
+        what: &str,
+        mut matches: impl FnMut(&str) -> bool,
+    ) -> Vec<String> {
+        let events = &mut self.events;
+        within::<R, _>(DEADLINE, what, async {
+            let mut seen = Vec::new();
+            loop {
+                match events.recv().await {
+                    Some(Event::Message { payload, .. }) => {
+                        let line = String::from_utf8(payload.to_vec()).unwrap_or_else(|_| {
+                            panic!("a text user got bytes that are not UTF-8: {payload:?}")
+                        });
+                        let hit = matches(&line);
+                        seen.push(line);
+                        if hit {
+                            return seen;
+                        }
+                    }
+                    Some(Event::Closed { reason, .. }) => {
+                        panic!("text user closed ({reason}) waiting for {what}; read {seen:?}")
+                    }
+                    Some(_) => {}
+                    None => panic!("text user's stream ended waiting for {what}"),
+                }
+            }
+        })
+        .await
+    }
+}
+
+/// Runs a scenario on tokio.
+pub fn on_tokio<F: Future<Output = ()>>(scenario: F) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(scenario);
+}
+
+/// Runs a scenario on smol.
+pub fn on_smol<F: Future<Output = ()>>(scenario: F) {
+    smol::block_on(scenario);
+}
+
+/// A frame for the binary door as a raw socket writes it: u32 LE length,
+/// the heartbeat prefix's data byte, the message.
+pub fn raw_frame(message: &[u8]) -> Vec<u8> {
+    let mut frame = ((message.len() + 1) as u32).to_le_bytes().to_vec();
+    frame.push(0x00);
+    frame.extend_from_slice(message);
+    frame
+}
