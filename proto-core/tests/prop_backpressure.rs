@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use proto_core::frame::{LengthField, LengthFieldCodec};
 use proto_core::message::MessageFactory;
 use proto_core::session::{Event, Session, SessionConfig, WaterMarks};
-use proto_core::sim::{PipeConfig, Side, Sim};
+use proto_testkit::sim::{PipeConfig, Side, Sim};
 
 type Net = Sim<LengthFieldCodec, LengthFieldCodec>;
 

@@ -11,7 +11,7 @@ use proto_core::frame::{LengthField, LengthFieldCodec};
 use proto_core::session::{
     CloseReason, Event, Heartbeat, Overflow, SendError, Session, SessionConfig,
 };
-use proto_core::sim::{LinkId, PipeConfig, Side, Sim};
+use proto_testkit::sim::{LinkId, PipeConfig, Side, Sim};
 
 type S = Session<LengthFieldCodec, LengthFieldCodec>;
 type Net = Sim<LengthFieldCodec, LengthFieldCodec>;

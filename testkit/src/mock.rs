@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
-use proto_core::driver::{AdmissionExt, Timer, Transport};
+use proto_core::driver::{AdmissionExt, Drive, Timer, Transport};
 use proto_core::frame::LengthField;
 use proto_core::hub::{Admission, Event, Events, Hub, HubConfig, SessionHandle, SessionId};
 use proto_core::message::{MessageFactory, MessageResolver};
@@ -440,7 +440,9 @@ fn flush_buffered(s: &mut IoState, cx: &mut Context<'_>) -> Poll<()> {
 #[derive(Debug)]
 struct ClockState {
     now: Instant,
-    wakers: Vec<Waker>,
+    /// Tasks waiting for time to pass, with the time each waits for, if it
+    /// said.
+    wakers: Vec<(Option<Instant>, Waker)>,
 }
 
 /// A virtual clock shared by every [`MockTimer`] of a test.
@@ -468,9 +470,21 @@ impl Clock {
             s.now += by;
             std::mem::take(&mut s.wakers)
         };
-        for w in wakers {
+        for (_, w) in wakers {
             w.wake();
         }
+    }
+
+    /// Wakes `waker` at the next [`advance`](Self::advance); `at` is the
+    /// time it waits for (reported by [`next_wake`](Self::next_wake)).
+    pub fn wake_at(&self, at: Option<Instant>, waker: &Waker) {
+        lock(&self.0).wakers.push((at, waker.clone()));
+    }
+
+    /// The earliest time a waiting task waits for: where a run that moves
+    /// time from event to event goes next.
+    pub fn next_wake(&self) -> Option<Instant> {
+        lock(&self.0).wakers.iter().filter_map(|&(at, _)| at).min()
     }
 }
 
@@ -514,11 +528,13 @@ impl Timer for MockTimer {
     }
 
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // Checked and registered under one lock, so that an `advance` from
+        // another thread cannot fall between the two.
         let mut s = lock(&self.clock.0);
         match self.deadline {
             Some(d) if s.now >= d => Poll::Ready(()),
-            _ => {
-                s.wakers.push(cx.waker().clone());
+            deadline => {
+                s.wakers.push((deadline, cx.waker().clone()));
                 Poll::Pending
             }
         }
@@ -526,6 +542,28 @@ impl Timer for MockTimer {
 }
 
 // ----- harness -----
+
+/// What a spawned driver resolved to: `None` while it runs.
+pub type Done = Rc<RefCell<Option<CloseReason>>>;
+
+/// Spawns `drive` on `pool`; the returned cell holds the close reason once
+/// the driver returns.
+pub fn spawn_drive<F, T, M>(pool: &LocalPool, drive: Drive<F, T, M>) -> Done
+where
+    F: MessageFactory + 'static,
+    T: Transport + 'static,
+    M: Timer + 'static,
+{
+    let done: Done = Rc::default();
+    let result = done.clone();
+    pool.spawner()
+        .spawn_local(async move {
+            let reason = drive.await;
+            *result.borrow_mut() = Some(reason);
+        })
+        .expect("the pool is alive");
+    done
+}
 
 /// One driven session, from the test's side.
 #[derive(Debug)]
@@ -539,7 +577,7 @@ pub struct Peer {
     /// Every deadline the driver armed, in order.
     pub resets: Arc<Mutex<Vec<Instant>>>,
     /// What the `Drive` future resolved to.
-    pub done: Rc<RefCell<Option<CloseReason>>>,
+    pub done: Done,
 }
 
 impl Peer {
@@ -634,22 +672,15 @@ impl Net {
         let mut timer = MockTimer::new(self.clock.clone());
         timer.on_now = Some(self.observer());
         let resets = timer.resets.clone();
-        let done = Rc::new(RefCell::new(None));
+        let (id, handle) = (conn.id(), conn.handle().clone());
+        let done = spawn_drive(&self.pool, conn.drive(io, timer));
         let peer = Peer {
-            id: conn.id(),
-            handle: conn.handle().clone(),
+            id,
+            handle,
             io: ctl,
             resets,
-            done: done.clone(),
+            done,
         };
-        let drive = conn.drive(io, timer);
-        self.pool
-            .spawner()
-            .spawn_local(async move {
-                let reason = drive.await;
-                *done.borrow_mut() = Some(reason);
-            })
-            .expect("the pool is alive");
         self.run();
         peer
     }

@@ -3,7 +3,7 @@
 //! A [`Session`] owns the read buffer and resolver, the builder, a bounded
 //! send queue with an explicit [`Overflow`] policy, the idle, heartbeat and
 //! frame deadlines, graceful close and the counters. Drivers (the runtime
-//! adapters, or [`crate::sim`]) only move bytes and time:
+//! adapters, or the simulator of `proto-testkit`) only move bytes and time:
 //!
 //! | input | output |
 //! | --- | --- |

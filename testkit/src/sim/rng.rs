@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::rng::SplitMix64;
+use proto_core::rng::SplitMix64;
 
 /// A seeded generator. Not for cryptography.
 #[derive(Debug, Clone)]

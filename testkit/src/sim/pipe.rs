@@ -233,6 +233,12 @@ impl Pipe {
         }
     }
 
+    /// Drops every byte sent and not yet read (the reader is gone).
+    pub(crate) fn drop_unread(&mut self) {
+        self.in_flight.clear();
+        self.in_flight_bytes = 0;
+    }
+
     /// Bytes sent and not yet read.
     pub(crate) fn in_flight_bytes(&self) -> usize {
         self.in_flight_bytes
