@@ -33,6 +33,7 @@ mod config;
 mod config_error;
 pub mod control;
 mod machine;
+mod overflow;
 mod queue;
 mod shared;
 mod stats;
@@ -44,6 +45,6 @@ pub use config::{
 };
 pub use config_error::ConfigError;
 pub use machine::{Event, Session};
-pub use queue::{Overflow, SendError};
+pub use overflow::{Overflow, SendError};
 pub use shared::SharedFrame;
 pub use stats::SessionStats;
