@@ -15,6 +15,7 @@ use proto_core::message::MessageFactory;
 use proto_core::session::{SessionConfig, WaterMarks};
 use proto_testkit::mock::{addr, codec};
 use proto_testkit::sim::{DrivenSim, PipeConfig, Side};
+use proto_testkit::strategy::{PipeRanges, echo_payloads, pipe};
 
 /// Largest payload the codec accepts.
 const MAX: usize = 2048;
@@ -22,39 +23,15 @@ const MAX: usize = 2048;
 /// Virtual time a case may take before it counts as stalled.
 const LIMIT: Duration = Duration::from_secs(120);
 
-fn pipe() -> impl Strategy<Value = PipeConfig> {
-    (
-        1usize..600,
-        0u64..3000,
-        0u64..3000,
-        prop::option::of(100_000u64..10_000_000),
-        1usize..20_000,
-        1usize..5000,
-    )
-        .prop_map(|(segment, min, extra, rate, buffer, read)| {
-            PipeConfig::default()
-                .max_segment(segment)
-                .delay(
-                    Duration::from_micros(min),
-                    Duration::from_micros(min + extra),
-                )
-                .bytes_per_sec(rate)
-                .buffer(buffer)
-                .max_read(read)
-        })
-}
-
-fn payloads() -> impl Strategy<Value = Vec<Vec<u8>>> {
-    prop::collection::vec(
-        prop_oneof![
-            3 => 0usize..64,
-            2 => 0usize..=MAX,
-            1 => Just(MAX),
-        ]
-        .prop_map(|len| (0..len).map(|i| (i % 251) as u8).collect()),
-        1..200,
-    )
-}
+/// Small segments, buffers and reads, some bandwidth limits.
+const PIPE: PipeRanges = PipeRanges {
+    segment: 1..600,
+    min_delay_us: 0..3000,
+    extra_delay_us: 0..3000,
+    rate: Some(100_000..10_000_000),
+    buffer: 1..20_000,
+    read: 1..5000,
+};
 
 /// A side's reads pause for `(0, 50)` ms after every `(1, 100)` ms.
 fn pauses() -> impl Strategy<Value = Vec<(Side, u64, u64)>> {
@@ -74,9 +51,9 @@ proptest! {
     #[test]
     fn echo_over_driven_sim_refuses_nothing_and_loses_nothing(
         seed in any::<u64>(),
-        messages in payloads(),
-        to_server in pipe(),
-        to_client in pipe(),
+        messages in echo_payloads(MAX, 1..200),
+        to_server in pipe(PIPE),
+        to_client in pipe(PIPE),
         pauses in pauses(),
         low in 1usize..4096,
         extra in 0usize..4096,

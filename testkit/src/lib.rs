@@ -21,6 +21,8 @@
 //!   checking the decode contract on the way.
 //! - [`chunk`]: read sizes (a proptest strategy with the default `proptest`
 //!   feature) and the chunkings every property is checked under.
+//! - `strategy` (feature `proptest`, on by default): proptest strategies
+//!   for simulated links and echo payloads.
 //! - [`model`]: reference models of the built-in wire formats, written from
 //!   their documentation.
 //! - `fuzz` (feature `fuzz`): the fuzz harness behind the targets in
@@ -92,3 +94,5 @@ pub mod mock;
 pub mod model;
 pub mod paths;
 pub mod sim;
+#[cfg(feature = "proptest")]
+pub mod strategy;
