@@ -48,6 +48,17 @@ where
     }
 }
 
+/// `LengthField::netty()`: a u32 big-endian payload length.
+const NETTY: LengthInput = LengthInput {
+    offset: Offset::Near(0),
+    width: Width::W32,
+    little: false,
+    frame: false,
+    adjustment: Adjustment::Zero,
+    strip: Strip::Header,
+    max: MaxLen::Standard,
+};
+
 fn b(bytes: &[u8]) -> Blob {
     Blob::from(bytes)
 }
@@ -98,12 +109,7 @@ fn decode_length_field() -> Vec<Seed> {
             DecodeLengthField {
                 params: LengthInput {
                     offset: Offset::Past(5),
-                    width: Width::W32,
-                    little: false,
-                    frame: false,
-                    adjustment: Adjustment::Zero,
-                    strip: Strip::Header,
-                    max: MaxLen::Standard,
+                    ..NETTY
                 },
                 chunking: Chunking(vec![3]),
                 buf: BufConfig {
@@ -119,13 +125,8 @@ fn decode_length_field() -> Vec<Seed> {
             "laster40net",
             DecodeLengthField {
                 params: LengthInput {
-                    offset: Offset::Near(0),
-                    width: Width::W32,
                     little: true,
-                    frame: false,
-                    adjustment: Adjustment::Zero,
-                    strip: Strip::Header,
-                    max: MaxLen::Standard,
+                    ..NETTY
                 },
                 chunking: Chunking(vec![1, 0, 7]),
                 buf: BufConfig {
@@ -140,13 +141,9 @@ fn decode_length_field() -> Vec<Seed> {
             "negative_length",
             DecodeLengthField {
                 params: LengthInput {
-                    offset: Offset::Near(0),
                     width: Width::W8,
-                    little: false,
-                    frame: false,
                     adjustment: Adjustment::By(-32),
-                    strip: Strip::Header,
-                    max: MaxLen::Standard,
+                    ..NETTY
                 },
                 chunking: Chunking(vec![255]),
                 buf: BufConfig {
@@ -161,15 +158,7 @@ fn decode_length_field() -> Vec<Seed> {
             "decode_length_field",
             "netty",
             DecodeLengthField {
-                params: LengthInput {
-                    offset: Offset::Near(0),
-                    width: Width::W32,
-                    little: false,
-                    frame: false,
-                    adjustment: Adjustment::Zero,
-                    strip: Strip::Header,
-                    max: MaxLen::Standard,
-                },
+                params: NETTY,
                 chunking: Chunking(vec![3]),
                 buf: BufConfig {
                     read_capacity: 16,
@@ -183,13 +172,9 @@ fn decode_length_field() -> Vec<Seed> {
             "strip_exceeds_frame",
             DecodeLengthField {
                 params: LengthInput {
-                    offset: Offset::Near(0),
                     width: Width::W8,
-                    little: false,
-                    frame: false,
-                    adjustment: Adjustment::Zero,
                     strip: Strip::Bytes(10),
-                    max: MaxLen::Standard,
+                    ..NETTY
                 },
                 chunking: Chunking(vec![1]),
                 buf: BufConfig {

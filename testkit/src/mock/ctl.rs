@@ -105,22 +105,26 @@ impl IoCtl {
 
     /// Buffer sizes of the reads that returned bytes.
     pub fn read_sizes(&self) -> Vec<usize> {
-        self.ops()
-            .iter()
-            .filter_map(|op| match op {
-                Op::Read { buf, n, .. } if *n > 0 => Some(*buf),
-                _ => None,
-            })
-            .collect()
+        self.reads(|buf, _| buf)
     }
 
     /// For each read that returned bytes, whether it went into the
     /// session's own buffer (`true`) or through the driver's probe.
     pub fn read_into_buffer(&self) -> Vec<bool> {
+        self.reads(|_, into_buffer| into_buffer)
+    }
+
+    /// `pick(buffer size, into the session's buffer)` of each read that
+    /// returned bytes.
+    fn reads<T>(&self, pick: impl Fn(usize, bool) -> T) -> Vec<T> {
         self.ops()
             .iter()
-            .filter_map(|op| match op {
-                Op::Read { n, into_buffer, .. } if *n > 0 => Some(*into_buffer),
+            .filter_map(|op| match *op {
+                Op::Read {
+                    buf,
+                    n,
+                    into_buffer,
+                } if n > 0 => Some(pick(buf, into_buffer)),
                 _ => None,
             })
             .collect()
