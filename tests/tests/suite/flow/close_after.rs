@@ -4,10 +4,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use proto_core::frame::LengthField;
-use proto_core::hub::HubConfig;
 use proto_core::session::{CloseReason, SendError, SessionConfig, WaterMarks};
 
-use super::{hub_with, raw};
+use super::{echo_server_default, hub_with, raw};
 use crate::harness::{EchoServer, Runtime, blocking, local, numbered};
 
 /// `close_after("bye")` on `Opened`: the peer reads "bye", then end of
@@ -17,13 +16,7 @@ use crate::harness::{EchoServer, Runtime, blocking, local, numbered};
 /// stream.
 pub(crate) async fn close_after_sends_a_last_word<R: Runtime>() {
     let bye = Bytes::from_static(b"bye");
-    let mut server = EchoServer::start::<R>(
-        local(),
-        LengthField::laster40net(),
-        HubConfig::default(),
-        false,
-    )
-    .await;
+    let mut server = echo_server_default::<R>(false).await;
     let peer = raw::<R>(server.addr, None).await;
     let handle = server.next_opened::<R>().await;
     handle

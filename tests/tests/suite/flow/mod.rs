@@ -28,15 +28,16 @@ pub(crate) use shutdown::shutdown_report_counts_exactly;
 pub(crate) use shutdown::shutdown_stream_ends_after_every_closed;
 pub(crate) use write_stall::never_reading_clients_are_closed_by_write_stall;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::channel::oneshot;
+use proto_core::frame::LengthField;
 use proto_core::hub::{HubConfig, SessionHandle};
 use proto_core::session::SessionConfig;
 
-use crate::harness::{Runtime, blocking, numbered};
-use crate::peers::{RawOptions, RawPeer};
+use crate::harness::{EchoServer, Runtime, Served, blocking, local, numbered};
+use crate::peers::{RawPeer, raw};
 
 /// The default back-pressure high water mark (`SessionConfig::default`).
 const HIGH: usize = 64 * 1024;
@@ -47,23 +48,74 @@ fn hub_with(session: SessionConfig) -> HubConfig {
     HubConfig::default().session(session)
 }
 
+/// Serves the laster40Net codec under the default hub config on a local
+/// address.
+async fn serve_default<R: Runtime>() -> Served {
+    R::serve(local(), LengthField::laster40net(), HubConfig::default())
+        .await
+        .expect("bind")
+}
+
+/// An [`EchoServer`] (echoing if `echo`) on the laster40Net codec under
+/// the default hub config.
+async fn echo_server_default<R: Runtime>(echo: bool) -> EchoServer {
+    EchoServer::start::<R>(
+        local(),
+        LengthField::laster40net(),
+        HubConfig::default(),
+        echo,
+    )
+    .await
+}
+
+/// Spawns a producer that sends `count` numbered payloads of `len` bytes
+/// through `send_async`, then closes the session if `close`; the receiver
+/// gets its result.
+fn produce<R: Runtime>(
+    handle: SessionHandle,
+    count: u32,
+    len: usize,
+    close: bool,
+) -> oneshot::Receiver<Result<(), String>> {
+    let (done_tx, done_rx) = oneshot::channel();
+    R::spawn(async move {
+        let mut result = Ok(());
+        for n in 0..count {
+            if let Err(err) = handle.send_async(numbered(n, len)).await {
+                result = Err(format!("send_async {n}: {err}"));
+                break;
+            }
+        }
+        if close {
+            handle.close();
+        }
+        let _ = done_tx.send(result);
+    });
+    done_rx
+}
+
+/// Reads numbered frames of `len` bytes until end of stream on a blocking
+/// thread, checking each and pausing `pause` after every `every`; returns
+/// how many.
+async fn read_numbered(peer: RawPeer, len: usize, every: u32, pause: Duration) -> u32 {
+    blocking(move || {
+        let mut peer = peer;
+        let mut got = 0u32;
+        while let Some(frame) = peer.recv().expect("read a push") {
+            assert!(frame == numbered(got, len), "push {got} differs");
+            got += 1;
+            if got % every == 0 {
+                std::thread::sleep(pause);
+            }
+        }
+        got
+    })
+    .await
+}
+
 /// `len` bytes whose content depends on `n` (any `len`, 0 included).
 fn content(n: u32, len: usize) -> Bytes {
     numbered(n, len.max(4)).slice(..len)
-}
-
-/// A raw peer on a blocking thread.
-async fn raw<R: Runtime>(addr: SocketAddr, recv_buffer: Option<usize>) -> RawPeer {
-    blocking(move || {
-        RawPeer::connect(
-            addr,
-            RawOptions {
-                recv_buffer,
-                ..RawOptions::default()
-            },
-        )
-    })
-    .await
 }
 
 /// A second handle on `peer`'s socket, for a writer thread.

@@ -1,13 +1,11 @@
 //! Both ends of our own: our client pipelining large messages.
 
-use futures::channel::oneshot;
 use proto_core::driver::ClientConfig;
 use proto_core::frame::LengthField;
-use proto_core::hub::{Event, HubConfig};
+use proto_core::hub::Event;
 
-use crate::harness::{
-    EchoServer, Runtime, WAIT, expect_opened, local, next_event, numbered, within,
-};
+use super::{echo_server_default, produce};
+use crate::harness::{Runtime, WAIT, expect_opened, next_event, numbered, within};
 
 /// Our client pipelines 2,000 messages of 60 KB (120 MB, far more than the
 /// kernels' buffers hold) to our echo server, both with default settings,
@@ -19,13 +17,7 @@ use crate::harness::{
 pub(crate) async fn our_client_pipelining_large_messages_gets_every_echo<R: Runtime>() {
     const N: u32 = 2000;
     const LEN: usize = 60_000;
-    let server = EchoServer::start::<R>(
-        local(),
-        LengthField::laster40net(),
-        HubConfig::default(),
-        true,
-    )
-    .await;
+    let server = echo_server_default::<R>(true).await;
     let mut client = R::connect(
         server.addr,
         LengthField::laster40net(),
@@ -34,17 +26,7 @@ pub(crate) async fn our_client_pipelining_large_messages_gets_every_echo<R: Runt
     .await
     .expect("connect");
     let handle = expect_opened::<R>(&mut client.events).await;
-    let (done_tx, done_rx) = oneshot::channel();
-    R::spawn(async move {
-        let mut result = Ok(());
-        for n in 0..N {
-            if let Err(err) = handle.send_async(numbered(n, LEN)).await {
-                result = Err(format!("send {n}: {err}"));
-                break;
-            }
-        }
-        let _ = done_tx.send(result);
-    });
+    let done_rx = produce::<R>(handle, N, LEN, false);
     for n in 0..N {
         match next_event::<R>(&mut client.events, "an echo").await {
             Event::Message { payload, .. } => assert_eq!(payload, numbered(n, LEN), "echo {n}"),

@@ -2,13 +2,10 @@
 
 use std::time::Duration;
 
-use futures::channel::oneshot;
-use proto_core::frame::LengthField;
-use proto_core::hub::HubConfig;
 use proto_core::session::CloseReason;
 
-use super::{HEADER, HIGH, raw};
-use crate::harness::{EchoServer, Runtime, WAIT, blocking, local, numbered, within};
+use super::{HEADER, HIGH, echo_server_default, produce, raw, read_numbered};
+use crate::harness::{Runtime, WAIT, within};
 
 /// The server pushes 8 MiB as 512 payloads of 16 KiB with `send_async` to
 /// a raw peer that reads slowly (about a second in all): no send fails,
@@ -17,41 +14,11 @@ use crate::harness::{EchoServer, Runtime, WAIT, blocking, local, numbered, withi
 pub(crate) async fn send_async_paces_a_producer<R: Runtime>() {
     const PUSHES: u32 = 512;
     const LEN: usize = 16 * 1024;
-    let mut server = EchoServer::start::<R>(
-        local(),
-        LengthField::laster40net(),
-        HubConfig::default(),
-        false,
-    )
-    .await;
+    let mut server = echo_server_default::<R>(false).await;
     let peer = raw::<R>(server.addr, Some(16 * 1024)).await;
     let handle = server.next_opened::<R>().await;
-    let (done_tx, done_rx) = oneshot::channel();
-    let producer = handle.clone();
-    R::spawn(async move {
-        let mut result = Ok(());
-        for n in 0..PUSHES {
-            if let Err(err) = producer.send_async(numbered(n, LEN)).await {
-                result = Err(format!("send_async {n}: {err}"));
-                break;
-            }
-        }
-        producer.close();
-        let _ = done_tx.send(result);
-    });
-    let read = blocking(move || {
-        let mut peer = peer;
-        let mut got = 0u32;
-        while let Some(frame) = peer.recv().expect("read a push") {
-            assert!(frame == numbered(got, LEN), "push {got} differs");
-            got += 1;
-            if got % 8 == 0 {
-                std::thread::sleep(Duration::from_millis(15));
-            }
-        }
-        got
-    })
-    .await;
+    let done_rx = produce::<R>(handle, PUSHES, LEN, true);
+    let read = read_numbered(peer, LEN, 8, Duration::from_millis(15)).await;
     within::<R, _>(WAIT, "the producer", done_rx)
         .await
         .expect("producer task")

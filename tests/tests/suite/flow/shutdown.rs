@@ -4,10 +4,10 @@ use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
 use proto_core::frame::LengthField;
-use proto_core::hub::{Event, HubConfig, SessionHandle};
+use proto_core::hub::{Event, SessionHandle};
 use proto_core::session::{CloseReason, SendError, SessionConfig};
 
-use super::{hub_with, queue_stuck, raw};
+use super::{hub_with, queue_stuck, raw, read_numbered, serve_default};
 use crate::harness::{
     EchoServer, Runtime, Served, WAIT, blocking, eventually, expect_opened, local, next_event,
     numbered, within,
@@ -55,19 +55,7 @@ pub(crate) async fn shutdown_grace_is_the_one_deadline<R: Runtime>() {
         let _ = report_tx.send(R::shutdown(hub, Duration::from_secs(10)).await);
     });
     eventually::<R>("shutdown to begin", || server.hub.is_shutting_down()).await;
-    let read = blocking(move || {
-        let mut peer = peer;
-        let mut got = 0u32;
-        while let Some(frame) = peer.recv().expect("read a push") {
-            assert!(frame == numbered(got, PUSH_LEN), "push {got} differs");
-            got += 1;
-            if got % 64 == 0 {
-                std::thread::sleep(Duration::from_millis(60));
-            }
-        }
-        got
-    })
-    .await;
+    let read = read_numbered(peer, PUSH_LEN, 64, Duration::from_millis(60)).await;
     assert_eq!(read, PUSHES, "pushes read before end of stream");
     let report = within::<R, _>(WAIT, "the shutdown report", report_rx)
         .await
@@ -124,9 +112,7 @@ pub(crate) async fn shutdown_report_counts_exactly<R: Runtime>() {
         addr,
         hub,
         mut events,
-    } = R::serve(local(), LengthField::laster40net(), HubConfig::default())
-        .await
-        .expect("bind");
+    } = serve_default::<R>().await;
     let mut peer = raw::<R>(addr, None).await;
     // The application takes `Opened`, then no more events; only then does
     // the client send (so the messages wait in the stream, not in a batch
@@ -212,9 +198,7 @@ pub(crate) async fn shutdown_stream_ends_after_every_closed<R: Runtime>() {
         addr,
         hub,
         mut events,
-    } = R::serve(local(), LengthField::laster40net(), HubConfig::default())
-        .await
-        .expect("bind");
+    } = serve_default::<R>().await;
     let peers = blocking(move || {
         (0..DRAINED)
             .map(|_| {
