@@ -13,7 +13,7 @@ use proto_core::hub::{Admission, SessionHandle, SessionId};
 use proto_core::message::MessageFactory;
 
 use super::pipe::{Pipe, PipeConfig, Shutdown};
-use super::rng::Rng;
+use super::rng::{Draw, Rng};
 use super::{LinkId, MAX_IDLE_STEPS, Side};
 use crate::mock::{Clock, Done, MockTimer, spawn_drive};
 

@@ -62,7 +62,7 @@ use bytes::Bytes;
 pub use driven::{DrivenEnd, DrivenLink, DrivenSim, SimIo};
 pub use pipe::PipeConfig;
 use pipe::{Pipe, Shutdown};
-use rng::Rng;
+use rng::{Draw, Rng};
 
 use proto_core::message::{MessageBuilder, MessageResolver};
 use proto_core::session::Session;

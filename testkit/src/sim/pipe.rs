@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::rng::Rng;
+use super::rng::{Draw, Rng};
 
 /// How a simulated pipe treats bytes. `Default` plus chained setters.
 ///
