@@ -15,7 +15,7 @@ use bytes::Bytes;
 use arbitrary::Arbitrary;
 
 use super::input::Blob;
-use super::session::{Beat, Policy};
+use super::session::{Policy, Timing};
 use crate::mock::lock;
 use proto_core::driver::{AdmissionExt, Conn, Drive};
 use proto_core::frame::{LengthField, WireBuf};
@@ -48,20 +48,12 @@ pub struct DriverSetup {
     pub queue: u8,
     /// `max_transmit_bytes` minus 1.
     pub max_transmit: u8,
-    /// Heartbeats.
-    pub heartbeat: Option<Beat>,
     /// Back-pressure (low mark half the high one).
     pub backpressure: bool,
     /// `write_timeout` in ms / 7.
     pub write_timeout: Option<u8>,
-    /// `idle_timeout` in ms / 10.
-    pub idle_timeout: Option<u8>,
-    /// `frame_timeout` in ms / 3.
-    pub frame_timeout: Option<u8>,
-    /// `close_timeout` in ms.
-    pub close_timeout: u8,
-    /// `half_close`.
-    pub half_close: bool,
+    /// Deadlines and end of stream.
+    pub timing: Timing,
     /// `max_sessions` (% 4 + 1).
     pub max_sessions: u8,
     /// `max_sessions_per_ip`: none, 1 or 2 (% 3).
@@ -293,8 +285,7 @@ struct Harness {
 
 impl Harness {
     fn new(c: &DriverSetup, start: Instant) -> Self {
-        let heartbeat = c.heartbeat.is_some();
-        let hb = c.heartbeat.map(Beat::heartbeat);
+        let heartbeat = c.timing.heartbeat.is_some();
         let max_frame = 64 + usize::from(c.max_transmit);
         let high = usize::from(c.queue) * 2 + 1;
         let marks = c.backpressure.then_some(WaterMarks {
@@ -302,17 +293,14 @@ impl Harness {
             high,
         });
         let ms = |n: u8, times: u64| Duration::from_millis(u64::from(n) * times);
-        let session = SessionConfig::default()
+        let session = c
+            .timing
+            .apply(SessionConfig::default())
             .max_queue_messages(usize::from(c.max_queue_messages % 8))
             .max_queue_bytes(max_frame + 4 + high + usize::from(c.queue) * 2)
             .backpressure(marks)
             .write_timeout(c.write_timeout.map(|n| ms(n, 7)))
-            .max_transmit_bytes(usize::from(c.max_transmit) + 1)
-            .heartbeat(hb)
-            .idle_timeout(c.idle_timeout.map(|n| ms(n, 10)))
-            .frame_timeout(c.frame_timeout.map(|n| ms(n, 3)))
-            .close_timeout(ms(c.close_timeout, 1))
-            .half_close(c.half_close);
+            .max_transmit_bytes(usize::from(c.max_transmit) + 1);
         let admission = AdmissionConfig::default()
             .max_sessions(usize::from(c.max_sessions % 4) + 1)
             .max_sessions_per_ip([None, Some(1), Some(2)][usize::from(c.per_ip % 3)]);

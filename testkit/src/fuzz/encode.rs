@@ -18,7 +18,7 @@ use super::input::{
     LineInput, LineMax, MaxLen, Offset, Payload, Prefix, RoundTrip, RoundTripCodec, Strip, Width,
     WriteStep,
 };
-use super::session::{Beat, Marks, Policy, SessionOp, SessionOps, SessionSetup};
+use super::session::{Beat, Marks, Policy, SessionOp, SessionOps, SessionSetup, Timing};
 
 /// A value written as `arbitrary` reads it.
 pub trait Encode {
@@ -167,16 +167,16 @@ fields!(Payload { bytes, split; write });
 fields!(RoundTrip { codec, chunking, buf, copy_limit; payloads });
 fields!(Marks { low, high; scale });
 fields!(Beat { interval; timeout });
+fields!(Timing { heartbeat, idle_timeout, frame_timeout, close_timeout; half_close });
 fields!(SessionSetup {
-    max_queue_messages, max_queue_quarter, marks, write_timeout, max_transmit, heartbeat,
-    idle_timeout, frame_timeout, close_timeout, half_close; skip_bad_frames
+    max_queue_messages, max_queue_quarter, marks, write_timeout, max_transmit, timing;
+    skip_bad_frames
 });
 fields!(SessionOps { setup; ops });
 fields!(OpenFlags { handler, ip, unopened; held });
 fields!(DriverSetup {
-    max_queue_messages, queue, max_transmit, heartbeat, backpressure, write_timeout,
-    idle_timeout, frame_timeout, close_timeout, half_close, max_sessions, per_ip,
-    event_capacity, memory_budget; budget_disconnect
+    max_queue_messages, queue, max_transmit, backpressure, write_timeout, timing,
+    max_sessions, per_ip, event_capacity, memory_budget; budget_disconnect
 });
 fields!(DriverOps { setup; ops });
 

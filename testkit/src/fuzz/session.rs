@@ -45,6 +45,35 @@ impl Beat {
     }
 }
 
+/// The deadlines and the end-of-stream mode, as both the session and the
+/// driver harness configure them.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Heartbeats.
+    pub heartbeat: Option<Beat>,
+    /// `idle_timeout` in ms / 10.
+    pub idle_timeout: Option<u8>,
+    /// `frame_timeout` in ms / 3.
+    pub frame_timeout: Option<u8>,
+    /// `close_timeout` in ms.
+    pub close_timeout: u8,
+    /// `half_close`.
+    pub half_close: bool,
+}
+
+impl Timing {
+    /// `config` with these settings.
+    pub fn apply(self, config: SessionConfig) -> SessionConfig {
+        let ms = |n: u8, times: u64| Duration::from_millis(u64::from(n) * times);
+        config
+            .heartbeat(self.heartbeat.map(Beat::heartbeat))
+            .idle_timeout(self.idle_timeout.map(|n| ms(n, 10)))
+            .frame_timeout(self.frame_timeout.map(|n| ms(n, 3)))
+            .close_timeout(ms(self.close_timeout, 1))
+            .half_close(self.half_close)
+    }
+}
+
 /// The session's configuration; the codec is laster40Net's with a
 /// `max_frame_length` of `64 + max_transmit`.
 #[derive(Arbitrary, Debug, Clone, PartialEq, Eq)]
@@ -59,16 +88,8 @@ pub struct SessionSetup {
     pub write_timeout: Option<u8>,
     /// `max_transmit_bytes` minus 1.
     pub max_transmit: u8,
-    /// Heartbeats.
-    pub heartbeat: Option<Beat>,
-    /// `idle_timeout` in ms / 10.
-    pub idle_timeout: Option<u8>,
-    /// `frame_timeout` in ms / 3.
-    pub frame_timeout: Option<u8>,
-    /// `close_timeout` in ms.
-    pub close_timeout: u8,
-    /// `half_close`.
-    pub half_close: bool,
+    /// Deadlines and end of stream.
+    pub timing: Timing,
     /// [`BadFramePolicy::Skip`] with this `max_skipped_frames` (% 16);
     /// none: [`BadFramePolicy::Close`].
     pub skip_bad_frames: Option<u8>,
@@ -157,7 +178,7 @@ pub struct SessionOps {
 
 pub(super) fn run(input: SessionOps, start: Instant) {
     let c = input.setup;
-    let hb = c.heartbeat.map(Beat::heartbeat);
+    let hb = c.timing.heartbeat;
     let max_messages = usize::from(c.max_queue_messages % 16);
     let max_bytes = usize::from(c.max_queue_quarter) * 4;
     let marks = c.marks.map(|m| WaterMarks {
@@ -171,17 +192,14 @@ pub(super) fn run(input: SessionOps, start: Instant) {
     };
     let max_skipped = u64::from(c.skip_bad_frames.unwrap_or(0) % 16);
     let ms = |n: u8, times: u64| Duration::from_millis(u64::from(n) * times);
-    let config = SessionConfig::default()
+    let config = c
+        .timing
+        .apply(SessionConfig::default())
         .backpressure(marks)
         .write_timeout(c.write_timeout.map(|n| ms(n, 2)))
         .max_queue_messages(max_messages)
         .max_queue_bytes(max_bytes)
         .max_transmit_bytes(usize::from(c.max_transmit) + 1)
-        .heartbeat(hb)
-        .idle_timeout(c.idle_timeout.map(|n| ms(n, 10)))
-        .frame_timeout(c.frame_timeout.map(|n| ms(n, 3)))
-        .close_timeout(ms(c.close_timeout, 1))
-        .half_close(c.half_close)
         .on_bad_frame(bad_frame)
         .max_skipped_frames(max_skipped);
     let codec = LengthField::laster40net().max_frame_length(64 + usize::from(c.max_transmit));
