@@ -176,17 +176,8 @@ impl Transport for MockIo {
         buf: &mut BytesMut,
         max: usize,
     ) -> Poll<io::Result<usize>> {
-        // As the trait's default does, recording the path.
-        let start = buf.len();
-        let end = buf.capacity().min(start + max).max(start + 1);
-        buf.resize(end, 0);
-        let result = self.read_into(cx, &mut buf[start..], true);
-        let n = match &result {
-            Poll::Ready(Ok(n)) => *n,
-            _ => 0,
-        };
-        buf.truncate(start + n);
-        result
+        // The trait's default, with the read recorded as into the buffer.
+        IntoBuffer(self).poll_read_buf(cx, buf, max)
     }
 
     fn poll_write_vectored(
@@ -241,6 +232,32 @@ impl Transport for MockIo {
         s.shut = true;
         s.ops.push(Op::Shutdown);
         Poll::Ready(Ok(()))
+    }
+}
+
+/// A [`MockIo`] whose reads are recorded as into the session's own buffer:
+/// [`MockIo::poll_read_buf`] runs the trait's default through it.
+struct IntoBuffer<'a>(&'a mut MockIo);
+
+impl Transport for IntoBuffer<'_> {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.0.read_into(cx, buf, true)
+    }
+
+    fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_flush(cx)
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_shutdown(cx)
     }
 }
 
