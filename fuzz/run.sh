@@ -4,7 +4,10 @@
 #
 #   fuzz/run.sh SECONDS [TARGET...]
 #
-# The checked-in seeds in fuzz/corpus/<target>/ are read but never written:
+# The checked-in seeds in fuzz/corpus/<target>/ (typed values in
+# testkit/src/fuzz/seeds.rs, written by
+# `cargo run -p proto-testkit --features fuzz --bin fuzz-seeds`; add a crash
+# there as a value) are read but never written:
 # libFuzzer adds new inputs to the first corpus directory, which is the
 # git-ignored fuzz/corpus-work/<target>/. Logs go next to it, crash inputs to
 # fuzz/artifacts/<target>/. Exits non-zero if any target crashed.

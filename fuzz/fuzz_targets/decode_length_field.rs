@@ -1,3 +1,5 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| proto_testkit::fuzz::decode_length_field(data));
+use proto_testkit::fuzz::{self, input::DecodeLengthField};
+
+libfuzzer_sys::fuzz_target!(|input: DecodeLengthField| fuzz::decode_length_field(input));

@@ -1,3 +1,5 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| proto_testkit::fuzz::decode_line(data));
+use proto_testkit::fuzz::{self, input::DecodeLine};
+
+libfuzzer_sys::fuzz_target!(|input: DecodeLine| fuzz::decode_line(input));

@@ -1,3 +1,5 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| proto_testkit::fuzz::decode_raw(data));
+use proto_testkit::fuzz::{self, input::DecodeRaw};
+
+libfuzzer_sys::fuzz_target!(|input: DecodeRaw| fuzz::decode_raw(input));

@@ -1,6 +1,8 @@
 #![no_main]
 
+use proto_testkit::fuzz::{self, DriverOps};
+
 // The core reads no clock: the target gives the virtual clock its origin.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    proto_testkit::fuzz::driver_ops(data, std::time::Instant::now())
+libfuzzer_sys::fuzz_target!(|input: DriverOps| {
+    fuzz::driver_ops(input, std::time::Instant::now())
 });

@@ -1,3 +1,5 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| proto_testkit::fuzz::round_trip(data));
+use proto_testkit::fuzz::{self, input::RoundTrip};
+
+libfuzzer_sys::fuzz_target!(|input: RoundTrip| fuzz::round_trip(input));

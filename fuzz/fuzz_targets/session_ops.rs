@@ -1,6 +1,8 @@
 #![no_main]
 
+use proto_testkit::fuzz::{self, SessionOps};
+
 // The core reads no clock: the target gives the session its time origin.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    proto_testkit::fuzz::session_ops(data, std::time::Instant::now())
+libfuzzer_sys::fuzz_target!(|input: SessionOps| {
+    fuzz::session_ops(input, std::time::Instant::now())
 });

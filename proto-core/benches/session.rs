@@ -18,7 +18,7 @@ use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterio
 use proto_core::frame::{FrameReader, LengthField, LengthFieldCodec, WireBuf};
 use proto_core::message::MessageBuilder;
 use proto_core::session::{Event, Session, SessionConfig};
-use proto_core::sim::{PipeConfig, Side, Sim};
+use proto_testkit::sim::{PipeConfig, Side, Sim};
 
 /// Messages per iteration.
 const MESSAGES: usize = 4096;

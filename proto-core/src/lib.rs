@@ -28,8 +28,11 @@
 //!   [`Runtime`](driver::Runtime) seam that each adapter implements.
 //! - [`rng`]: [`SplitMix64`](rng::SplitMix64), the seeded generator behind
 //!   reconnect jitter and the simulator (the core reads no system RNG).
-//! - [`sim`]: an in-memory network on a virtual clock that runs sessions
-//!   deterministically from a seed, for this crate's tests and for yours.
+//!
+//! The test bed — the simulator (an in-memory network on a virtual clock
+//! that runs sessions, by hand or on the real driver, deterministically from
+//! a seed), mock transports and reference models — is the `proto-testkit`
+//! crate: use it as a dev-dependency to test your codecs and handlers.
 //!
 //! ```
 //! use bytes::{Bytes, BytesMut};
@@ -62,7 +65,6 @@ pub mod hub;
 pub mod message;
 pub mod rng;
 pub mod session;
-pub mod sim;
 
 /// The `bytes` crate, re-exported: frames are [`bytes::Bytes`] and read
 /// buffers [`bytes::BytesMut`], so a custom codec can name them without

@@ -9,38 +9,29 @@
 //! arrives).
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use proptest::prelude::*;
 use proto_core::frame::{LengthField, LengthFieldCodec};
 use proto_core::message::MessageFactory;
 use proto_core::session::{Event, Session, SessionConfig, WaterMarks};
-use proto_core::sim::{PipeConfig, Side, Sim};
+use proto_testkit::sim::{Side, Sim};
+use proto_testkit::strategy::{PipeRanges, pipe};
 
 type Net = Sim<LengthFieldCodec, LengthFieldCodec>;
 
 const MAX_FRAME: usize = 1024;
 
-fn pipe() -> impl Strategy<Value = PipeConfig> {
-    (
-        1usize..1500,
-        0u64..2_000,
-        0u64..5_000,
-        1usize..6000,
-        1usize..4000,
-    )
-        .prop_map(|(segment, min_us, extra_us, buffer, read)| {
-            PipeConfig::default()
-                .max_segment(segment)
-                .delay(
-                    Duration::from_micros(min_us),
-                    Duration::from_micros(min_us + extra_us),
-                )
-                .buffer(buffer)
-                .max_read(read)
-        })
-}
+/// Short delays, no bandwidth limit, small buffers and reads.
+const PIPE: PipeRanges = PipeRanges {
+    segment: 1..1500,
+    min_delay_us: 0..2_000,
+    extra_delay_us: 0..5_000,
+    rate: None,
+    buffer: 1..6000,
+    read: 1..4000,
+};
 
 /// Sizes from empty to the largest frame, tiny ones often (their cost is
 /// mostly the allowance per message).
@@ -56,8 +47,8 @@ proptest! {
     #[test]
     fn echo_under_backpressure_loses_nothing_refuses_nothing_and_stays_within_high_plus_a_frame(
         seed in any::<u64>(),
-        up in pipe(),
-        down in pipe(),
+        up in pipe(PIPE),
+        down in pipe(PIPE),
         sizes in sizes(),
         high in 1usize..6000,
         low_permille in 0usize..=1000,

@@ -11,6 +11,7 @@ use proto_core::hub::{Event, HubConfig};
 use proto_core::message::MessageFactory;
 use proto_core::session::{SessionConfig, WaterMarks};
 use proto_testkit::mock::{Net, WriteMode, addr, codec, decode_all, frame};
+use proto_testkit::strategy::echo_payloads;
 
 /// Largest payload the codec accepts.
 const MAX: usize = 2048;
@@ -42,24 +43,12 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn payloads() -> impl Strategy<Value = Vec<Vec<u8>>> {
-    prop::collection::vec(
-        prop_oneof![
-            3 => 0usize..64,
-            2 => 0usize..=MAX,
-            1 => Just(MAX),
-        ]
-        .prop_map(|len| (0..len).map(|i| (i % 251) as u8).collect()),
-        1..300,
-    )
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
     #[test]
     fn echo_through_the_driver_refuses_nothing_and_loses_nothing(
-        messages in payloads(),
+        messages in echo_payloads(MAX, 1..300),
         steps in prop::collection::vec(step(), 1..120),
         low in 1usize..4096,
         extra in 0usize..4096,

@@ -11,7 +11,18 @@ use proto_core::frame::{LengthField, LengthFieldCodec};
 use proto_core::session::{
     CloseReason, Event, Heartbeat, Overflow, SendError, Session, SessionConfig,
 };
-use proto_core::sim::{LinkId, PipeConfig, Side, Sim};
+use proto_testkit::sim::{LinkId, PipeConfig, Side, Sim};
+use proto_testkit::strategy::{PipeRanges, pipe};
+
+/// Links from loopback-like to slow, small-buffered and bandwidth-limited.
+const PIPE: PipeRanges = PipeRanges {
+    segment: 1..3000,
+    min_delay_us: 0..5_000,
+    extra_delay_us: 0..20_000,
+    rate: Some(1_000..10_000_000),
+    buffer: 1..300_000,
+    read: 1..100_000,
+};
 
 type S = Session<LengthFieldCodec, LengthFieldCodec>;
 type Net = Sim<LengthFieldCodec, LengthFieldCodec>;
@@ -19,28 +30,6 @@ type Net = Sim<LengthFieldCodec, LengthFieldCodec>;
 fn session(config: SessionConfig, now: Instant) -> S {
     let codec = LengthField::laster40net().max_frame_length(64 * 1024);
     Session::new(codec.new_codec(), codec.new_codec(), config, now)
-}
-
-fn pipe() -> impl Strategy<Value = PipeConfig> {
-    (
-        1usize..3000,
-        0u64..5_000,
-        0u64..20_000,
-        prop::option::of(1_000u64..10_000_000),
-        1usize..300_000,
-        1usize..100_000,
-    )
-        .prop_map(|(segment, min_us, extra_us, rate, buffer, read)| {
-            PipeConfig::default()
-                .max_segment(segment)
-                .delay(
-                    Duration::from_micros(min_us),
-                    Duration::from_micros(min_us + extra_us),
-                )
-                .bytes_per_sec(rate)
-                .buffer(buffer)
-                .max_read(read)
-        })
 }
 
 fn payloads(max: usize) -> impl Strategy<Value = Vec<Vec<u8>>> {
@@ -91,8 +80,8 @@ proptest! {
     #[test]
     fn graceful_close_loses_and_duplicates_nothing(
         seed in any::<u64>(),
-        up in pipe(),
-        down in pipe(),
+        up in pipe(PIPE),
+        down in pipe(PIPE),
         client_msgs in payloads(60),
         server_msgs in payloads(60),
         batch in 1usize..100_000,
@@ -150,7 +139,7 @@ proptest! {
     #[test]
     fn idle_timeout_fires_exactly_at_its_deadline(
         seed in any::<u64>(),
-        link_cfg in pipe(),
+        link_cfg in pipe(PIPE),
         idle_ms in 1u64..10_000,
         msgs in payloads(20),
         server_sends in 0usize..20,
@@ -187,7 +176,7 @@ proptest! {
     #[test]
     fn heartbeat_timeout_fires_exactly_at_its_deadline(
         seed in any::<u64>(),
-        link_cfg in pipe(),
+        link_cfg in pipe(PIPE),
         interval_ms in 1u64..5_000,
         timeout_ms in 1u64..5_000,
         msgs in payloads(10),
@@ -240,7 +229,7 @@ proptest! {
     #[test]
     fn overflow_policies_against_a_peer_that_stops_reading(
         seed in any::<u64>(),
-        link_cfg in pipe(),
+        link_cfg in pipe(PIPE),
         max_messages in 1usize..50,
         sends in 1usize..400,
         keys in 1u64..5,
@@ -331,7 +320,7 @@ proptest! {
 
     /// The same seed gives the same trace, byte for byte.
     #[test]
-    fn same_seed_same_trace(seed in any::<u64>(), link_cfg in pipe(), msgs in payloads(30)) {
+    fn same_seed_same_trace(seed in any::<u64>(), link_cfg in pipe(PIPE), msgs in payloads(30)) {
         let run = |seed: u64| {
             let t0 = Instant::now();
             let mut sim = Net::new(t0, seed);

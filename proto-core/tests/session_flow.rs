@@ -10,7 +10,7 @@ use bytes::Bytes;
 use proto_core::session::{
     CloseReason, Event, MESSAGE_COST, SendError, SessionConfig, WaterMarks, message_cost,
 };
-use proto_core::sim::{PipeConfig, Side, Sim};
+use proto_testkit::sim::{PipeConfig, Side, Sim};
 
 use proto_testkit::by_hand::{S, events, frame, session, write_all};
 

@@ -7,64 +7,87 @@
 //! A panic in any of these functions is a bug: either a codec panicked on
 //! peer bytes, or it broke an invariant the harness asserts.
 //!
-//! Inputs are read front to back by a byte reader on which a missing byte
-//! reads as 0, so every input is valid. Layouts (`fuzz/seeds.py` writes
-//! seeds in them):
-//!
-//! | harness | input |
-//! | --- | --- |
-//! | [`decode_length_field`] | length-field config, chunking, read-buffer config, stream |
-//! | [`decode_line`] | line config, chunking, read-buffer config, stream |
-//! | [`decode_raw`] | chunking, read-buffer config, stream |
-//! | [`round_trip`] | codec kind, its config, chunking, read-buffer config, copy limit, then `[len: u8][split][payload][write]`... |
-//! | [`session_ops`] | session config (6 bytes), then operations `[op][args]`... |
-//! | [`driver_ops`] | hub and session config (8 bytes), then operations `[op][args]`... |
-//!
-//! where a length-field config is `[offset][width | endian | mode][adjustment
-//! selector (+8 bytes)][strip selector][max selector (+2 or 4 bytes)]`
-//! (round trip: `[offset][width | endian | mode][adjustment selector (+8
-//! bytes)][max selector (+2 or 4 bytes)][use prefix][prefix]`), a line config
-//! is `[max selector | utf8 << 7]`, a chunking is `[count][sizes: count % 4 +
-//! 1 bytes]` and a read-buffer config is `[read_capacity][retain_capacity /
-//! 4]`.
+//! Each harness takes a typed input that `arbitrary` reads from the fuzz
+//! bytes (`#[derive(Arbitrary)]`, [`input`], [`SessionOps`],
+//! [`DriverOps`]); [`run_bytes`] decodes bytes and runs the harness of a
+//! target, as the corpus replay does. The checked-in seeds are typed values
+//! too ([`seeds`]), written to `fuzz/corpus/<target>/` by the `fuzz-seeds`
+//! binary of this crate and checked against the corpus by its tests.
 
 use bytes::Bytes;
 
 use proto_core::frame::{FrameError, Line, Raw, WireBuf};
 use proto_core::message::{MessageBuilder, MessageResolver};
 
-use crate::model::{LengthParams, line_model, normalise_line_errors};
+use crate::model::{line_model, normalise_line_errors};
 use crate::paths::{Events, decode_all_paths};
 
-mod driver;
-mod input;
-mod session;
+pub mod driver;
+pub mod encode;
+pub mod input;
+pub mod seeds;
+pub mod session;
 #[cfg(test)]
 mod tests;
 
-use input::{Chunking, Input, read_buf_config, read_line_params};
+use arbitrary::{Arbitrary, Unstructured};
 
-/// A harness: takes any bytes, panics on a bug.
-pub type Harness = fn(&[u8]);
+pub use driver::{DriverOp, DriverOps, DriverSetup};
+use input::{
+    DecodeLengthField, DecodeLine, DecodeRaw, Payload, Prefix, RoundTrip, RoundTripCodec, WriteStep,
+};
+pub use session::{SessionOp, SessionOps, SessionSetup};
 
-/// Every harness, by the name of its fuzz target and corpus directory.
-pub const TARGETS: &[(&str, Harness)] = &[
-    ("decode_length_field", decode_length_field),
-    ("decode_line", decode_line),
-    ("decode_raw", decode_raw),
-    ("round_trip", round_trip),
+/// Every fuzz target, by the name of its corpus directory.
+pub const TARGETS: &[&str] = &[
+    "decode_length_field",
+    "decode_line",
+    "decode_raw",
+    "round_trip",
+    "session_ops",
+    "driver_ops",
 ];
+
+/// Decodes `data` as `arbitrary` does for a fuzz target (the whole input,
+/// [`Arbitrary::arbitrary_take_rest`]).
+///
+/// # Errors
+/// When `arbitrary` rejects the bytes.
+pub fn decode<'a, T: Arbitrary<'a>>(data: &'a [u8]) -> arbitrary::Result<T> {
+    T::arbitrary_take_rest(Unstructured::new(data))
+}
+
+/// Decodes `data` as the input of `target` and runs its harness; `start`
+/// is the origin of virtual time. Returns false for bytes `arbitrary`
+/// rejects (the fuzzer skips them too).
+///
+/// # Panics
+/// On a bug, as the harness does, and on an unknown target.
+pub fn run_bytes(target: &str, data: &[u8], start: std::time::Instant) -> bool {
+    fn run<'a, T: Arbitrary<'a>>(data: &'a [u8], harness: impl FnOnce(T)) -> bool {
+        decode(data).map(harness).is_ok()
+    }
+    match target {
+        "decode_length_field" => run(data, decode_length_field),
+        "decode_line" => run(data, decode_line),
+        "decode_raw" => run(data, decode_raw),
+        "round_trip" => run(data, round_trip),
+        "session_ops" => run(data, |ops| session_ops(ops, start)),
+        "driver_ops" => run(data, |ops| driver_ops(ops, start)),
+        other => panic!("no fuzz target {other}"),
+    }
+}
 
 /// Drives one session through an arbitrary sequence of inputs — peer bytes
 /// and frames, sends under every overflow policy, time jumps, partial
 /// writes, closes, aborts, end of stream, I/O errors — and asserts that it
 /// never panics, keeps its queue within bounds and only makes legal
-/// transitions (layout in `fuzz/session.rs`).
+/// transitions (see [`SessionOps`]).
 ///
 /// `start` is the origin of the session's virtual time: the core reads no
 /// clock, so the caller (the fuzz target) supplies one.
-pub fn session_ops(data: &[u8], start: std::time::Instant) {
-    session::run(data, start);
+pub fn session_ops(input: SessionOps, start: std::time::Instant) {
+    session::run(input, start);
 }
 
 /// Runs a few hub sessions with [`Drive`](proto_core::driver::Drive) over an
@@ -76,11 +99,11 @@ pub fn session_ops(data: &[u8], start: std::time::Instant) {
 /// mid-way. Asserts that nothing panics, every session's events come in a
 /// legal order, the hub forgets a session before its `Closed` event, ends
 /// empty with its census free, and every transport received whole frames
-/// of sent messages (layout in `fuzz/driver.rs`).
+/// of sent messages (see [`DriverOps`]).
 ///
 /// `start` is the origin of the virtual clock.
-pub fn driver_ops(data: &[u8], start: std::time::Instant) {
-    driver::run(data, start);
+pub fn driver_ops(input: DriverOps, start: std::time::Instant) {
+    driver::run(input, start);
 }
 
 /// Decodes a stream with a length-field codec built from the input, cut into
@@ -88,12 +111,9 @@ pub fn driver_ops(data: &[u8], start: std::time::Instant) {
 /// `FrameReader`); asserts that they agree with each other and with a
 /// straight-line model of the wire format, recoverable errors and resync
 /// included, and that no frame exceeds `max_frame_length`.
-pub fn decode_length_field(data: &[u8]) {
-    let mut input = Input(data);
-    let params = LengthParams::read(&mut input, false);
-    let chunking = Chunking::read(&mut input);
-    let buf_config = read_buf_config(&mut input);
-    let stream = input.rest();
+pub fn decode_length_field(input: DecodeLengthField) {
+    let params = input.params.params(false);
+    let (chunking, buf_config, stream) = (input.chunking, input.buf.config(), &input.stream.0[..]);
     let config = params.config();
     let events = decode_all_paths(|| config.new_codec(), &chunking.split(stream), buf_config);
     for frame in events.iter().flatten() {
@@ -105,12 +125,9 @@ pub fn decode_length_field(data: &[u8]) {
 /// Like [`decode_length_field`] for the line codec: frames are the lines of
 /// the stream without their ending, overlong and (in UTF-8 mode) invalid
 /// lines are reported once each and skipped, whatever the read sizes.
-pub fn decode_line(data: &[u8]) {
-    let mut input = Input(data);
-    let (max, utf8) = read_line_params(&mut input);
-    let chunking = Chunking::read(&mut input);
-    let buf_config = read_buf_config(&mut input);
-    let stream = input.rest();
+pub fn decode_line(input: DecodeLine) {
+    let (max, utf8) = (input.params.max(), input.params.utf8);
+    let (chunking, buf_config, stream) = (input.chunking, input.buf.config(), &input.stream.0[..]);
     // The sender keeps to the receiver's limit, so that every line sent
     // comes back.
     let config = Line::default()
@@ -134,12 +151,9 @@ pub fn decode_line(data: &[u8]) {
 
 /// Like [`decode_length_field`] for the raw codec: every non-empty read is
 /// one frame, and the frames put together are the stream.
-pub fn decode_raw(data: &[u8]) {
-    let mut input = Input(data);
-    let chunking = Chunking::read(&mut input);
-    let buf_config = read_buf_config(&mut input);
-    let stream = input.rest();
-    let chunks = chunking.split(stream);
+pub fn decode_raw(input: DecodeRaw) {
+    let chunks = input.chunking.split(&input.stream.0);
+    let buf_config = input.buf.config();
     let events = decode_all_paths(|| Raw.new_codec(), &chunks, buf_config);
     let frames = ok_frames(&events);
     let expected: Vec<&[u8]> = chunks.into_iter().filter(|c| !c.is_empty()).collect();
@@ -153,24 +167,23 @@ pub fn decode_raw(data: &[u8]) {
 /// back (for the raw codec, their concatenation), a refused payload leaves
 /// no bytes behind, and the length-field encoder refuses exactly the
 /// payloads that do not fit its field or `max_frame_length`.
-pub fn round_trip(data: &[u8]) {
-    let mut input = Input(data);
-    let kind = input.u8() % 3;
-    match kind {
-        0 => {
-            let params = LengthParams::read(&mut input, true);
-            let prefix = match input.u8() % 2 {
-                0 => None,
-                _ => Some(input.bytes(params.offset)),
+pub fn round_trip(input: RoundTrip) {
+    match input.codec.clone() {
+        RoundTripCodec::Length { params, prefix } => {
+            let params = params.params(true);
+            let prefix = match prefix {
+                Prefix::NoPrefix => None,
+                Prefix::Fill(b) => Some(vec![b; params.offset]),
+                Prefix::Given(bytes) => Some(bytes.0),
             };
             let config = params.config();
             let mut codec = config.new_codec();
             round_trip_with(
-                &mut input,
+                &input,
                 false,
                 || config.new_codec(),
                 |piece, wire| {
-                    let (result, fits) = match (piece, prefix) {
+                    let (result, fits) = match (piece, &prefix) {
                         (Piece::Whole(p), Some(prefix)) => (
                             codec.encode_with_prefix(prefix, p.clone(), wire),
                             prefix.len() == params.offset && params.encodable(p.len()),
@@ -185,8 +198,8 @@ pub fn round_trip(data: &[u8]) {
                 },
             );
         }
-        1 => {
-            let (max, utf8) = read_line_params(&mut input);
+        RoundTripCodec::Line(line) => {
+            let (max, utf8) = (line.max(), line.utf8);
             // The sender keeps to the receiver's limit, so that every line sent
             // comes back.
             let config = Line::default()
@@ -195,14 +208,14 @@ pub fn round_trip(data: &[u8]) {
                 .utf8(utf8);
             let mut codec = config.new_codec();
             round_trip_with(
-                &mut input,
+                &input,
                 false,
                 || config.new_codec(),
                 |piece, wire| piece.encode(&mut codec, wire),
             );
         }
-        _ => round_trip_with(
-            &mut input,
+        RoundTripCodec::Raw => round_trip_with(
+            &input,
             true,
             || Raw.new_codec(),
             |piece, wire| piece.encode(&mut Raw.new_codec(), wire),
@@ -253,31 +266,25 @@ fn ok_frames(events: &Events) -> Vec<&[u8]> {
 /// between encodes as a socket writer would, then decodes everything
 /// written; `concatenated` when frames need not keep the payloads'
 /// boundaries (raw).
-fn round_trip_with<R, E>(
-    input: &mut Input<'_>,
-    concatenated: bool,
-    make: impl Fn() -> R,
-    mut encode: E,
-) where
+fn round_trip_with<R, E>(input: &RoundTrip, concatenated: bool, make: impl Fn() -> R, mut encode: E)
+where
     R: MessageResolver,
     E: FnMut(Piece<'_>, &mut WireBuf) -> Result<(), FrameError>,
 {
-    let chunking = Chunking::read(input);
-    let buf_config = read_buf_config(input);
-    let mut wire = WireBuf::with_copy_limit(usize::from(input.u8()));
+    let mut wire = WireBuf::with_copy_limit(usize::from(input.copy_limit));
     let mut sent = Vec::new();
     let mut accepted = Vec::new();
-    for _ in 0..64 {
-        if input.0.is_empty() {
-            break;
-        }
-        let n = usize::from(input.u8());
-        let split = usize::from(input.u8());
-        let payload = input.bytes(n);
+    for Payload {
+        bytes,
+        split,
+        write,
+    } in input.payloads.iter().take(64)
+    {
+        let payload = &bytes.0[..];
         let piece = match split {
-            0 => Piece::Whole(Bytes::copy_from_slice(payload)),
-            _ => {
-                let (head, rest) = payload.split_at((split - 1).min(payload.len()));
+            None => Piece::Whole(Bytes::copy_from_slice(payload)),
+            Some(n) => {
+                let (head, rest) = payload.split_at(usize::from(*n).min(payload.len()));
                 Piece::Parts(head, Bytes::copy_from_slice(rest))
             }
         };
@@ -287,10 +294,10 @@ fn round_trip_with<R, E>(
             Ok(()) => accepted.push(payload),
             Err(_) => assert_eq!(wire.len(), before, "refused payload left bytes"),
         }
-        write_out(&mut wire, input.u8(), &mut sent);
+        write_out(&mut wire, *write, &mut sent);
     }
     sent.extend_from_slice(&wire_bytes(&wire));
-    let events = decode_all_paths(make, &chunking.split(&sent), buf_config);
+    let events = decode_all_paths(make, &input.chunking.split(&sent), input.buf.config());
     let frames = ok_frames(&events);
     if concatenated {
         assert_eq!(
@@ -303,15 +310,12 @@ fn round_trip_with<R, E>(
     }
 }
 
-/// Moves bytes from `wire` to `sent` as a writer would, as `how` says:
-/// `0b00xx_xxxx` nothing, `0b01nn_nnnn` a vectored write of two slices that
-/// accepts `4 * n` bytes, `0b10xx_xxxx` one `pop_chunk`, `0b11xx_xxxx`
-/// vectored writes until empty.
-fn write_out(wire: &mut WireBuf, how: u8, sent: &mut Vec<u8>) {
-    match how >> 6 {
-        0 => {}
-        1 => write_vectored(wire, 4 * usize::from(how & 0x3f), sent),
-        2 => {
+/// Moves bytes from `wire` to `sent` as a writer would, as `how` says.
+fn write_out(wire: &mut WireBuf, how: WriteStep, sent: &mut Vec<u8>) {
+    match how {
+        WriteStep::Hold => {}
+        WriteStep::Vectored(n) => write_vectored(wire, 4 * usize::from(n % 64), sent),
+        WriteStep::Pop => {
             let before = wire.len();
             if let Some(chunk) = wire.pop_chunk() {
                 assert!(!chunk.is_empty(), "pop_chunk returned an empty chunk");
@@ -324,7 +328,7 @@ fn write_out(wire: &mut WireBuf, how: u8, sent: &mut Vec<u8>) {
                 );
             }
         }
-        _ => {
+        WriteStep::Drain => {
             while !wire.is_empty() {
                 write_vectored(wire, usize::MAX, sent);
             }

@@ -10,6 +10,10 @@
 //!   [`MockTimer`](mock::MockTimer), and [`Net`](mock::Net), a hub whose
 //!   sessions run **the real driver** over them on one thread, turn by turn
 //!   (quinn's `Pair`, str0m's netem).
+//! - [`sim`]: a seeded in-memory network on a virtual clock whose pipes cut,
+//!   delay and coalesce bytes, limit bandwidth and stop reading; its ends
+//!   are sessions driven by hand ([`Sim`](sim::Sim)) or hub sessions on the
+//!   real driver ([`DrivenSim`](sim::DrivenSim)).
 //! - [`by_hand`]: helpers for driving one [`Session`](proto_core::session::Session)
 //!   by hand, without a driver.
 //! - [`paths`]: decode-path runners — the same stream through every way
@@ -17,6 +21,8 @@
 //!   checking the decode contract on the way.
 //! - [`chunk`]: read sizes (a proptest strategy with the default `proptest`
 //!   feature) and the chunkings every property is checked under.
+//! - `strategy` (feature `proptest`, on by default): proptest strategies
+//!   for simulated links and echo payloads.
 //! - [`model`]: reference models of the built-in wire formats, written from
 //!   their documentation.
 //! - `fuzz` (feature `fuzz`): the fuzz harness behind the targets in
@@ -87,3 +93,6 @@ pub mod fuzz;
 pub mod mock;
 pub mod model;
 pub mod paths;
+pub mod sim;
+#[cfg(feature = "proptest")]
+pub mod strategy;

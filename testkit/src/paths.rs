@@ -94,262 +94,214 @@ pub struct Run {
 /// codec must skip the bad frame); a fatal error is recorded, checked to be
 /// sticky, and ends the run.
 pub fn run<R: MessageResolver>(path: Path, codec: R, chunks: &[&[u8]]) -> Run {
-    match path {
-        Path::Owned | Path::Frames | Path::Borrowed => run_buf(path, codec, chunks),
-        Path::Reader | Path::ReaderBorrowed => run_reader_path(path, codec, chunks),
-    }
-}
-
-fn run_buf<R: MessageResolver>(path: Path, mut codec: R, chunks: &[&[u8]]) -> Run {
-    let mut buf = BytesMut::new();
-    let mut events = Vec::new();
-    for chunk in chunks {
-        buf.extend_from_slice(chunk);
-        let mut budget = Budget::new(4 * buf.len() + 16);
-        loop {
-            budget.tick();
-            let result = match path {
-                Path::Owned => codec.decode(&mut buf).map(|f| match f {
-                    Some(frame) => {
-                        events.push(Ok(frame));
-                        true
-                    }
-                    None => false,
-                }),
-                Path::Frames => {
-                    let mut err = None;
-                    for item in codec.frames(&mut buf) {
-                        budget.tick();
-                        match item {
-                            Ok(frame) => events.push(Ok(frame)),
-                            Err(e) => err = Some(e),
-                        }
-                    }
-                    err.map_or(Ok(false), Err)
-                }
-                _ => for_each_frame(&mut codec, &mut buf, |f| {
-                    events.push(Ok(Bytes::copy_from_slice(f)));
-                })
-                .map(|_| false),
-            };
-            match result {
-                // `Owned` delivered one frame: ask for the next.
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    if !record(&mut events, Err(e.clone())) {
-                        let again = match path {
-                            Path::Borrowed => for_each_frame(&mut codec, &mut buf, |_| {
-                                panic!("frame after a fatal error")
-                            })
-                            .map(|_| None),
-                            _ => codec.decode(&mut buf),
-                        };
-                        assert_eq!(again, Err(e), "fatal error is not sticky");
-                        return Run {
-                            events,
-                            left: buf.len(),
-                            failed: true,
-                        };
-                    }
-                }
-            }
-        }
-    }
+    let mut decoder = Decoder::new(path, codec, READ_BUF, false);
+    let (events, failed) = decoder.feed(chunks);
     Run {
         events,
-        left: buf.len(),
-        failed: false,
+        left: decoder.buffered(),
+        failed,
     }
 }
 
-fn run_reader_path<R: MessageResolver>(path: Path, codec: R, chunks: &[&[u8]]) -> Run {
-    let mut reader = FrameReader::with_config(codec, READ_BUF);
-    let mut events = Vec::new();
-    for (i, chunk) in chunks.iter().enumerate() {
-        match i % 3 {
-            0 => reader.extend_from_slice(chunk),
-            1 => {
-                // As a socket read would: no more than the free space
-                // `read_buf` guarantees, the rest in a second read.
-                let buf = reader.read_buf();
-                let spare = buf.capacity() - buf.len();
-                let (now, later) = chunk.split_at(chunk.len().min(spare));
-                buf.extend_from_slice(now);
-                reader.extend_from_slice(later);
-            }
-            // Appended whole, growing the buffer behind the reader's back.
-            _ => reader.read_buf().extend_from_slice(chunk),
-        }
-        let mut budget = Budget::new(4 * reader.buffered() + 16);
-        loop {
-            budget.tick();
-            let result = match path {
-                Path::Reader => reader.next_frame().map(|f| match f {
-                    Some(frame) => {
-                        events.push(Ok(frame));
-                        true
-                    }
-                    None => false,
-                }),
-                _ => reader
-                    .for_each_frame(|f| events.push(Ok(Bytes::copy_from_slice(f))))
-                    .map(|_| false),
-            };
-            match result {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    if !record(&mut events, Err(e.clone())) {
-                        assert_eq!(reader.next_frame(), Err(e), "fatal error is not sticky");
-                        return Run {
-                            events,
-                            left: reader.buffered(),
-                            failed: true,
-                        };
-                    }
-                }
-            }
-        }
-        // The reader never keeps a large buffer once it holds little.
-        if reader.buffered() <= READ_BUF.read_capacity {
-            assert!(
-                reader.capacity() <= READ_BUF.retain_capacity,
-                "FrameReader kept a {}-byte buffer for {} bytes",
-                reader.capacity(),
-                reader.buffered()
-            );
-        }
-    }
-    Run {
-        events,
-        left: reader.buffered(),
-        failed: false,
-    }
-}
-
-/// Runs `decode`, `for_each_frame` and a `FrameReader` (alternating its two
-/// ways of reading and of draining) over `chunks`, asserts they produced the
-/// same events, and returns them.
+/// Runs every path over `chunks` — `decode`, `frames`, `for_each_frame`,
+/// and a `FrameReader` drained through `next_frame` (alternating, on the
+/// same reader, with its `for_each_frame`) and through `for_each_frame` —
+/// then the end of stream; asserts they produced the same events, and
+/// returns them.
 pub fn decode_all_paths<R: MessageResolver>(
     make: impl Fn() -> R,
     chunks: &[&[u8]],
     buf_config: ReadBufConfig,
 ) -> Events {
-    let owned = run_owned(make(), chunks);
-    let borrowed = run_borrowed(make(), chunks);
-    let reader = run_reader(make(), chunks, buf_config);
-    assert_eq!(owned, borrowed, "decode and for_each_frame disagree");
-    assert_eq!(owned, reader, "decode and FrameReader disagree");
-    owned
+    let mut answers = PATHS.into_iter().map(|path| {
+        let mut decoder = Decoder::new(path, make(), buf_config, true);
+        let (mut events, failed) = decoder.feed(chunks);
+        if !failed {
+            decoder.finish(&mut events);
+        }
+        (path, events)
+    });
+    let (_, first) = answers.next().expect("there are paths");
+    for (path, events) in answers {
+        assert_eq!(first, events, "{:?} and {path:?} disagree", PATHS[0]);
+    }
+    first
 }
 
-fn run_owned<R: MessageResolver>(mut codec: R, chunks: &[&[u8]]) -> Events {
-    let mut buf = BytesMut::new();
-    let mut events = Vec::new();
-    for chunk in chunks {
-        buf.extend_from_slice(chunk);
-        let mut budget = Budget::new(2 * buf.len() + 4);
-        loop {
-            budget.tick();
-            match codec.decode(&mut buf) {
-                Ok(None) => break,
-                Ok(Some(frame)) => events.push(Ok(frame)),
-                Err(e) => {
-                    if !record(&mut events, Err(e.clone())) {
-                        assert_eq!(codec.decode(&mut buf), Err(e), "fatal error not sticky");
-                        return events;
+/// A decoder along one path: a codec over a plain buffer, or a
+/// [`FrameReader`].
+enum Decoder<R> {
+    /// [`Path::Owned`], [`Path::Frames`] or [`Path::Borrowed`].
+    Buf { path: Path, codec: R, buf: BytesMut },
+    /// [`Path::Reader`] or [`Path::ReaderBorrowed`]; `mixed`: a `Reader`
+    /// drains through `for_each_frame` after every third read.
+    Reader {
+        path: Path,
+        reader: FrameReader<R>,
+        config: ReadBufConfig,
+        mixed: bool,
+    },
+}
+
+impl<R: MessageResolver> Decoder<R> {
+    fn new(path: Path, codec: R, config: ReadBufConfig, mixed: bool) -> Self {
+        match path {
+            Path::Owned | Path::Frames | Path::Borrowed => Self::Buf {
+                path,
+                codec,
+                buf: BytesMut::new(),
+            },
+            Path::Reader | Path::ReaderBorrowed => Self::Reader {
+                path,
+                reader: FrameReader::with_config(codec, config),
+                config,
+                mixed,
+            },
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        match self {
+            Self::Buf { buf, .. } => buf.len(),
+            Self::Reader { reader, .. } => reader.buffered(),
+        }
+    }
+
+    /// Puts chunk `i` in, as a socket read would.
+    fn put(&mut self, i: usize, chunk: &[u8]) {
+        match self {
+            Self::Buf { buf, .. } => buf.extend_from_slice(chunk),
+            Self::Reader { reader, .. } => match i % 3 {
+                0 => reader.extend_from_slice(chunk),
+                1 => {
+                    // As a socket read would: no more than the free space
+                    // `read_buf` guarantees, the rest in a second read.
+                    let buf = reader.read_buf();
+                    let spare = buf.capacity() - buf.len();
+                    let (now, later) = chunk.split_at(chunk.len().min(spare));
+                    buf.extend_from_slice(now);
+                    reader.extend_from_slice(later);
+                }
+                // Appended whole, growing the buffer behind the reader's back.
+                _ => reader.read_buf().extend_from_slice(chunk),
+            },
+        }
+    }
+
+    /// One drain call after read `i`: `Ok(true)` when it delivered one frame
+    /// and another call may deliver more, `Ok(false)` when it waits for
+    /// bytes.
+    fn drain(
+        &mut self,
+        i: usize,
+        events: &mut Events,
+        budget: &mut Budget,
+    ) -> Result<bool, FrameError> {
+        let one = |frame: Option<Bytes>, events: &mut Events| match frame {
+            Some(frame) => {
+                events.push(Ok(frame));
+                true
+            }
+            None => false,
+        };
+        let mut copy = |f: &[u8]| events.push(Ok(Bytes::copy_from_slice(f)));
+        match self {
+            Self::Buf {
+                path: Path::Owned,
+                codec,
+                buf,
+            } => codec.decode(buf).map(|f| one(f, events)),
+            Self::Buf {
+                path: Path::Frames,
+                codec,
+                buf,
+            } => {
+                let mut err = None;
+                for item in codec.frames(buf) {
+                    budget.tick();
+                    match item {
+                        Ok(frame) => events.push(Ok(frame)),
+                        Err(e) => err = Some(e),
+                    }
+                }
+                err.map_or(Ok(false), Err)
+            }
+            Self::Buf { codec, buf, .. } => for_each_frame(codec, buf, copy).map(|_| false),
+            Self::Reader {
+                path: Path::Reader,
+                reader,
+                mixed,
+                ..
+            } if !(*mixed && i % 3 == 0) => reader.next_frame().map(|f| one(f, events)),
+            Self::Reader { reader, .. } => reader.for_each_frame(&mut copy).map(|_| false),
+        }
+    }
+
+    /// The call after a fatal error, which must return it again.
+    fn again(&mut self) -> Result<Option<Bytes>, FrameError> {
+        match self {
+            Self::Buf {
+                path: Path::Borrowed,
+                codec,
+                buf,
+            } => for_each_frame(codec, buf, |_| panic!("frame after a fatal error")).map(|_| None),
+            Self::Buf { codec, buf, .. } => codec.decode(buf),
+            Self::Reader { reader, .. } => reader.next_frame(),
+        }
+    }
+
+    /// Feeds `chunks`, draining after each; returns the events and whether
+    /// a fatal error ended the run.
+    fn feed(&mut self, chunks: &[&[u8]]) -> (Events, bool) {
+        let mut events = Vec::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            self.put(i, chunk);
+            let mut budget = Budget::new(4 * self.buffered() + 16);
+            loop {
+                budget.tick();
+                match self.drain(i, &mut events, &mut budget) {
+                    // One frame delivered: ask for the next.
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        if !record(&mut events, Err(e.clone())) {
+                            assert_eq!(self.again(), Err(e), "fatal error is not sticky");
+                            return (events, true);
+                        }
                     }
                 }
             }
-        }
-    }
-    if finish(&mut events, buf.len(), || codec.decode_eof(&mut buf)) {
-        assert!(buf.is_empty(), "decode_eof left bytes without an error");
-    }
-    events
-}
-
-fn run_borrowed<R: MessageResolver>(mut codec: R, chunks: &[&[u8]]) -> Events {
-    let mut buf = BytesMut::new();
-    let mut events = Vec::new();
-    for chunk in chunks {
-        buf.extend_from_slice(chunk);
-        let mut budget = Budget::new(2 * buf.len() + 4);
-        loop {
-            budget.tick();
-            let mut frames = Vec::new();
-            let result = for_each_frame(&mut codec, &mut buf, |f| {
-                frames.push(Ok(Bytes::copy_from_slice(f)));
-            });
-            let delivered = frames.len();
-            events.append(&mut frames);
-            match result {
-                Ok(n) => {
-                    assert_eq!(n, delivered, "for_each_frame count");
-                    break;
-                }
-                Err(e) => {
-                    if !record(&mut events, Err(e.clone())) {
-                        let again = for_each_frame(&mut codec, &mut buf, |_| {
-                            panic!("frame after a fatal error");
-                        });
-                        assert_eq!(again, Err(e), "fatal error not sticky");
-                        return events;
-                    }
+            // The reader never keeps a large buffer once it holds little.
+            if let Self::Reader { reader, config, .. } = self {
+                if reader.buffered() <= config.read_capacity {
+                    let bound = config.read_capacity.max(config.retain_capacity);
+                    assert!(
+                        reader.capacity() <= bound,
+                        "FrameReader kept a {}-byte buffer for {} bytes",
+                        reader.capacity(),
+                        reader.buffered()
+                    );
                 }
             }
         }
+        (events, false)
     }
-    finish(&mut events, buf.len(), || codec.decode_eof(&mut buf));
-    events
-}
 
-fn run_reader<R: MessageResolver>(codec: R, chunks: &[&[u8]], config: ReadBufConfig) -> Events {
-    let mut reader = FrameReader::with_config(codec, config);
-    let mut events = Vec::new();
-    for (i, chunk) in chunks.iter().enumerate() {
-        if i % 2 == 0 {
-            reader.extend_from_slice(chunk);
-        } else {
-            // As a socket read would: at most the free space `read_buf` gives.
-            let buf = reader.read_buf();
-            let (now, later) = chunk.split_at(chunk.len().min(buf.capacity() - buf.len()));
-            buf.extend_from_slice(now);
-            reader.extend_from_slice(later);
-        }
-        let mut budget = Budget::new(2 * reader.buffered() + 4);
-        loop {
-            budget.tick();
-            let result = if i % 3 == 0 {
-                let mut frames = Vec::new();
-                let n = reader.for_each_frame(|f| frames.push(Ok(Bytes::copy_from_slice(f))));
-                events.append(&mut frames);
-                n.map(|_| None)
-            } else {
-                reader.next_frame()
-            };
-            match result {
-                Ok(None) => break,
-                Ok(Some(frame)) => events.push(Ok(frame)),
-                Err(e) => {
-                    if !record(&mut events, Err(e)) {
-                        return events;
-                    }
+    /// The end of stream: drains `decode_eof` or `next_frame_eof` into
+    /// `events`.
+    fn finish(&mut self, events: &mut Events) {
+        let buffered = self.buffered();
+        match self {
+            Self::Buf { codec, buf, .. } => {
+                if finish(events, buffered, || codec.decode_eof(buf)) {
+                    assert!(buf.is_empty(), "decode_eof left bytes without an error");
                 }
             }
-        }
-        if reader.buffered() <= config.read_capacity {
-            let bound = config.read_capacity.max(config.retain_capacity);
-            assert!(
-                reader.capacity() <= bound,
-                "FrameReader kept a large buffer"
-            );
+            Self::Reader { reader, .. } => {
+                finish(events, buffered, || reader.next_frame_eof());
+            }
         }
     }
-    let buffered = reader.buffered();
-    finish(&mut events, buffered, || reader.next_frame_eof());
-    events
 }
 
 /// Drains an end-of-stream decode (`decode_eof` or `next_frame_eof`);

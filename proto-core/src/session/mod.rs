@@ -3,7 +3,7 @@
 //! A [`Session`] owns the read buffer and resolver, the builder, a bounded
 //! send queue with an explicit [`Overflow`] policy, the idle, heartbeat and
 //! frame deadlines, graceful close and the counters. Drivers (the runtime
-//! adapters, or [`crate::sim`]) only move bytes and time:
+//! adapters, or the simulator of `proto-testkit`) only move bytes and time:
 //!
 //! | input | output |
 //! | --- | --- |
@@ -33,6 +33,7 @@ mod config;
 mod config_error;
 pub mod control;
 mod machine;
+mod overflow;
 mod queue;
 mod shared;
 mod stats;
@@ -44,6 +45,6 @@ pub use config::{
 };
 pub use config_error::ConfigError;
 pub use machine::{Event, Session};
-pub use queue::{Overflow, SendError};
+pub use overflow::{Overflow, SendError};
 pub use shared::SharedFrame;
 pub use stats::SessionStats;

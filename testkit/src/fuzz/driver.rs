@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::input::Input;
 use crate::mock::lock;
 use proto_core::driver::{AdmissionExt, Conn, Drive};
 use proto_core::frame::{LengthField, WireBuf};
@@ -20,9 +19,14 @@ use proto_core::hub::{
     AdmissionConfig, BudgetPolicy, Event, Events, Hub, HubConfig, SessionHandle, SessionId,
 };
 use proto_core::message::{MessageBuilder, MessageFactory};
-use proto_core::session::{CloseReason, Heartbeat, Overflow, SendError, SessionConfig, WaterMarks};
+use proto_core::session::{CloseReason, SendError, SessionConfig, WaterMarks};
 
 mod check;
+mod input;
+
+pub use input::{
+    CloseHow, DriverOp, DriverOps, DriverSetup, HandleSend, OpenFlags, Target, Writes,
+};
 
 use crate::mock::{Clock, IoCtl, MockIo, MockTimer, WriteMode, mock_io};
 use check::{Ev, HandlerLog, Recorder, Sent, check_next, check_wire};
@@ -32,44 +36,10 @@ const MAX_SESSIONS: usize = 4;
 /// Polls of every live driver after each operation.
 const POLLS: usize = 3;
 
-/// Input layout: `[config: 8 bytes]` then operations `[op][args...]` until
-/// the input ends (`s` picks a session, modulo those opened):
-///
-/// | op % 16 | operation | arguments |
-/// | --- | --- | --- |
-/// | 0 | admit and open a session | `[flags]`: bit 0 a handler instead of the event stream, bits 1-2 the peer's IP, bit 3 drop the admission unopened, bit 4 open but do not drive yet |
-/// | 1 | the peer sends a frame | `[s][len][payload]` (len ≥ 0x80: a ping when heartbeats are on) |
-/// | 2 | the peer sends raw bytes | `[s][len][bytes]` |
-/// | 3 | the peer ends its stream | `[s]` |
-/// | 4 | the next read fails | `[s]` |
-/// | 5 | how the transport takes writes | `[s][mode]` (mode % 5: all, at most `mode / 5 + 1` bytes, Pending, error, `Ok(0)`) |
-/// | 6 | time passes | `[ms: u16 LE]` (0: to the earliest armed deadline) |
-/// | 7 | send through the handle | `[s][policy][len]` (policy % 4: configured, reject, disconnect, keep latest with key `policy / 4 % 4`) |
-/// | 8 | send through the hub | `[s][len]` |
-/// | 9 | broadcast | `[which][len]` (which % 3: all, group `which / 3 % 2`, to one session) |
-/// | 10 | join or leave a group | `[s][g]` (g bit 0: group, bit 1: leave) |
-/// | 11 | close | `[s][how]` (how % 6: handle close, handle abort, hub close, handle close with `Shutdown`, `close_after` a last word of `how / 6` bytes) |
-/// | 12 | hub-wide | `[which]` (odd: `begin_shutdown`, even: `abort_all`) |
-/// | 13 | the application reads events | `[n]` (0: all) |
-/// | 14 | drop the driver mid-way, or start a held one | `[s]` |
-/// | 15 | poll one driver only | `[s]` |
-///
-/// Then every driver is started, writes are taken in full, events are
-/// read, and after a few rounds `abort_all` closes what is left. Asserts:
-/// no panic; per session the hub's events are `Opened` first, messages and
-/// at most one `EndOfStream` before `Closed`, `Closed` exactly once and last
-/// and only once the hub no longer lists the session, with the reason the
-/// driver returned; a finished driver is never polled again; at the end the
-/// hub is empty, drained, its census free and its counters consistent; the
-/// bytes each transport received are whole frames of the sent messages
-/// (each at most once), with a torn last frame only where an abort, a
-/// fault, a dropped driver or a close timeout cut the stream; nothing is
-/// written after the write side was shut down.
-pub(super) fn run(data: &[u8], start: Instant) {
-    let mut input = Input(data);
-    let mut h = Harness::new(input.le::<8>(), start);
-    while !input.0.is_empty() {
-        h.op(&mut input);
+pub(super) fn run(input: DriverOps, start: Instant) {
+    let mut h = Harness::new(&input.setup, start);
+    for op in input.ops {
+        h.op(op);
         h.poll_all();
     }
     h.finish();
@@ -114,42 +84,33 @@ struct Harness {
 }
 
 impl Harness {
-    fn new(c: [u8; 8], start: Instant) -> Self {
-        let heartbeat = c[3] & 1 == 1;
-        let hb = heartbeat.then(|| Heartbeat {
-            interval: Duration::from_millis(u64::from(c[3] >> 1) + 1),
-            timeout: Duration::from_millis(u64::from(c[4]) + 1),
-        });
-        // Valid configurations only (Hub::new refuses the others): the
-        // queue holds the high water mark plus the largest frame.
-        let max_frame = 64 + usize::from(c[2]);
-        let high = usize::from(c[1]) * 2 + 1;
-        let marks = (c[4] & 8 == 0).then_some(WaterMarks {
+    fn new(c: &DriverSetup, start: Instant) -> Self {
+        let heartbeat = c.timing.heartbeat.is_some();
+        let max_frame = 64 + usize::from(c.max_transmit);
+        let high = usize::from(c.queue) * 2 + 1;
+        let marks = c.backpressure.then_some(WaterMarks {
             low: high / 2,
             high,
         });
-        let session = SessionConfig::default()
-            .max_queue_messages(usize::from(c[0] % 8))
-            .max_queue_bytes(max_frame + 4 + high + usize::from(c[1]) * 2)
+        let ms = |n: u8, times: u64| Duration::from_millis(u64::from(n) * times);
+        let session = c
+            .timing
+            .apply(SessionConfig::default())
+            .max_queue_messages(usize::from(c.max_queue_messages % 8))
+            .max_queue_bytes(max_frame + 4 + high + usize::from(c.queue) * 2)
             .backpressure(marks)
-            .write_timeout((c[4] & 16 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 7)))
-            .max_transmit_bytes(usize::from(c[2]) + 1)
-            .heartbeat(hb)
-            .idle_timeout((c[4] & 1 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 10)))
-            .frame_timeout((c[4] & 2 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 3)))
-            .close_timeout(Duration::from_millis(u64::from(c[5])))
-            .half_close(c[4] & 4 != 0);
+            .write_timeout(c.write_timeout.map(|n| ms(n, 7)))
+            .max_transmit_bytes(usize::from(c.max_transmit) + 1);
         let admission = AdmissionConfig::default()
-            .max_sessions(usize::from(c[6] % 4) + 1)
-            .max_sessions_per_ip([None, Some(1), Some(2)][usize::from(c[6] >> 2) % 3]);
+            .max_sessions(usize::from(c.max_sessions % 4) + 1)
+            .max_sessions_per_ip([None, Some(1), Some(2)][usize::from(c.per_ip % 3)]);
         // A small memory budget now and then (4-32 KiB), refusing or
         // disconnecting the sessions over their share.
-        let memory_budget = if c[7] & 4 != 0 {
-            4096 * (usize::from(c[7] >> 3 & 7) + 1)
-        } else {
-            HubConfig::default().memory_budget
+        let memory_budget = match c.memory_budget {
+            Some(n) => 4096 * (usize::from(n % 8) + 1),
+            None => HubConfig::default().memory_budget,
         };
-        let budget_policy = if c[7] & 0x80 != 0 {
+        let budget_policy = if c.budget_disconnect {
             BudgetPolicy::Disconnect
         } else {
             BudgetPolicy::Refuse
@@ -157,7 +118,7 @@ impl Harness {
         let config = HubConfig::default()
             .session(session)
             .admission(admission)
-            .event_capacity(usize::from(c[7] % 4) + 1)
+            .event_capacity(usize::from(c.event_capacity % 4) + 1)
             .memory_budget(memory_budget)
             .budget_policy(budget_policy);
         let codec = LengthField::laster40net().max_frame_length(max_frame);
@@ -178,66 +139,58 @@ impl Harness {
     }
 
     /// The session `s` picks, if any was opened.
-    fn pick(&mut self, input: &mut Input<'_>) -> Option<usize> {
-        let s = usize::from(input.u8());
-        (!self.sessions.is_empty()).then(|| s % self.sessions.len())
+    fn pick(&self, s: u8) -> Option<usize> {
+        (!self.sessions.is_empty()).then(|| usize::from(s) % self.sessions.len())
     }
 
-    fn op(&mut self, input: &mut Input<'_>) {
-        let op = input.u8() % 16;
+    fn op(&mut self, op: DriverOp) {
         match op {
-            0 => self.open(input.u8()),
-            1 => {
-                let s = self.pick(input);
-                let len = usize::from(input.u8());
-                let body = input.bytes(len & 0x7f);
+            DriverOp::Open(flags) => self.open(flags),
+            DriverOp::PeerFrame { s, ping, body } => {
+                let body = &body.0[..body.0.len().min(0x7f)];
                 let mut wire = WireBuf::new();
                 let mut builder = self.codec.new_builder();
-                let encoded = match (self.heartbeat, len >= 0x80) {
+                let encoded = match (self.heartbeat, ping) {
                     (true, true) => builder.encode_parts(&[1], Bytes::new(), &mut wire),
                     (true, false) => {
                         builder.encode_parts(&[0], Bytes::copy_from_slice(body), &mut wire)
                     }
                     (false, _) => builder.encode(Bytes::copy_from_slice(body), &mut wire),
                 };
-                if let (Some(s), Ok(())) = (s, encoded) {
+                if let (Some(s), Ok(())) = (self.pick(s), encoded) {
                     self.peer_sends(s, wire.to_vec());
                 }
             }
-            2 => {
-                let s = self.pick(input);
-                let len = usize::from(input.u8());
-                let bytes = input.bytes(len).to_vec();
-                if let Some(s) = s {
-                    self.peer_sends(s, bytes);
+            DriverOp::PeerBytes { s, bytes } => {
+                if let Some(s) = self.pick(s) {
+                    self.peer_sends(s, bytes.0);
                 }
             }
-            3 | 4 => {
-                if let Some(s) = self.pick(input) {
-                    match op {
-                        3 => self.sessions[s].io.push_eof(),
-                        _ => self.sessions[s]
-                            .io
-                            .fail_read(io::ErrorKind::ConnectionReset),
-                    }
+            DriverOp::PeerEof(s) => {
+                if let Some(s) = self.pick(s) {
+                    self.sessions[s].io.push_eof();
                 }
             }
-            5 => {
-                let s = self.pick(input);
-                let m = input.u8();
-                let mode = match m % 5 {
-                    0 => WriteMode::All,
-                    1 => WriteMode::Partial(usize::from(m / 5) + 1),
-                    2 => WriteMode::Refuse,
-                    3 => WriteMode::Fail(io::ErrorKind::BrokenPipe),
-                    _ => WriteMode::Zero,
+            DriverOp::ReadError(s) => {
+                if let Some(s) = self.pick(s) {
+                    self.sessions[s]
+                        .io
+                        .fail_read(io::ErrorKind::ConnectionReset);
+                }
+            }
+            DriverOp::WriteMode { s, mode } => {
+                let mode = match mode {
+                    Writes::All => WriteMode::All,
+                    Writes::Partial(n) => WriteMode::Partial(usize::from(n) + 1),
+                    Writes::Refuse => WriteMode::Refuse,
+                    Writes::Fail => WriteMode::Fail(io::ErrorKind::BrokenPipe),
+                    Writes::Zero => WriteMode::Zero,
                 };
-                if let Some(s) = s {
+                if let Some(s) = self.pick(s) {
                     self.sessions[s].io.set_write_mode(mode);
                 }
             }
-            6 => {
-                let ms = u16::from_le_bytes(input.le());
+            DriverOp::Time(ms) => {
                 let now = self.clock.now();
                 let next = match ms {
                     0 => self
@@ -251,27 +204,20 @@ impl Harness {
                 };
                 self.clock.advance(next.max(now) - now);
             }
-            7 => {
-                let s = self.pick(input);
-                let p = input.u8();
-                let len = usize::from(input.u8());
-                if let Some(s) = s {
-                    let (seq, payload) = self.sent.payload(len);
+            DriverOp::SendHandle { s, how, len } => {
+                if let Some(s) = self.pick(s) {
+                    let (seq, payload) = self.sent.payload(usize::from(len));
                     let handle = &self.sessions[s].handle;
-                    let result = match p % 4 {
-                        0 => handle.send(payload),
-                        1 => handle.send_with(payload, Overflow::Reject),
-                        2 => handle.send_with(payload, Overflow::Disconnect),
-                        _ => handle.send_with(payload, Overflow::KeepLatest(u64::from(p / 4 % 4))),
+                    let result = match how {
+                        HandleSend::Configured => handle.send(payload),
+                        HandleSend::With(policy) => handle.send_with(payload, policy.overflow()),
                     };
                     self.sent_result(s, seq, &result);
                 }
             }
-            8 => {
-                let s = self.pick(input);
-                let len = usize::from(input.u8());
-                if let Some(s) = s {
-                    let (seq, payload) = self.sent.payload(len);
+            DriverOp::SendHub { s, len } => {
+                if let Some(s) = self.pick(s) {
+                    let (seq, payload) = self.sent.payload(usize::from(len));
                     let result = self.hub.send(self.sessions[s].id, payload);
                     if self.hub.get(self.sessions[s].id).is_none() {
                         assert_eq!(result, Err(SendError::Closed), "send to a forgotten id");
@@ -279,13 +225,11 @@ impl Harness {
                     self.sent_result(s, seq, &result);
                 }
             }
-            9 => self.broadcast(input),
-            10 => {
-                let s = self.pick(input);
-                let g = input.u8();
-                if let Some(s) = s {
-                    let (group, id) = (["a", "b"][usize::from(g & 1)], self.sessions[s].id);
-                    if g & 2 == 0 {
+            DriverOp::Broadcast { to, len } => self.broadcast(to, len),
+            DriverOp::Group { s, b, leave } => {
+                if let Some(s) = self.pick(s) {
+                    let (group, id) = (["a", "b"][usize::from(b)], self.sessions[s].id);
+                    if !leave {
                         let live = self.hub.get(id).is_some_and(|h| !h.is_closed());
                         let joined = self.hub.join(group, id);
                         assert!(!joined || live, "a closed session joined a group");
@@ -295,46 +239,40 @@ impl Harness {
                     }
                 }
             }
-            11 => {
-                let s = self.pick(input);
-                let how = input.u8();
-                if let Some(s) = s {
+            DriverOp::Close { s, how } => {
+                if let Some(s) = self.pick(s) {
                     let sess = &mut self.sessions[s];
-                    match how % 6 {
-                        0 => sess.handle.close(),
-                        1 => {
+                    match how {
+                        CloseHow::HandleClose => sess.handle.close(),
+                        CloseHow::HandleAbort => {
                             sess.aborted |= sess.done.is_none();
                             sess.handle.abort(CloseReason::RateLimited);
                         }
-                        2 => {
+                        CloseHow::HubClose => {
                             self.hub.close(sess.id, CloseReason::Local);
                         }
-                        3 => sess.handle.close_with(CloseReason::Shutdown),
-                        _ => {
+                        CloseHow::CloseShutdown => sess.handle.close_with(CloseReason::Shutdown),
+                        CloseHow::LastWord(len) => {
                             // A last word, then a graceful close.
-                            let (seq, payload) = self.sent.payload(usize::from(how / 6));
+                            let (seq, payload) = self.sent.payload(usize::from(len));
                             let result = sess.handle.close_after(payload, CloseReason::Local);
                             self.sent_result(s, seq, &result);
                         }
                     }
                 }
             }
-            12 => {
-                if input.u8() % 2 == 1 {
-                    self.hub.begin_shutdown();
-                } else {
-                    for sess in &mut self.sessions {
-                        sess.aborted |= sess.done.is_none();
-                    }
-                    self.hub.abort_all(CloseReason::Shutdown);
+            DriverOp::HubWide(true) => self.hub.begin_shutdown(),
+            DriverOp::HubWide(false) => {
+                for sess in &mut self.sessions {
+                    sess.aborted |= sess.done.is_none();
                 }
+                self.hub.abort_all(CloseReason::Shutdown);
             }
-            13 => {
-                let n = input.u8();
+            DriverOp::ReadEvents(n) => {
                 self.read_events(if n == 0 { usize::MAX } else { usize::from(n) });
             }
-            14 => {
-                if let Some(s) = self.pick(input) {
+            DriverOp::DropOrStart(s) => {
+                if let Some(s) = self.pick(s) {
                     let sess = &mut self.sessions[s];
                     if sess.conn.is_some() {
                         self.start(s);
@@ -343,8 +281,8 @@ impl Harness {
                     }
                 }
             }
-            _ => {
-                if let Some(s) = self.pick(input) {
+            DriverOp::PollOne(s) => {
+                if let Some(s) = self.pick(s) {
                     self.poll(s);
                 }
             }
@@ -352,21 +290,23 @@ impl Harness {
     }
 
     /// Admits and opens a session as `flags` say.
-    fn open(&mut self, flags: u8) {
+    fn open(&mut self, flags: OpenFlags) {
         if self.opened == MAX_SESSIONS {
             return;
         }
         self.opened += 1;
-        let peer = SocketAddr::from(([10, 0, 0, (flags >> 1) & 3], 4000));
+        let peer = SocketAddr::from(([10, 0, 0, flags.ip % 4], 4000));
         let Ok(admission) = self.hub.admit(peer) else {
             return;
         };
-        if flags & 8 != 0 {
+        if flags.unopened {
             return; // dropped unopened: the place goes back
         }
         let mut conn = admission.open(self.clock.now());
         let index = self.sessions.len();
-        let handler = (flags & 1 == 1).then(|| Arc::new(Mutex::new(HandlerLog::default())));
+        let handler = flags
+            .handler
+            .then(|| Arc::new(Mutex::new(HandlerLog::default())));
         if let Some(log) = &handler {
             conn = conn.with_handler(Recorder {
                 index,
@@ -394,7 +334,7 @@ impl Harness {
             events: handler.is_none().then(Vec::new),
             handler,
         });
-        if flags & 16 == 0 {
+        if !flags.held {
             self.start(index);
         }
     }
@@ -424,30 +364,25 @@ impl Harness {
         }
     }
 
-    fn broadcast(&mut self, input: &mut Input<'_>) {
-        let which = input.u8();
-        let len = usize::from(input.u8());
-        let (seq, payload) = self.sent.payload(len);
-        let targets: Vec<usize> = match which % 3 {
-            0 => (0..self.sessions.len()).collect(),
-            1 => {
-                let members = self.hub.members(["a", "b"][usize::from(which / 3 % 2)]);
+    fn broadcast(&mut self, to: Target, len: u8) {
+        let (seq, payload) = self.sent.payload(usize::from(len));
+        let targets: Vec<usize> = match to {
+            Target::Everyone => (0..self.sessions.len()).collect(),
+            Target::Group(b) => {
+                let members = self.hub.members(["a", "b"][usize::from(b)]);
                 members
                     .iter()
                     .filter_map(|id| self.by_id.get(id).copied())
                     .collect()
             }
-            _ => (!self.sessions.is_empty())
-                .then(|| usize::from(which / 3) % self.sessions.len())
-                .into_iter()
-                .collect(),
+            Target::One(s) => self.pick(s).into_iter().collect(),
         };
-        let report = match which % 3 {
-            0 => self.hub.broadcast(payload),
-            1 => self
+        let report = match to {
+            Target::Everyone => self.hub.broadcast(payload),
+            Target::Group(b) => self
                 .hub
-                .broadcast_group(["a", "b"][usize::from(which / 3 % 2)], payload),
-            _ => {
+                .broadcast_group(["a", "b"][usize::from(b)], payload),
+            Target::One(_) => {
                 let ids: Vec<_> = targets.iter().map(|&s| self.sessions[s].id).collect();
                 self.hub.broadcast_to(&ids, payload)
             }

@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::input::Input;
+use arbitrary::Arbitrary;
+
+use super::input::Blob;
 use proto_core::frame::{LengthField, LengthFieldCodec};
 use proto_core::session::{
     BadFramePolicy, CloseReason, Event, Heartbeat, Overflow, SendError, Session, SessionConfig,
@@ -13,29 +15,150 @@ use proto_core::session::{
 
 type S = Session<LengthFieldCodec, LengthFieldCodec>;
 
-/// Input layout: `[config: 6 bytes]` then operations `[op][args...]` until
-/// the input ends. The config's first byte holds the message limit (low
-/// nibble) and, in its high nibble, back-pressure on (bit 4, marks scaled
-/// by bits 6–7) and a write timeout (bit 5); the fifth byte's bit 3 turns
-/// on [`BadFramePolicy::Skip`], with `max_skipped_frames` its high nibble.
-///
-/// | op % 16 | operation | arguments |
-/// | --- | --- | --- |
-/// | 0 | bytes from the peer | `[len][bytes]` |
-/// | 1 | a whole frame from the peer | `[len][payload]` |
-/// | 2 | send | `[policy][len]` (policy % 3: reject, disconnect, keep latest with key policy / 3 % 4) |
-/// | 3 | time passes, then `handle_timeout` | `[ms: u16 LE]` |
-/// | 4 | jump to the next deadline | |
-/// | 5 | partial write (checking that `io_slices` and `transmit_chunks` offer the same bytes) | `[n: u16 LE]` |
-/// | 6 | graceful close | |
-/// | 7 | abort | |
-/// | 8 | end of stream from the peer | |
-/// | 9 | I/O error | |
-/// | 10 | read budget (checking it against the marks) | `[pending: u16 LE]` |
-/// | 11 | a write that took nothing | |
-/// | 12 | last word | `[len]` |
-/// | 13 | close with the caller's deadline | `[ms: u8]` (0: none) |
-/// | 14, 15 | as 0 and 1 | |
+/// Back-pressure marks: `low << scale` and `high << scale` (scale % 4).
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marks {
+    /// The low mark, before scaling.
+    pub low: u8,
+    /// The high mark, before scaling.
+    pub high: u8,
+    /// The shift (% 4).
+    pub scale: u8,
+}
+
+/// Heartbeats: interval and timeout, `ms + 1` each.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Beat {
+    /// Interval, in ms minus 1.
+    pub interval: u8,
+    /// Timeout, in ms minus 1.
+    pub timeout: u8,
+}
+
+impl Beat {
+    /// The heartbeat.
+    pub fn heartbeat(self) -> Heartbeat {
+        Heartbeat {
+            interval: Duration::from_millis(u64::from(self.interval) + 1),
+            timeout: Duration::from_millis(u64::from(self.timeout) + 1),
+        }
+    }
+}
+
+/// The deadlines and the end-of-stream mode, as both the session and the
+/// driver harness configure them.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Heartbeats.
+    pub heartbeat: Option<Beat>,
+    /// `idle_timeout` in ms / 10.
+    pub idle_timeout: Option<u8>,
+    /// `frame_timeout` in ms / 3.
+    pub frame_timeout: Option<u8>,
+    /// `close_timeout` in ms.
+    pub close_timeout: u8,
+    /// `half_close`.
+    pub half_close: bool,
+}
+
+impl Timing {
+    /// `config` with these settings.
+    pub fn apply(self, config: SessionConfig) -> SessionConfig {
+        let ms = |n: u8, times: u64| Duration::from_millis(u64::from(n) * times);
+        config
+            .heartbeat(self.heartbeat.map(Beat::heartbeat))
+            .idle_timeout(self.idle_timeout.map(|n| ms(n, 10)))
+            .frame_timeout(self.frame_timeout.map(|n| ms(n, 3)))
+            .close_timeout(ms(self.close_timeout, 1))
+            .half_close(self.half_close)
+    }
+}
+
+/// The session's configuration; the codec is laster40Net's with a
+/// `max_frame_length` of `64 + max_transmit`.
+#[derive(Arbitrary, Debug, Clone, PartialEq, Eq)]
+pub struct SessionSetup {
+    /// `max_queue_messages` (% 16).
+    pub max_queue_messages: u8,
+    /// A quarter of `max_queue_bytes`.
+    pub max_queue_quarter: u8,
+    /// Back-pressure (none: off).
+    pub marks: Option<Marks>,
+    /// `write_timeout` in ms / 2.
+    pub write_timeout: Option<u8>,
+    /// `max_transmit_bytes` minus 1.
+    pub max_transmit: u8,
+    /// Deadlines and end of stream.
+    pub timing: Timing,
+    /// [`BadFramePolicy::Skip`] with this `max_skipped_frames` (% 16);
+    /// none: [`BadFramePolicy::Close`].
+    pub skip_bad_frames: Option<u8>,
+}
+
+/// How a send treats a full queue.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// [`Overflow::Reject`].
+    Reject,
+    /// [`Overflow::Disconnect`].
+    Disconnect,
+    /// [`Overflow::KeepLatest`] with key `n % 4`.
+    KeepLatest(u8),
+}
+
+impl Policy {
+    /// The overflow policy.
+    pub fn overflow(self) -> Overflow {
+        match self {
+            Policy::Reject => Overflow::Reject,
+            Policy::Disconnect => Overflow::Disconnect,
+            Policy::KeepLatest(key) => Overflow::KeepLatest(u64::from(key % 4)),
+        }
+    }
+}
+
+/// One input to the session.
+#[derive(Arbitrary, Debug, Clone, PartialEq, Eq)]
+pub enum SessionOp {
+    /// Bytes from the peer.
+    PeerBytes(Blob),
+    /// A whole frame from the peer.
+    PeerFrame(Blob),
+    /// A send of `len` bytes.
+    Send {
+        /// The overflow policy.
+        policy: Policy,
+        /// Payload length.
+        len: u8,
+    },
+    /// Time passes (ms), then `handle_timeout`.
+    Sleep(u16),
+    /// Jump to the next deadline.
+    NextDeadline,
+    /// A write that takes up to `n` bytes (checking that `io_slices` and
+    /// `transmit_chunks` offer the same bytes).
+    Write(u16),
+    /// Graceful close.
+    Close,
+    /// Abort.
+    Abort,
+    /// End of stream from the peer.
+    Eof,
+    /// An I/O error.
+    IoError,
+    /// The read budget with this much pending (checking it against the
+    /// marks).
+    ReadBudget(u16),
+    /// A write that took nothing.
+    WriteNothing,
+    /// A last word of `len` bytes.
+    LastWord(u8),
+    /// Close with the caller's deadline, in ms (0: none).
+    CloseUntil(u8),
+}
+
+/// The input of [`session_ops`](super::session_ops): a configuration, then
+/// operations until the input ends.
 ///
 /// Asserts: no panic; the queue within its limits (but for one last word);
 /// `Opened` first and `Closed` once and last; closed stays closed, with no
@@ -45,41 +168,41 @@ type S = Session<LengthFieldCodec, LengthFieldCodec>;
 /// frame skipped under `Close`, never more than `max_skipped_frames` under
 /// `Skip`, and a session closed for a frame too large only once the
 /// skips are used up.
-pub(super) fn run(data: &[u8], start: Instant) {
-    let mut input = Input(data);
-    let c = input.le::<6>();
-    let hb = (c[3] & 1 == 1).then(|| Heartbeat {
-        interval: Duration::from_millis(u64::from(c[3] >> 1) + 1),
-        timeout: Duration::from_millis(u64::from(c[4]) + 1),
+#[derive(Arbitrary, Debug, Clone, PartialEq, Eq)]
+pub struct SessionOps {
+    /// The configuration.
+    pub setup: SessionSetup,
+    /// The operations.
+    pub ops: Vec<SessionOp>,
+}
+
+pub(super) fn run(input: SessionOps, start: Instant) {
+    let c = input.setup;
+    let hb = c.timing.heartbeat;
+    let max_messages = usize::from(c.max_queue_messages % 16);
+    let max_bytes = usize::from(c.max_queue_quarter) * 4;
+    let marks = c.marks.map(|m| WaterMarks {
+        low: usize::from(m.low) << (m.scale % 4),
+        high: usize::from(m.high) << (m.scale % 4),
     });
-    let max_messages = usize::from(c[0] % 16);
-    let max_bytes = usize::from(c[1]) * 4;
-    let scale = usize::from(c[0] >> 6);
-    let marks = (c[0] & 0x10 != 0).then(|| WaterMarks {
-        low: usize::from(c[2]) << scale,
-        high: usize::from(c[1]) << scale,
-    });
-    let bad_frame = if c[4] & 8 != 0 {
+    let bad_frame = if c.skip_bad_frames.is_some() {
         BadFramePolicy::Skip
     } else {
         BadFramePolicy::Close
     };
-    let max_skipped = u64::from(c[4] >> 4);
-    let write_timeout = (c[0] & 0x20 != 0).then(|| Duration::from_millis(u64::from(c[3]) * 2));
-    let config = SessionConfig::default()
+    let max_skipped = u64::from(c.skip_bad_frames.unwrap_or(0) % 16);
+    let ms = |n: u8, times: u64| Duration::from_millis(u64::from(n) * times);
+    let config = c
+        .timing
+        .apply(SessionConfig::default())
         .backpressure(marks)
-        .write_timeout(write_timeout)
+        .write_timeout(c.write_timeout.map(|n| ms(n, 2)))
         .max_queue_messages(max_messages)
         .max_queue_bytes(max_bytes)
-        .max_transmit_bytes(usize::from(c[2]) + 1)
-        .heartbeat(hb)
-        .idle_timeout((c[4] & 1 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 10)))
-        .frame_timeout((c[4] & 2 == 0).then(|| Duration::from_millis(u64::from(c[5]) * 3)))
-        .close_timeout(Duration::from_millis(u64::from(c[5])))
-        .half_close(c[4] & 4 != 0)
+        .max_transmit_bytes(usize::from(c.max_transmit) + 1)
         .on_bad_frame(bad_frame)
         .max_skipped_frames(max_skipped);
-    let codec = LengthField::laster40net().max_frame_length(64 + usize::from(c[2]));
+    let codec = LengthField::laster40net().max_frame_length(64 + usize::from(c.max_transmit));
     let mut now = start;
     let mut s = Session::new(codec.new_codec(), codec.new_codec(), config, now);
     let mut peer = codec.new_codec();
@@ -87,36 +210,28 @@ pub(super) fn run(data: &[u8], start: Instant) {
     // The last word, once accepted: its wire bytes may pass the limits.
     let mut last_word: Option<usize> = None;
 
-    while !input.0.is_empty() {
-        let op = input.u8();
-        match op % 16 {
-            0 | 14 => {
-                let len = usize::from(input.u8());
-                s.handle_input(input.bytes(len), now);
-            }
-            1 | 15 => {
-                let len = usize::from(input.u8());
-                let payload = Bytes::copy_from_slice(input.bytes(len));
+    for op in input.ops {
+        let timed = matches!(op, SessionOp::Sleep(_) | SessionOp::NextDeadline);
+        match op {
+            SessionOp::PeerBytes(bytes) => s.handle_input(&bytes.0, now),
+            SessionOp::PeerFrame(payload) => {
                 let mut wire = proto_core::frame::WireBuf::new();
                 let head: &[u8] = if hb.is_some() { &[0] } else { &[] };
                 if proto_core::message::MessageBuilder::encode_parts(
-                    &mut peer, head, payload, &mut wire,
+                    &mut peer,
+                    head,
+                    Bytes::from(payload.0),
+                    &mut wire,
                 )
                 .is_ok()
                 {
                     s.handle_input(&wire.to_vec(), now);
                 }
             }
-            2 => {
-                let p = input.u8();
-                let policy = match p % 3 {
-                    0 => Overflow::Reject,
-                    1 => Overflow::Disconnect,
-                    _ => Overflow::KeepLatest(u64::from(p / 3 % 4)),
-                };
-                let len = usize::from(input.u8());
+            SessionOp::Send { policy, len } => {
                 let closing = s.is_closing();
-                let result = s.send_with(Bytes::from(vec![p; len]), policy);
+                let result =
+                    s.send_with(Bytes::from(vec![len; usize::from(len)]), policy.overflow());
                 if closing {
                     assert_eq!(
                         result,
@@ -125,18 +240,18 @@ pub(super) fn run(data: &[u8], start: Instant) {
                     );
                 }
             }
-            3 => {
-                now += Duration::from_millis(u64::from(u16::from_le_bytes(input.le())));
+            SessionOp::Sleep(ms) => {
+                now += Duration::from_millis(u64::from(ms));
                 s.handle_timeout(now);
             }
-            4 => {
+            SessionOp::NextDeadline => {
                 if let Some(deadline) = s.poll_timeout() {
                     now = now.max(deadline);
                     s.handle_timeout(now);
                 }
             }
-            5 => {
-                let n = usize::from(u16::from_le_bytes(input.le()));
+            SessionOp::Write(n) => {
+                let n = usize::from(n);
                 let mut slices = [std::io::IoSlice::new(&[]); 16];
                 let offered: Vec<u8> = {
                     let k = s.io_slices(&mut slices);
@@ -152,15 +267,15 @@ pub(super) fn run(data: &[u8], start: Instant) {
                 let offered = offered.len();
                 s.handle_written(n.min(offered), now);
             }
-            6 => s.close(CloseReason::Local, now),
-            7 => s.abort(CloseReason::RateLimited),
-            8 => {
+            SessionOp::Close => s.close(CloseReason::Local, now),
+            SessionOp::Abort => s.abort(CloseReason::RateLimited),
+            SessionOp::Eof => {
                 s.handle_eof(now);
                 checker.eof = true;
             }
-            9 => s.handle_io_error(std::io::ErrorKind::ConnectionReset),
-            10 => {
-                let pending = usize::from(u16::from_le_bytes(input.le()));
+            SessionOp::IoError => s.handle_io_error(std::io::ErrorKind::ConnectionReset),
+            SessionOp::ReadBudget(pending) => {
+                let pending = usize::from(pending);
                 let ended = s.is_closed() || checker.eof;
                 let budget = s.read_budget(pending);
                 match marks {
@@ -172,12 +287,15 @@ pub(super) fn run(data: &[u8], start: Instant) {
                     }
                 }
             }
-            11 => s.handle_written(0, now),
-            12 => {
-                let len = usize::from(input.u8());
+            SessionOp::WriteNothing => s.handle_written(0, now),
+            SessionOp::LastWord(len) => {
                 let closing = s.is_closing();
                 let before = s.queued();
-                let result = s.send_final(Bytes::from(vec![0xee; len]), CloseReason::Shutdown, now);
+                let result = s.send_final(
+                    Bytes::from(vec![0xee; usize::from(len)]),
+                    CloseReason::Shutdown,
+                    now,
+                );
                 match result {
                     Ok(()) => {
                         assert!(!closing, "last word accepted while closing");
@@ -192,8 +310,7 @@ pub(super) fn run(data: &[u8], start: Instant) {
                     Err(e) => panic!("last word refused: {e}"),
                 }
             }
-            _ => {
-                let ms = input.u8();
+            SessionOp::CloseUntil(ms) => {
                 let deadline = (ms != 0).then(|| now + Duration::from_millis(u64::from(ms)));
                 s.close_until(CloseReason::Shutdown, now, deadline);
             }
@@ -211,7 +328,7 @@ pub(super) fn run(data: &[u8], start: Instant) {
             bytes <= max_bytes + extra_bytes,
             "{bytes} bytes queued, limit {max_bytes}"
         );
-        if op % 16 == 3 || op % 16 == 4 {
+        if timed {
             // Everything due at `now` fired.
             assert!(
                 s.poll_timeout().is_none_or(|d| d > now),

@@ -18,7 +18,7 @@ use crate::harness::{
     Connected, EchoServer, Runtime, WAIT, blocking, echo_through, eventually, expect_message,
     local, numbered, within,
 };
-use crate::peers::{RawOptions, RawPeer};
+use crate::peers::{RawOptions, RawPeer, raw};
 
 pub(crate) fn codec() -> LengthField {
     LengthField::laster40net()
@@ -253,16 +253,7 @@ pub(crate) async fn half_close_flushes_replies<R: Runtime>() {
     );
     let mut server = EchoServer::start::<R>(local(), codec(), config, false).await;
     let addr = server.addr;
-    let peer = blocking(move || {
-        RawPeer::connect(
-            addr,
-            RawOptions {
-                recv_buffer: Some(4096),
-                ..RawOptions::default()
-            },
-        )
-    })
-    .await;
+    let peer = raw::<R>(addr, Some(4096)).await;
     let handle = server.next_opened::<R>().await;
     for n in 0..REPLIES {
         handle.send(numbered(n, LEN)).expect("queue a reply");

@@ -7,15 +7,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use proto_core::hub::{AdmissionConfig, HubConfig};
+use proto_core::hub::{AdmissionConfig, HubConfig, HubStats};
 use proto_core::session::{CloseReason, Overflow, SendError, SessionConfig};
 
 use crate::harness::{EchoServer, Runtime, blocking, expect_closed, expect_opened, local};
-use crate::peers::{RawOptions, RawPeer};
+use crate::peers::{RawOptions, RawPeer, raw};
 
 use crate::behaviours::{codec, connect, dropped_by_server, round_trip};
 
 // ----- admission -----
+
+/// A connection to `server` that it drops without a session, counted once
+/// under `counter`; returns the stats after it.
+async fn expect_refused<R: Runtime>(server: &EchoServer, counter: &str) -> HubStats {
+    let mut over = connect::<R>(server.addr).await;
+    let handle = expect_opened::<R>(&mut over.events).await;
+    let reason = expect_closed::<R>(&mut over.events, handle.id()).await;
+    assert!(
+        dropped_by_server(&reason),
+        "refused connection closed with {reason}"
+    );
+    let stats = server.hub.stats();
+    assert_eq!(stats.rejected.get(counter), Some(&1), "{stats:?}");
+    stats
+}
 
 /// `max_sessions` 3: three connections are admitted and work; the fourth
 /// is refused (counted as `too_many_sessions`, never opened); once one
@@ -41,19 +56,7 @@ pub(crate) async fn admission_max_sessions<R: Runtime>() {
     }
 
     // One over: the server drops the connection without a session.
-    let mut over = connect::<R>(server.addr).await;
-    let handle = expect_opened::<R>(&mut over.events).await;
-    let reason = expect_closed::<R>(&mut over.events, handle.id()).await;
-    assert!(
-        dropped_by_server(&reason),
-        "refused connection closed with {reason}"
-    );
-    let stats = server.hub.stats();
-    assert_eq!(
-        stats.rejected.get("too_many_sessions"),
-        Some(&1),
-        "{stats:?}"
-    );
+    let stats = expect_refused::<R>(&server, "too_many_sessions").await;
     assert_eq!(stats.accepted, 3, "{stats:?}");
     assert_eq!(server.hub.len(), 3);
     assert!(
@@ -97,19 +100,7 @@ pub(crate) async fn admission_per_ip<R: Runtime>() {
         clients.push((client, handle));
     }
 
-    let mut over = connect::<R>(server.addr).await;
-    let handle = expect_opened::<R>(&mut over.events).await;
-    let reason = expect_closed::<R>(&mut over.events, handle.id()).await;
-    assert!(
-        dropped_by_server(&reason),
-        "refused connection closed with {reason}"
-    );
-    let stats = server.hub.stats();
-    assert_eq!(
-        stats.rejected.get("too_many_from_ip"),
-        Some(&1),
-        "{stats:?}"
-    );
+    let stats = expect_refused::<R>(&server, "too_many_from_ip").await;
     assert_eq!(stats.rejected.get("too_many_sessions"), None, "{stats:?}");
     assert_eq!(server.hub.len(), 2);
 
@@ -231,16 +222,7 @@ pub(crate) async fn slow_consumer_disconnected<R: Runtime>() {
     }
 
     let addr = server.addr;
-    let peer = blocking(move || {
-        RawPeer::connect(
-            addr,
-            RawOptions {
-                recv_buffer: Some(4096),
-                ..RawOptions::default()
-            },
-        )
-    })
-    .await;
+    let peer = raw::<R>(addr, Some(4096)).await;
     let slow = server.next_opened::<R>().await;
     let chunk = Bytes::from(vec![7u8; 1024]);
     let mut sent = 0u64;

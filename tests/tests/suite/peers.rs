@@ -14,7 +14,7 @@ use futures::{SinkExt, StreamExt};
 use socket2::{Domain, Socket, Type};
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
-use crate::harness::Rng;
+use crate::harness::{Rng, Runtime, blocking};
 
 /// A blocking peer on a std socket, framing by hand: a `u32`
 /// little-endian payload length, then the payload (laster40Net).
@@ -201,4 +201,18 @@ pub(crate) fn tokio_util_echo_server() -> SocketAddr {
         });
     });
     addr
+}
+
+/// A raw peer on a blocking thread.
+pub(crate) async fn raw<R: Runtime>(addr: SocketAddr, recv_buffer: Option<usize>) -> RawPeer {
+    blocking(move || {
+        RawPeer::connect(
+            addr,
+            RawOptions {
+                recv_buffer,
+                ..RawOptions::default()
+            },
+        )
+    })
+    .await
 }

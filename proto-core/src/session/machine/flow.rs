@@ -51,9 +51,10 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         budget
     }
 
-    /// [`read_budget`](Self::read_budget) without moving the hysteresis (for
-    /// the simulator, which asks before it reads).
-    pub(crate) fn peek_read_budget(&self, pending: usize) -> usize {
+    /// [`read_budget`](Self::read_budget) without moving the hysteresis: what
+    /// a read now would be allowed, for a harness (the simulator of
+    /// `proto-testkit`) that asks before it reads.
+    pub fn peek_read_budget(&self, pending: usize) -> usize {
         self.budget(pending).0
     }
 

@@ -6,7 +6,16 @@
 //! generator, so the same seed gives the same run, byte for byte. Time is
 //! virtual: a test of a five-minute idle timeout takes microseconds.
 //!
-//! It is the test bed of this crate and a tool for users: test your game
+//! Two ways to run it:
+//!
+//! - [`Sim`]: each end is a bare [`Session`] that the simulator drives by
+//!   hand (below) — the protocol's rules, with nothing else in the way.
+//! - [`DrivenSim`]: each end is a hub session on **the real driver**, over
+//!   the same pipes as a [`Transport`](proto_core::driver::Transport) and
+//!   the [`mock`](crate::mock) clock as its timer — what a server built on
+//!   proto-core does, back-pressure and fair turns included.
+//!
+//! It is proto-core's test bed and a tool for users: test your game
 //! protocol's rules without sockets, threads or sleeps.
 //!
 //! ```
@@ -14,7 +23,7 @@
 //! use bytes::Bytes;
 //! use proto_core::frame::LengthField;
 //! use proto_core::session::{Event, Session, SessionConfig, CloseReason};
-//! use proto_core::sim::{PipeConfig, Side, Sim};
+//! use proto_testkit::sim::{PipeConfig, Side, Sim};
 //!
 //! let codec = LengthField::laster40net();
 //! let start = Instant::now(); // the only clock read: the origin of virtual time
@@ -41,6 +50,7 @@
 //! # Ok::<(), proto_core::session::SendError>(())
 //! ```
 
+mod driven;
 mod pipe;
 mod rng;
 
@@ -49,12 +59,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+pub use driven::{DrivenEnd, DrivenLink, DrivenSim, SimIo};
 pub use pipe::PipeConfig;
 use pipe::{Pipe, Shutdown};
-use rng::Rng;
+use rng::{Draw, Rng};
 
-use crate::message::{MessageBuilder, MessageResolver};
-use crate::session::Session;
+use proto_core::message::{MessageBuilder, MessageResolver};
+use proto_core::session::Session;
 
 /// Which end of a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -119,7 +130,7 @@ fn can_read<R: MessageResolver, B: MessageBuilder>(session: &Session<R, B>) -> b
     session.is_closed() || session.peek_read_budget(0) > 0
 }
 
-/// Bound on the steps of [`Sim::run_until_idle`], against a run that never
+/// Bound on the steps of `run_until_idle`, against a run that never
 /// settles.
 const MAX_IDLE_STEPS: usize = 10_000_000;
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::rng::Rng;
+use super::rng::{Draw, Rng};
 
 /// How a simulated pipe treats bytes. `Default` plus chained setters.
 ///
@@ -231,6 +231,12 @@ impl Pipe {
         } else {
             None
         }
+    }
+
+    /// Drops every byte sent and not yet read (the reader is gone).
+    pub(crate) fn drop_unread(&mut self) {
+        self.in_flight.clear();
+        self.in_flight_bytes = 0;
     }
 
     /// Bytes sent and not yet read.
