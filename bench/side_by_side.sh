@@ -41,7 +41,9 @@ results=bench/results
 mkdir -p "$results"
 out="$results/$run_id.jsonl"
 : > "$out"
-port=$((21000 + RANDOM % 20000))
+# Below the ephemeral range (32768 and up), where the load generator's
+# own connections in TIME_WAIT would make a listening bind fail.
+port=$((21000 + RANDOM % 10000))
 
 # Pinning, where taskset exists and there are two vCPUs.
 # It is only called in subshells (`&`, `$(...)`), and execs, so that the

@@ -120,6 +120,15 @@ struct Shared {
     handed: AtomicU64,
 }
 
+impl State {
+    /// Takes the drivers waiting for room (to wake them); a new round of
+    /// waiting begins.
+    fn drain_waiting(&mut self) -> Vec<Waker> {
+        self.round += 1;
+        std::mem::take(&mut self.waiting)
+    }
+}
+
 #[derive(Debug)]
 struct State {
     queue: VecDeque<Item>,
@@ -128,6 +137,8 @@ struct State {
     receiver: Option<Waker>,
     /// Drivers waiting for room.
     waiting: Vec<Waker>,
+    /// How many times `waiting` was drained.
+    round: u64,
     receiver_alive: bool,
     senders: usize,
     /// The hub's shutdown finished: end the stream once it is empty and
@@ -151,6 +162,11 @@ impl State {
 #[derive(Debug)]
 pub(crate) struct EventSender {
     shared: Arc<Shared>,
+    /// The round of `waiting` this sender's waker is in, if any: a driver
+    /// that finds the queue full again before the receiver drained it is
+    /// not added twice, without a scan of the list (which, with thousands
+    /// of drivers waiting, cost more than everything else).
+    waiting_in: Option<(u64, Waker)>,
 }
 
 /// A queue of `capacity` events: its sending and receiving ends.
@@ -161,6 +177,7 @@ pub(crate) fn channel(capacity: usize) -> (EventSender, Events) {
             capacity: capacity.max(1),
             receiver: None,
             waiting: Vec::new(),
+            round: 0,
             receiver_alive: true,
             senders: 1,
             finished: false,
@@ -171,6 +188,7 @@ pub(crate) fn channel(capacity: usize) -> (EventSender, Events) {
     });
     (
         EventSender {
+            waiting_in: None,
             shared: shared.clone(),
         },
         Events {
@@ -188,7 +206,7 @@ impl EventSender {
     /// because no one listens); `Pending` when the queue is full, with the
     /// task woken when there is room.
     pub(crate) fn poll_send_all(
-        &self,
+        &mut self,
         cx: &mut Context<'_>,
         mut next: impl FnMut(bool) -> Option<Item>,
     ) -> Poll<()> {
@@ -204,8 +222,11 @@ impl EventSender {
         let mut pushed = false;
         let result = loop {
             if st.queue.len() >= st.capacity {
-                if !st.waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                let listed = matches!(&self.waiting_in,
+                    Some((round, waker)) if *round == st.round && waker.will_wake(cx.waker()));
+                if !listed {
                     st.waiting.push(cx.waker().clone());
+                    self.waiting_in = Some((st.round, cx.waker().clone()));
                 }
                 break Poll::Pending;
             }
@@ -284,6 +305,7 @@ impl Clone for EventSender {
         lock(&self.shared.state).senders += 1;
         Self {
             shared: self.shared.clone(),
+            waiting_in: None,
         }
     }
 }
@@ -354,7 +376,7 @@ fn take_batch(local: &mut VecDeque<Item>, mut st: MutexGuard<'_, State>) {
         return;
     }
     std::mem::swap(local, &mut st.queue);
-    let waiting = std::mem::take(&mut st.waiting);
+    let waiting = st.drain_waiting();
     drop(st);
     for waker in waiting {
         waker.wake();
@@ -368,7 +390,7 @@ impl Drop for Events {
         // Messages left in the queue and the batch stay counted as pushed
         // and never handed out: unread. The credits go back to their sessions as the items drop.
         let queued = std::mem::take(&mut st.queue);
-        let waiting = std::mem::take(&mut st.waiting);
+        let waiting = st.drain_waiting();
         drop(st);
         for waker in waiting {
             waker.wake();
@@ -408,7 +430,7 @@ mod tests {
 
     #[test]
     fn holds_capacity_events_then_pushes_back() {
-        let (tx, mut rx) = channel(2);
+        let (mut tx, mut rx) = channel(2);
         let mut cx = Context::from_waker(Waker::noop());
         let mut source = (0..5).map(message).map(Item::plain);
         // Room for exactly 2: the third waits in the source.
@@ -438,11 +460,37 @@ mod tests {
 
     #[test]
     fn without_a_receiver_events_are_discarded() {
-        let (tx, rx) = channel(1);
+        let (mut tx, rx) = channel(1);
         drop(rx);
         let mut cx = Context::from_waker(Waker::noop());
         let mut source = (0..10).map(message).map(Item::plain);
         assert!(tx.poll_send_all(&mut cx, |_| source.next()).is_ready());
         assert!(source.next().is_none(), "all taken and dropped");
+    }
+
+    /// A driver that finds the queue full again before the receiver took
+    /// anything is listed once; once the receiver drains the queue (and
+    /// wakes it), a full queue lists it again.
+    #[test]
+    fn a_waiting_driver_is_listed_once_per_round() {
+        struct Task;
+        impl std::task::Wake for Task {
+            fn wake(self: Arc<Self>) {}
+        }
+        // One task's waker: its clones wake the same task (`will_wake`).
+        let task = Waker::from(Arc::new(Task));
+        let (mut tx, mut rx) = channel(1);
+        let mut cx = Context::from_waker(&task);
+        let mut source = (0..10).map(message).map(Item::plain);
+        let waiting = |tx: &EventSender| lock(&tx.shared.state).waiting.len();
+        for _ in 0..3 {
+            assert!(tx.poll_send_all(&mut cx, |_| source.next()).is_pending());
+        }
+        assert_eq!(waiting(&tx), 1, "listed once");
+        assert_eq!(payload(rx.try_recv()), Some(0));
+        assert_eq!(waiting(&tx), 0, "woken and taken off");
+        assert!(tx.poll_send_all(&mut cx, |_| source.next()).is_pending());
+        assert!(tx.poll_send_all(&mut cx, |_| source.next()).is_pending());
+        assert_eq!(waiting(&tx), 1, "listed again, once");
     }
 }

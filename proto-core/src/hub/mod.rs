@@ -105,7 +105,7 @@ use crate::session::{CloseReason, ConfigError, SendError, SessionConfig, SharedF
 /// | --- | --- | --- |
 /// | `session` | [`SessionConfig::default`] | (per-session limits) |
 /// | `admission` | [`AdmissionConfig::default`] | connection refused, counted in [`HubStats::rejected`] |
-/// | `event_capacity` | 1024 | drivers stop reading until the application takes events |
+/// | `event_capacity` | 16 Ki | drivers stop reading until the application takes events (each session's own back-pressure bounds memory first; a capacity above the number of sessions lets every session hand over its batch without waiting for the others: with 1 Ki and 10,000 sessions, drivers woke in herds to find the queue full again) |
 /// | `memory_budget` | 256 MiB | sends to sessions over their fair share refused or disconnected ([`BudgetPolicy`]), counted in [`HubStats::sends_over_budget`] |
 /// | `refusal_message` | none | (a payload written to refused connections before they are closed) |
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +116,7 @@ pub struct HubConfig {
     /// Who may connect.
     pub admission: AdmissionConfig,
     /// Events buffered for the application before drivers stop reading
-    /// (default 1024).
+    /// (default 16 Ki).
     pub event_capacity: usize,
     /// Most bytes queued for sending across all sessions (default 256
     /// MiB); see [`BudgetPolicy`].
@@ -135,7 +135,7 @@ impl Default for HubConfig {
         Self {
             session: SessionConfig::default(),
             admission: AdmissionConfig::default(),
-            event_capacity: 1024,
+            event_capacity: 16 * 1024,
             memory_budget: 256 << 20,
             budget_policy: BudgetPolicy::default(),
             refusal_message: None,
