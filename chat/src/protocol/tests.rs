@@ -110,6 +110,8 @@ fn doc_block(message: &Message) -> String {
     format!("```text\n{message:?}\n{}\n```", hex(&message.encode()))
 }
 
+/// When an example changes, the failure message is the block to paste
+/// into `PROTOCOL.md`.
 #[test]
 fn protocol_md_shows_the_bytes_the_encoder_writes() {
     let doc = include_str!("../../PROTOCOL.md");
@@ -173,16 +175,6 @@ fn rejects_bad_frames_with_a_reason() {
             max: MAX_CHUNK
         })
     );
-}
-
-/// Prints every example block (`cargo test -p proto-chat print_examples
-/// -- --ignored --nocapture`), to paste into `PROTOCOL.md`.
-#[test]
-#[ignore = "a helper for writing PROTOCOL.md"]
-fn print_examples() {
-    for message in examples() {
-        eprintln!("{}\n", doc_block(&message));
-    }
 }
 
 #[test]
