@@ -17,7 +17,7 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use proto_core::frame::{FrameReader, LengthField, LengthFieldCodec, WireBuf};
 use proto_core::message::MessageBuilder;
-use proto_core::session::{Event, Session, SessionConfig};
+use proto_core::session::{Session, SessionConfig, SessionEvent};
 use proto_testkit::sim::{PipeConfig, Side, Sim};
 
 /// Messages per iteration.
@@ -105,7 +105,7 @@ fn through_sessions(c: &mut BenchmarkGroup<'_, WallTime>, payloads: &[Bytes]) {
                 sim.run_until_idle();
                 let server = sim.session_mut(link, Side::Server);
                 while let Some(event) = server.poll_event() {
-                    if let Event::Message(m) = event {
+                    if let SessionEvent::Message(m) = event {
                         black_box(&m[..]);
                         n += 1;
                     }

@@ -44,7 +44,7 @@ fn send_after_close_is_refused() {
     let peer = net.connect(addr(1, 2));
     peer.handle.close();
     // Refused at once, before the driver has run.
-    assert!(peer.handle.is_closed());
+    assert!(peer.handle.is_closing());
     assert_eq!(
         peer.handle.send(Bytes::from_static(b"x")),
         Err(SendError::Closed)
@@ -137,7 +137,7 @@ fn closes_slow_consumer_over_max_queue_messages_under_disconnect() {
         peer.handle.send(Bytes::from_static(b"2")),
         Err(SendError::Closed)
     );
-    assert!(peer.handle.is_closed());
+    assert!(peer.handle.is_closing());
     net.run();
     assert_eq!(peer.result(), Some(CloseReason::SlowConsumer));
     let events = evs(&net.drain_events());

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use proto_core::frame::{LengthField, LengthFieldCodec};
 use proto_core::message::MessageFactory;
-use proto_core::session::{Event, Session, SessionConfig, WaterMarks};
+use proto_core::session::{Session, SessionConfig, SessionEvent, WaterMarks};
 use proto_testkit::sim::{Side, Sim};
 use proto_testkit::strategy::{PipeRanges, pipe};
 
@@ -97,8 +97,8 @@ proptest! {
             let client = sim.session_mut(link, Side::Client);
             while let Some(event) = client.poll_event() {
                 match event {
-                    Event::Message(m) => echoes.push(m),
-                    Event::Opened => {}
+                    SessionEvent::Message(m) => echoes.push(m),
+                    SessionEvent::Opened => {}
                     other => prop_assert!(false, "client got {:?}", other),
                 }
             }
@@ -110,11 +110,11 @@ proptest! {
             let server = sim.session_mut(link, Side::Server);
             while let Some(event) = server.poll_event() {
                 match event {
-                    Event::Message(m) => {
+                    SessionEvent::Message(m) => {
                         let sent = server.send(m);
                         prop_assert_eq!(sent, Ok(()), "echo refused");
                     }
-                    Event::Opened => {}
+                    SessionEvent::Opened => {}
                     other => prop_assert!(false, "server got {:?}", other),
                 }
             }

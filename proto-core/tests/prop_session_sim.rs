@@ -9,7 +9,7 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use proto_core::frame::{LengthField, LengthFieldCodec};
 use proto_core::session::{
-    CloseReason, Event, Heartbeat, Overflow, SendError, Session, SessionConfig,
+    CloseReason, Heartbeat, Overflow, SendError, Session, SessionConfig, SessionEvent,
 };
 use proto_testkit::sim::{LinkId, PipeConfig, Side, Sim};
 use proto_testkit::strategy::{PipeRanges, pipe};
@@ -39,24 +39,24 @@ fn payloads(max: usize) -> impl Strategy<Value = Vec<Vec<u8>>> {
 /// Messages a session delivered, and its close reason if it closed.
 fn drain(sim: &mut Net, link: LinkId, side: Side) -> (Vec<Bytes>, Option<CloseReason>) {
     let s = sim.session_mut(link, side);
-    assert_eq!(s.poll_event(), Some(Event::Opened));
+    assert_eq!(s.poll_event(), Some(SessionEvent::Opened));
     let mut messages = Vec::new();
     let mut closed = None;
     while let Some(event) = s.poll_event() {
         match event {
-            Event::Message(m) => {
+            SessionEvent::Message(m) => {
                 assert!(closed.is_none(), "message after Closed");
                 messages.push(m);
             }
-            Event::Closed(reason) => {
+            SessionEvent::Closed(reason) => {
                 assert!(closed.is_none(), "Closed twice");
                 closed = Some(reason);
             }
-            Event::EndOfStream => {
+            SessionEvent::EndOfStream => {
                 assert!(closed.is_none(), "EndOfStream after Closed");
                 // The next poll closes the session (half_close is off).
             }
-            Event::Opened => panic!("Opened twice"),
+            SessionEvent::Opened => panic!("Opened twice"),
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use proto_core::frame::{FieldWidth, FrameError, LengthField, LengthMode, Line};
 use proto_core::message::{MessageFactory, MessageResolver, Resolved};
 use proto_core::session::{
-    BadFramePolicy, CloseReason, DEFAULT_MAX_SKIPPED_FRAMES, Event, Session, SessionConfig,
+    BadFramePolicy, CloseReason, DEFAULT_MAX_SKIPPED_FRAMES, Session, SessionConfig, SessionEvent,
 };
 
 use proto_testkit::by_hand::{events, frame, session};
@@ -24,10 +24,10 @@ fn oversized() -> Vec<u8> {
     [&1025u32.to_le_bytes()[..], &[0xab; 1025]].concat()
 }
 
-fn messages(evs: &[Event]) -> Vec<&[u8]> {
+fn messages(evs: &[SessionEvent]) -> Vec<&[u8]> {
     evs.iter()
         .filter_map(|e| match e {
-            Event::Message(m) => Some(&m[..]),
+            SessionEvent::Message(m) => Some(&m[..]),
             _ => None,
         })
         .collect()
@@ -119,7 +119,7 @@ fn skips_line_too_long_and_invalid_utf8() {
     s.handle_input(b"ok\ntoo long\n\xff\xfe\nfine\n", t0);
     assert!(!s.is_closing());
     assert_eq!(s.stats().frames_skipped, 2);
-    let evs: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
+    let evs: Vec<SessionEvent> = std::iter::from_fn(|| s.poll_event()).collect();
     assert_eq!(messages(&evs), [&b"ok"[..], b"fine"]);
 }
 
@@ -191,10 +191,10 @@ fn skips_bad_frame_before_end_of_stream() {
     assert_eq!(
         events(&mut s),
         [
-            Event::Opened,
-            Event::Message(Bytes::from_static(b"last")),
-            Event::EndOfStream,
-            Event::Closed(CloseReason::RemoteClosed),
+            SessionEvent::Opened,
+            SessionEvent::Message(Bytes::from_static(b"last")),
+            SessionEvent::EndOfStream,
+            SessionEvent::Closed(CloseReason::RemoteClosed),
         ]
     );
     assert_eq!(s.stats().frames_skipped, 1);

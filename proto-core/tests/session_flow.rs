@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use proto_core::session::{
-    CloseReason, Event, MESSAGE_COST, SendError, SessionConfig, WaterMarks, message_cost,
+    CloseReason, MESSAGE_COST, SendError, SessionConfig, SessionEvent, WaterMarks, message_cost,
 };
 use proto_testkit::sim::{PipeConfig, Side, Sim};
 
@@ -54,10 +54,10 @@ fn read_budget_counts_unpolled_messages_at_payload_plus_message_cost() {
     s.handle_input(&frame(&[7; 10]), t0);
     s.handle_input(&frame(b""), t0);
     assert_eq!(s.read_budget(0), 200 - message_cost(10) - message_cost(0));
-    assert_eq!(s.poll_event(), Some(Event::Opened));
-    assert!(matches!(s.poll_event(), Some(Event::Message(_))));
+    assert_eq!(s.poll_event(), Some(SessionEvent::Opened));
+    assert!(matches!(s.poll_event(), Some(SessionEvent::Message(_))));
     assert_eq!(s.read_budget(0), 200 - message_cost(0));
-    assert!(matches!(s.poll_event(), Some(Event::Message(_))));
+    assert!(matches!(s.poll_event(), Some(SessionEvent::Message(_))));
     assert_eq!(s.read_budget(0), 200);
 }
 
@@ -273,7 +273,10 @@ fn close_until_none_waits_for_the_queue_without_a_deadline() {
     assert_eq!(write_all(&mut s, t0), frame(b"bye"));
     assert_eq!(
         events(&mut s),
-        [Event::Opened, Event::Closed(CloseReason::Shutdown)]
+        [
+            SessionEvent::Opened,
+            SessionEvent::Closed(CloseReason::Shutdown)
+        ]
     );
     assert_eq!(s.stats().messages_dropped_at_close, 0);
 }
@@ -335,7 +338,10 @@ fn send_final_is_queued_past_a_full_queue_then_the_session_closes() {
     assert_eq!(write_all(&mut s, t0), expected);
     assert_eq!(
         events(&mut s),
-        [Event::Opened, Event::Closed(CloseReason::Shutdown)]
+        [
+            SessionEvent::Opened,
+            SessionEvent::Closed(CloseReason::Shutdown)
+        ]
     );
 }
 
@@ -378,17 +384,17 @@ fn without_half_close_replies_to_the_last_messages_are_written_before_the_close(
     s.handle_input(&frame(b"q1"), t0);
     s.handle_input(&frame(b"q2"), t0);
     s.handle_eof(t0 + Duration::from_millis(1));
-    assert_eq!(s.poll_event(), Some(Event::Opened));
+    assert_eq!(s.poll_event(), Some(SessionEvent::Opened));
     let mut replies = Vec::new();
     loop {
         match s.poll_event() {
-            Some(Event::Message(m)) => {
+            Some(SessionEvent::Message(m)) => {
                 let mut r = b"re:".to_vec();
                 r.extend_from_slice(&m);
                 s.send(Bytes::from(r.clone())).unwrap();
                 replies.extend(frame(&r));
             }
-            Some(Event::EndOfStream) => break,
+            Some(SessionEvent::EndOfStream) => break,
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -409,7 +415,10 @@ fn without_half_close_replies_to_the_last_messages_are_written_before_the_close(
         Some(t0 + Duration::from_millis(1) + Duration::from_secs(5))
     );
     assert_eq!(write_all(&mut s, t0), replies);
-    assert_eq!(events(&mut s), [Event::Closed(CloseReason::RemoteClosed)]);
+    assert_eq!(
+        events(&mut s),
+        [SessionEvent::Closed(CloseReason::RemoteClosed)]
+    );
 }
 
 #[test]
@@ -420,9 +429,9 @@ fn without_half_close_the_poll_after_end_of_stream_returns_closed_when_nothing_i
     assert_eq!(
         events(&mut s),
         [
-            Event::Opened,
-            Event::EndOfStream,
-            Event::Closed(CloseReason::RemoteClosed)
+            SessionEvent::Opened,
+            SessionEvent::EndOfStream,
+            SessionEvent::Closed(CloseReason::RemoteClosed)
         ]
     );
 }
@@ -432,7 +441,10 @@ fn with_half_close_polling_past_end_of_stream_does_not_close() {
     let t0 = Instant::now();
     let mut s = session(SessionConfig::default().half_close(true), t0);
     s.handle_eof(t0);
-    assert_eq!(events(&mut s), [Event::Opened, Event::EndOfStream]);
+    assert_eq!(
+        events(&mut s),
+        [SessionEvent::Opened, SessionEvent::EndOfStream]
+    );
     assert_eq!(s.poll_event(), None);
     assert!(!s.is_closing());
 }
@@ -444,7 +456,10 @@ fn input_after_end_of_stream_is_ignored() {
     s.handle_eof(t0);
     s.handle_input(&frame(b"ghost"), t0);
     s.handle_eof(t0);
-    assert_eq!(events(&mut s), [Event::Opened, Event::EndOfStream]);
+    assert_eq!(
+        events(&mut s),
+        [SessionEvent::Opened, SessionEvent::EndOfStream]
+    );
     assert_eq!(s.stats().bytes_in, 0);
 }
 
@@ -459,13 +474,13 @@ fn end_of_stream_while_closing_still_comes_after_the_last_message() {
     assert_eq!(
         events(&mut s),
         [
-            Event::Opened,
-            Event::Message(Bytes::from_static(b"last")),
-            Event::EndOfStream
+            SessionEvent::Opened,
+            SessionEvent::Message(Bytes::from_static(b"last")),
+            SessionEvent::EndOfStream
         ]
     );
     write_all(&mut s, t0);
-    assert_eq!(events(&mut s), [Event::Closed(CloseReason::Local)]);
+    assert_eq!(events(&mut s), [SessionEvent::Closed(CloseReason::Local)]);
 }
 
 #[test]

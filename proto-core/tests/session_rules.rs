@@ -5,7 +5,9 @@ use std::io::IoSlice;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use proto_core::session::{CloseReason, Event, Heartbeat, Overflow, SendError, SessionConfig};
+use proto_core::session::{
+    CloseReason, Heartbeat, Overflow, SendError, SessionConfig, SessionEvent,
+};
 
 use proto_testkit::by_hand::{events, frame, ms, session, write_all};
 
@@ -18,10 +20,10 @@ fn opened_is_the_first_event_and_messages_follow_in_order() {
     assert_eq!(
         events(&mut s),
         [
-            Event::Opened,
-            Event::Message(Bytes::from_static(b"a")),
-            Event::Message(Bytes::new()),
-            Event::Message(Bytes::from_static(b"ccc")),
+            SessionEvent::Opened,
+            SessionEvent::Message(Bytes::from_static(b"a")),
+            SessionEvent::Message(Bytes::new()),
+            SessionEvent::Message(Bytes::from_static(b"ccc")),
         ]
     );
     assert_eq!(s.stats().messages_in, 3);
@@ -137,7 +139,10 @@ fn any_bytes_answer_a_ping_and_pings_never_reach_the_application() {
     s.handle_input(&input, now);
     assert_eq!(
         events(&mut s),
-        [Event::Opened, Event::Message(Bytes::from_static(b"hi"))]
+        [
+            SessionEvent::Opened,
+            SessionEvent::Message(Bytes::from_static(b"hi"))
+        ]
     );
     assert_eq!(write_all(&mut s, now), frame(&[0x02]));
     assert_eq!(s.poll_timeout(), Some(now + hb.interval));
@@ -342,7 +347,10 @@ fn graceful_close_flushes_then_closes_and_refuses_new_sends() {
     assert!(s.is_closed());
     assert_eq!(
         events(&mut s),
-        [Event::Opened, Event::Closed(CloseReason::Local)]
+        [
+            SessionEvent::Opened,
+            SessionEvent::Closed(CloseReason::Local)
+        ]
     );
     assert_eq!(s.stats().messages_dropped_at_close, 0);
 }
@@ -377,7 +385,10 @@ fn first_close_reason_wins_even_when_a_fault_follows() {
     s.abort(CloseReason::RateLimited);
     assert_eq!(
         events(&mut s),
-        [Event::Opened, Event::Closed(CloseReason::Local)]
+        [
+            SessionEvent::Opened,
+            SessionEvent::Closed(CloseReason::Local)
+        ]
     );
     assert_eq!(s.poll_timeout(), None);
 }
@@ -391,10 +402,10 @@ fn eof_after_whole_frames_is_a_remote_close_and_inside_a_frame_is_malformed() {
     assert_eq!(
         events(&mut s),
         [
-            Event::Opened,
-            Event::Message(Bytes::from_static(b"bye")),
-            Event::EndOfStream,
-            Event::Closed(CloseReason::RemoteClosed)
+            SessionEvent::Opened,
+            SessionEvent::Message(Bytes::from_static(b"bye")),
+            SessionEvent::EndOfStream,
+            SessionEvent::Closed(CloseReason::RemoteClosed)
         ]
     );
     let mut s = session(SessionConfig::default(), t0);
@@ -439,9 +450,9 @@ fn with_half_close_end_of_stream_keeps_the_session_open_for_replies() {
     assert_eq!(
         events(&mut s),
         [
-            Event::Opened,
-            Event::Message(Bytes::from_static(b"req")),
-            Event::EndOfStream
+            SessionEvent::Opened,
+            SessionEvent::Message(Bytes::from_static(b"req")),
+            SessionEvent::EndOfStream
         ]
     );
     assert!(!s.is_closing(), "still open for the reply");
@@ -454,7 +465,7 @@ fn with_half_close_end_of_stream_keeps_the_session_open_for_replies() {
     // still closes a forgotten session.
     assert_eq!(s.poll_timeout(), Some(t0 + ms(10) + ms(1000)));
     s.close(CloseReason::Local, t0 + ms(40));
-    assert_eq!(events(&mut s), [Event::Closed(CloseReason::Local)]);
+    assert_eq!(events(&mut s), [SessionEvent::Closed(CloseReason::Local)]);
 }
 
 #[test]
@@ -467,5 +478,5 @@ fn with_half_close_a_truncated_frame_at_end_of_stream_is_still_malformed() {
         s.close_reason(),
         Some(CloseReason::MalformedFrame(_))
     ));
-    assert!(!events(&mut s).contains(&Event::EndOfStream));
+    assert!(!events(&mut s).contains(&SessionEvent::EndOfStream));
 }

@@ -6,7 +6,7 @@ use std::io::IoSlice;
 use std::time::{Duration, Instant};
 
 use proto_core::frame::{LengthField, LengthFieldCodec};
-use proto_core::session::{Event, Session, SessionConfig};
+use proto_core::session::{Session, SessionConfig, SessionEvent};
 
 /// The session every helper drives.
 pub type S = Session<LengthFieldCodec, LengthFieldCodec>;
@@ -24,7 +24,7 @@ pub fn session(config: SessionConfig, now: Instant) -> S {
 pub use crate::mock::frame;
 
 /// The events the session has ready.
-pub fn events(s: &mut S) -> Vec<Event> {
+pub fn events(s: &mut S) -> Vec<SessionEvent> {
     std::iter::from_fn(|| s.poll_event()).collect()
 }
 

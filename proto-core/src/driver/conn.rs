@@ -10,7 +10,7 @@ use crate::hub::{
     lock,
 };
 use crate::message::MessageFactory;
-use crate::session::{CloseReason, Event, Session, message_cost};
+use crate::session::{CloseReason, Session, SessionEvent, message_cost};
 
 pub(super) type SlotOf<F> = Slot<<F as MessageFactory>::Resolver, <F as MessageFactory>::Builder>;
 
@@ -34,7 +34,7 @@ pub(super) enum Sink {
     Handler {
         handler: Box<dyn Handler>,
         /// Events taken from the session, waiting for the handler.
-        pending: Vec<Event>,
+        pending: Vec<SessionEvent>,
     },
 }
 
@@ -178,10 +178,10 @@ impl<F: MessageFactory> Drop for Conn<F> {
             // `Opened` not yet delivered goes out before the `Closed`; the
             // messages the application never got are dropped.
             match event {
-                Event::Opened | Event::Closed(_) => {
+                SessionEvent::Opened | SessionEvent::Closed(_) => {
                     events.force_send(to_hub_event(&self.handle, event, &st.session));
                 }
-                Event::Message(_) => unread += 1,
+                SessionEvent::Message(_) => unread += 1,
                 _ => {}
             }
         }
@@ -192,17 +192,17 @@ impl<F: MessageFactory> Drop for Conn<F> {
 
 /// What an event counts against its session while the application holds
 /// it.
-pub(super) fn event_cost(event: &Event) -> usize {
+pub(super) fn event_cost(event: &SessionEvent) -> usize {
     match event {
-        Event::Message(payload) => message_cost(payload.len()),
-        Event::Closed(_) => 0,
+        SessionEvent::Message(payload) => message_cost(payload.len()),
+        SessionEvent::Closed(_) => 0,
         _ => message_cost(0),
     }
 }
 
 pub(super) fn to_hub_event<R, B>(
     handle: &SessionHandle,
-    event: Event,
+    event: SessionEvent,
     session: &Session<R, B>,
 ) -> HubEvent
 where
@@ -211,10 +211,10 @@ where
 {
     let id = handle.id();
     match event {
-        Event::Opened => HubEvent::Opened(handle.clone()),
-        Event::Message(payload) => HubEvent::Message { id, payload },
-        Event::EndOfStream => HubEvent::EndOfStream { id },
-        Event::Closed(reason) => HubEvent::Closed {
+        SessionEvent::Opened => HubEvent::Opened(handle.clone()),
+        SessionEvent::Message(payload) => HubEvent::Message { id, payload },
+        SessionEvent::EndOfStream => HubEvent::EndOfStream { id },
+        SessionEvent::Closed(reason) => HubEvent::Closed {
             id,
             reason,
             stats: Box::new(*session.stats()),

@@ -15,7 +15,7 @@ use super::conn::{Sink, event_cost, to_hub_event};
 use super::{Conn, Timer, Transport};
 use crate::hub::{CloseRequest, Credit, Item, SlotState, lock};
 use crate::message::MessageFactory;
-use crate::session::{CloseReason, Event};
+use crate::session::{CloseReason, SessionEvent};
 
 /// Loop turns before a busy driver yields to other tasks.
 const BUDGET: usize = 32;
@@ -328,7 +328,7 @@ where
                     let Some(event) = session.poll_event() else {
                         break;
                     };
-                    eof = event == Event::EndOfStream;
+                    eof = event == SessionEvent::EndOfStream;
                     pending.push(event);
                 }
                 true
@@ -346,7 +346,7 @@ where
                             return None;
                         }
                         let event = session.poll_event()?;
-                        eof = event == Event::EndOfStream;
+                        eof = event == SessionEvent::EndOfStream;
                         cost += event_cost(&event);
                         let last = last_slot || eof || !session.has_event();
                         let credit = (last && cost > 0)
@@ -370,10 +370,10 @@ where
         let handle = &self.conn.handle;
         for event in pending.drain(..) {
             match event {
-                Event::Opened => handler.on_open(handle),
-                Event::Message(payload) => handler.on_message(handle, payload),
-                Event::EndOfStream => handler.on_end_of_stream(handle),
-                Event::Closed(reason) => handler.on_close(handle, &reason, &handle.stats()),
+                SessionEvent::Opened => handler.on_open(handle),
+                SessionEvent::Message(payload) => handler.on_message(handle, payload),
+                SessionEvent::EndOfStream => handler.on_end_of_stream(handle),
+                SessionEvent::Closed(reason) => handler.on_close(handle, &reason, &handle.stats()),
             }
         }
     }

@@ -333,7 +333,7 @@ impl<F: MessageFactory> Hub<F> {
         // lock held (it takes the session's lock); the registry then adds
         // it only if it is still registered.
         match self.get(id) {
-            Some(handle) if !handle.is_closed() => lock(&self.inner.registry).join(group, id),
+            Some(handle) if !handle.is_closing() => lock(&self.inner.registry).join(group, id),
             _ => false,
         }
     }

@@ -179,7 +179,7 @@ pub(crate) trait SlotOps: Send + Sync + std::fmt::Debug {
     fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<Result<(), SendError>>;
     fn stats(&self) -> SessionStats;
     fn queued(&self) -> (usize, usize);
-    fn is_closed(&self) -> bool;
+    fn is_closing(&self) -> bool;
     fn join(&self, group: &Arc<str>) -> bool;
     fn leave(&self, group: &str) -> bool;
     fn groups(&self) -> Vec<String>;
@@ -306,7 +306,7 @@ where
         lock(&self.state).session.queued()
     }
 
-    fn is_closed(&self) -> bool {
+    fn is_closing(&self) -> bool {
         !lock(&self.state).accepts_sends()
     }
 
@@ -431,10 +431,12 @@ impl SessionHandle {
         let _ = self.slot.request_close(CloseRequest::Abort(reason));
     }
 
-    /// Whether the session accepts no more sends: it is closing or closed,
-    /// or a close was asked for.
-    pub fn is_closed(&self) -> bool {
-        self.slot.is_closed()
+    /// Whether the session takes no more sends: a close was asked for, or
+    /// it is closing or closed. (Named apart from
+    /// [`Session::is_closed`](crate::session::Session::is_closed), which is
+    /// true only once the state machine has closed.)
+    pub fn is_closing(&self) -> bool {
+        self.slot.is_closing()
     }
 
     /// The groups the session is in, sorted.

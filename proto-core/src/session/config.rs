@@ -92,7 +92,7 @@ pub const fn message_cost(len: usize) -> usize {
 /// | `close_timeout` | 5 s | queued sends still unwritten are dropped |
 /// | `on_bad_frame` | [`BadFramePolicy::Close`] | close with `FrameTooLarge` or `MalformedFrame` |
 /// | `max_skipped_frames` | 1024 ([`DEFAULT_MAX_SKIPPED_FRAMES`]) | (under [`BadFramePolicy::Skip`]) the next bad frame closes as under `Close` |
-/// | `half_close` | off | (end of stream from the peer: close after [`EndOfStream`](super::Event::EndOfStream) is polled, or stay open for replies) |
+/// | `half_close` | off | (end of stream from the peer: close after [`EndOfStream`](super::SessionEvent::EndOfStream) is polled, or stay open for replies) |
 ///
 /// The queue is bounded by bytes: with back-pressure on and
 /// `max_queue_bytes` at least the high mark plus the codec's largest frame
@@ -255,7 +255,7 @@ impl SessionConfig {
 
     /// What end of stream from the peer does. Either way the session
     /// delivers the peer's last messages, then
-    /// [`Event::EndOfStream`](super::Event::EndOfStream), and stops
+    /// [`SessionEvent::EndOfStream`](super::SessionEvent::EndOfStream), and stops
     /// reading (no more heartbeat pings: they could not be answered).
     ///
     /// Off (the default): the next [`poll_event`](super::Session::poll_event)

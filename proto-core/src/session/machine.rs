@@ -21,7 +21,7 @@ mod timers;
 /// [`Session::poll_event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Event {
+pub enum SessionEvent {
     /// The session is open (always the first event).
     Opened,
     /// A whole message from the peer.
@@ -59,7 +59,7 @@ enum State {
 /// | from | input | to |
 /// | --- | --- | --- |
 /// | open | bytes, sends, timeouts that are not due | open |
-/// | open | end of stream from the peer | open, input closed: [`Event::EndOfStream`] after the last message |
+/// | open | end of stream from the peer | open, input closed: [`SessionEvent::EndOfStream`] after the last message |
 /// | open, input closed, `half_close` off | the [`poll_event`](Self::poll_event) after the one that returned `EndOfStream` | closing (`RemoteClosed`), or closed if nothing is queued |
 /// | open | [`close`](Self::close), [`close_until`](Self::close_until), [`send_final`](Self::send_final) | closing, or closed if nothing is queued |
 /// | open | a recoverable decode error under [`BadFramePolicy::Skip`](super::BadFramePolicy::Skip), within `max_skipped_frames` | open (the frame is skipped and counted) |
@@ -71,7 +71,7 @@ enum State {
 ///
 /// While closing, no new sends are accepted, queued ones are still written
 /// and received messages are still delivered. The first close reason wins.
-/// [`Event::Closed`] is emitted once, on entering closed. Input after end
+/// [`SessionEvent::Closed`] is emitted once, on entering closed. Input after end
 /// of stream is ignored.
 ///
 /// # Flow control
@@ -87,7 +87,7 @@ enum State {
 /// use std::time::{Duration, Instant};
 /// use bytes::Bytes;
 /// use proto_core::frame::LengthField;
-/// use proto_core::session::{Event, Session, SessionConfig};
+/// use proto_core::session::{SessionEvent, Session, SessionConfig};
 ///
 /// let codec = LengthField::laster40net();
 /// let now = Instant::now();
@@ -95,8 +95,8 @@ enum State {
 ///
 /// // A read delivered bytes: hand them in, then drain events.
 /// session.handle_input(b"\x02\x00\x00\x00hi", now);
-/// assert_eq!(session.poll_event(), Some(Event::Opened));
-/// assert_eq!(session.poll_event(), Some(Event::Message(Bytes::from_static(b"hi"))));
+/// assert_eq!(session.poll_event(), Some(SessionEvent::Opened));
+/// assert_eq!(session.poll_event(), Some(SessionEvent::Message(Bytes::from_static(b"hi"))));
 ///
 /// // The application answers; the driver writes what the session transmits.
 /// session.send(Bytes::from_static(b"yo"))?;
@@ -152,7 +152,7 @@ pub struct Session<R, B> {
 }
 
 impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
-    /// A new open session. Emits [`Event::Opened`].
+    /// A new open session. Emits [`SessionEvent::Opened`].
     pub fn new(resolver: R, builder: B, config: SessionConfig, now: Instant) -> Self {
         let queue = SendQueue::new(config.max_queue_messages, config.queue_bytes_for(None));
         Self {
@@ -284,7 +284,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
 
     /// The peer closed its side: leftover bytes that make no frame are an
     /// error; otherwise the last frames are delivered, then
-    /// [`Event::EndOfStream`], and nothing more is read. See
+    /// [`SessionEvent::EndOfStream`], and nothing more is read. See
     /// [`SessionConfig::half_close`] for what follows.
     pub fn handle_eof(&mut self, now: Instant) {
         if matches!(self.state, State::Closed(_)) || self.input_closed {
@@ -492,24 +492,24 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     /// The next event, or `None`.
     #[must_use]
     #[inline]
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
         if self.opened_pending {
             self.opened_pending = false;
-            return Some(Event::Opened);
+            return Some(SessionEvent::Opened);
         }
         if let Some(message) = self.messages.pop() {
-            return Some(Event::Message(message));
+            return Some(SessionEvent::Message(message));
         }
         if self.end_of_stream_pending {
             self.end_of_stream_pending = false;
             self.close_after_end_of_stream = !self.config.half_close;
-            return Some(Event::EndOfStream);
+            return Some(SessionEvent::EndOfStream);
         }
         if self.close_after_end_of_stream {
             self.close_after_end_of_stream = false;
             self.close(CloseReason::RemoteClosed, self.latest);
         }
-        self.closed_pending.take().map(Event::Closed)
+        self.closed_pending.take().map(SessionEvent::Closed)
     }
 
     /// Fills `dst` with the next bytes to write, up to

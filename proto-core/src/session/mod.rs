@@ -19,7 +19,7 @@
 //! [`WaterMarks`]. Writing: a peer that takes no bytes for `write_timeout`
 //! while some wait is closed as a slow consumer.
 //!
-//! End of stream from the peer is delivered as [`Event::EndOfStream`] after
+//! End of stream from the peer is delivered as [`SessionEvent::EndOfStream`] after
 //! its last message; with [`SessionConfig::half_close`] off the session then
 //! closes at the next [`Session::poll_event`], after the replies the
 //! application queued in between.
@@ -44,7 +44,7 @@ pub use config::{
     SessionConfig, WaterMarks, message_cost,
 };
 pub use config_error::ConfigError;
-pub use machine::{Event, Session};
+pub use machine::{Session, SessionEvent};
 pub use overflow::{Overflow, SendError};
 pub use shared::SharedFrame;
 pub use stats::SessionStats;

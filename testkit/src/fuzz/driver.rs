@@ -230,7 +230,7 @@ impl Harness {
                 if let Some(s) = self.pick(s) {
                     let (group, id) = (["a", "b"][usize::from(b)], self.sessions[s].id);
                     if !leave {
-                        let live = self.hub.get(id).is_some_and(|h| !h.is_closed());
+                        let live = self.hub.get(id).is_some_and(|h| !h.is_closing());
                         let joined = self.hub.join(group, id);
                         assert!(!joined || live, "a closed session joined a group");
                     } else {

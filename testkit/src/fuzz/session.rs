@@ -9,8 +9,8 @@ use arbitrary::Arbitrary;
 use super::input::Blob;
 use proto_core::frame::{LengthField, LengthFieldCodec};
 use proto_core::session::{
-    BadFramePolicy, CloseReason, Event, Heartbeat, Overflow, SendError, Session, SessionConfig,
-    WaterMarks,
+    BadFramePolicy, CloseReason, Heartbeat, Overflow, SendError, Session, SessionConfig,
+    SessionEvent, WaterMarks,
 };
 
 type S = Session<LengthFieldCodec, LengthFieldCodec>;
@@ -370,22 +370,22 @@ impl Checker {
     fn drain(&mut self, s: &mut S) {
         while let Some(event) = s.poll_event() {
             match event {
-                Event::Opened => {
+                SessionEvent::Opened => {
                     assert!(!self.opened, "Opened twice");
                     self.opened = true;
                 }
-                Event::Message(_) => {
+                SessionEvent::Message(_) => {
                     assert!(self.opened, "message before Opened");
                     assert!(!self.ended, "message after EndOfStream");
                     assert!(self.closed.is_none(), "message after Closed");
                 }
-                Event::EndOfStream => {
+                SessionEvent::EndOfStream => {
                     assert!(self.opened, "EndOfStream before Opened");
                     assert!(!self.ended, "EndOfStream twice");
                     assert!(self.closed.is_none(), "EndOfStream after Closed");
                     self.ended = true;
                 }
-                Event::Closed(reason) => {
+                SessionEvent::Closed(reason) => {
                     assert!(self.opened, "Closed before Opened");
                     assert!(self.closed.is_none(), "Closed twice");
                     self.closed = Some(reason);

@@ -22,7 +22,7 @@
 //! use std::time::{Duration, Instant};
 //! use bytes::Bytes;
 //! use proto_core::frame::LengthField;
-//! use proto_core::session::{Event, Session, SessionConfig, CloseReason};
+//! use proto_core::session::{SessionEvent, Session, SessionConfig, CloseReason};
 //! use proto_testkit::sim::{PipeConfig, Side, Sim};
 //!
 //! let codec = LengthField::laster40net();
@@ -41,12 +41,12 @@
 //! // The server got every message, in order, then the end of the stream;
 //! // polling past it closes the session (half_close is off).
 //! let server = sim.session_mut(link, Side::Server);
-//! assert_eq!(server.poll_event(), Some(Event::Opened));
+//! assert_eq!(server.poll_event(), Some(SessionEvent::Opened));
 //! for i in 0..100u32 {
-//!     assert_eq!(server.poll_event(), Some(Event::Message(Bytes::from(i.to_le_bytes().to_vec()))));
+//!     assert_eq!(server.poll_event(), Some(SessionEvent::Message(Bytes::from(i.to_le_bytes().to_vec()))));
 //! }
-//! assert_eq!(server.poll_event(), Some(Event::EndOfStream));
-//! assert_eq!(server.poll_event(), Some(Event::Closed(CloseReason::RemoteClosed)));
+//! assert_eq!(server.poll_event(), Some(SessionEvent::EndOfStream));
+//! assert_eq!(server.poll_event(), Some(SessionEvent::Closed(CloseReason::RemoteClosed)));
 //! # Ok::<(), proto_core::session::SendError>(())
 //! ```
 

@@ -267,7 +267,7 @@ pub(crate) async fn half_close_flushes_replies<R: Runtime>() {
         peer
     })
     .await;
-    eventually::<R>("the server to see end of stream", || handle.is_closed()).await;
+    eventually::<R>("the server to see end of stream", || handle.is_closing()).await;
     assert!(
         handle.queued().0 > 0,
         "nothing left queued at end of stream; the test proves nothing"
