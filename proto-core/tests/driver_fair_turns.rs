@@ -87,7 +87,7 @@ fn one_poll_writes_exactly_its_allowance_then_yields() {
         .admit(addr(1, 2))
         .expect("admitted")
         .open(Instant::now());
-    let handle = conn.handle().clone();
+    let handle = conn.handle();
     let (io, ctl) = mock_io();
     ctl.set_write_mode(WriteMode::Partial(32 * 1024));
     // 1.5 MiB queued (the queue holds 2 MiB by default).

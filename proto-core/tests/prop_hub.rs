@@ -415,7 +415,7 @@ impl World {
         let conn = admission.open(self.net.clock.now());
         let (io, ctl) = mock_io();
         let timer = MockTimer::new(self.clock());
-        let (id, handle) = (conn.id(), conn.handle().clone());
+        let (id, handle) = (conn.id(), conn.handle());
         let drive = conn.drive(io, timer);
         self.net
             .pool

@@ -505,3 +505,41 @@ fn paused_session_runs_no_peer_deadlines_and_restarts_them_on_resume() {
     s.handle_timeout(t1 + Duration::from_secs(3));
     assert_eq!(s.close_reason(), Some(&CloseReason::FrameTimeout));
 }
+
+// ----- idle memory -----
+
+#[test]
+fn releasing_buffers_loses_nothing_queued_or_received() {
+    let t0 = Instant::now();
+    let mut s = session(SessionConfig::default(), t0);
+    let _ = events(&mut s);
+    // A received message not yet polled and a queued one not yet written
+    // survive a release; so does a partly written message.
+    s.handle_input(&frame(b"in"), t0);
+    s.send(Bytes::from_static(b"first")).unwrap();
+    let mut slices = [std::io::IoSlice::new(&[]); 4];
+    assert!(s.io_slices(&mut slices) > 0);
+    s.handle_written(3, t0);
+    s.release_buffers();
+    s.send(Bytes::from_static(b"second")).unwrap();
+    assert_eq!(
+        events(&mut s),
+        [SessionEvent::Message(Bytes::from_static(b"in"))]
+    );
+    let wire = write_all(&mut s, t0);
+    assert_eq!(
+        wire,
+        [&frame(b"first")[3..], &frame(b"second")[..]].concat()
+    );
+    assert_eq!(s.queued(), (0, 0));
+    // Empty: released, and the session works on as before.
+    s.release_buffers();
+    s.handle_input(&frame(b"again"), t0);
+    s.send(Bytes::from_static(b"third")).unwrap();
+    assert_eq!(
+        events(&mut s),
+        [SessionEvent::Message(Bytes::from_static(b"again"))]
+    );
+    assert_eq!(write_all(&mut s, t0), frame(b"third"));
+    assert_eq!(s.stats().messages_out, 3);
+}

@@ -154,9 +154,7 @@ where
     {
         let (hub, events) = Hub::new(factory, config.hub)?;
         let drive = open_client(&hub, peer, runtime.now())?.drive(stream, runtime.timer());
-        runtime.spawn(async move {
-            drive.await;
-        });
+        runtime.spawn(drive.detach());
         Ok((Self { hub, runtime }, events))
     }
 

@@ -20,7 +20,6 @@ pub(super) type SlotOf<F> = Slot<<F as MessageFactory>::Resolver, <F as MessageF
 pub struct Conn<F: MessageFactory> {
     pub(super) hub: Hub<F>,
     pub(super) slot: Arc<SlotOf<F>>,
-    pub(super) handle: SessionHandle,
     pub(super) sink: Sink,
     /// The hub has forgotten the session.
     pub(super) unregistered: bool,
@@ -30,18 +29,24 @@ pub struct Conn<F: MessageFactory> {
 pub(super) enum Sink {
     /// The hub's event stream.
     Events(EventSender),
-    /// A handler, called between turns with the lock released.
-    Handler {
-        handler: Box<dyn Handler>,
-        /// Events taken from the session, waiting for the handler.
-        pending: Vec<SessionEvent>,
-    },
+    /// A handler, called between turns with the lock released. (Boxed:
+    /// a driver on the event stream stays small.)
+    Handler(Box<HandlerSink>),
+}
+
+/// [`Sink::Handler`]'s parts.
+pub(super) struct HandlerSink {
+    pub(super) handler: Box<dyn Handler>,
+    /// The handle the handler's calls are given.
+    pub(super) handle: SessionHandle,
+    /// Events taken from the session, waiting for the handler.
+    pub(super) pending: Vec<SessionEvent>,
 }
 
 impl Sink {
     /// Whether events wait for the handler.
     pub(super) fn has_pending(&self) -> bool {
-        matches!(self, Self::Handler { pending, .. } if !pending.is_empty())
+        matches!(self, Self::Handler(sink) if !sink.pending.is_empty())
     }
 }
 
@@ -88,12 +93,10 @@ impl<F: MessageFactory> Conn<F> {
     /// The driver's side of a session the hub has just registered.
     pub(crate) fn new(opened: Opened<F>) -> Self {
         let Opened { hub, slot } = opened;
-        let handle = SessionHandle { slot: slot.clone() };
         let sink = Sink::Events(hub.event_sender());
         Self {
             hub,
             slot,
-            handle,
             sink,
             unregistered: false,
         }
@@ -102,10 +105,11 @@ impl<F: MessageFactory> Conn<F> {
     /// Sends this session's events to `handler`, on the driver's task,
     /// instead of to the hub's [`Events`](crate::hub::Events) stream.
     pub fn with_handler<H: Handler + 'static>(mut self, handler: H) -> Self {
-        self.sink = Sink::Handler {
+        self.sink = Sink::Handler(Box::new(HandlerSink {
             handler: Box::new(handler),
+            handle: self.handle(),
             pending: Vec::new(),
-        };
+        }));
         self
     }
 
@@ -115,8 +119,10 @@ impl<F: MessageFactory> Conn<F> {
     }
 
     /// A handle to the session.
-    pub fn handle(&self) -> &SessionHandle {
-        &self.handle
+    pub fn handle(&self) -> SessionHandle {
+        SessionHandle {
+            slot: self.slot.clone(),
+        }
     }
 
     /// The future that runs the session over `io` until it closes; it
@@ -179,7 +185,7 @@ impl<F: MessageFactory> Drop for Conn<F> {
             // messages the application never got are dropped.
             match event {
                 SessionEvent::Opened | SessionEvent::Closed(_) => {
-                    events.force_send(to_hub_event(&self.handle, event, &st.session));
+                    events.force_send(to_hub_event::<F>(&self.slot, event, &st.session));
                 }
                 SessionEvent::Message(_) => unread += 1,
                 _ => {}
@@ -200,18 +206,14 @@ pub(super) fn event_cost(event: &SessionEvent) -> usize {
     }
 }
 
-pub(super) fn to_hub_event<R, B>(
-    handle: &SessionHandle,
+pub(super) fn to_hub_event<F: MessageFactory>(
+    slot: &Arc<SlotOf<F>>,
     event: SessionEvent,
-    session: &Session<R, B>,
-) -> HubEvent
-where
-    R: crate::message::MessageResolver,
-    B: crate::message::MessageBuilder,
-{
-    let id = handle.id();
+    session: &Session<F::Resolver, F::Builder>,
+) -> HubEvent {
+    let id = slot.id;
     match event {
-        SessionEvent::Opened => HubEvent::Opened(handle.clone()),
+        SessionEvent::Opened => HubEvent::Opened(SessionHandle { slot: slot.clone() }),
         SessionEvent::Message(payload) => HubEvent::Message { id, payload },
         SessionEvent::EndOfStream => HubEvent::EndOfStream { id },
         SessionEvent::Closed(reason) => HubEvent::Closed {

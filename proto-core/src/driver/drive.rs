@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 
-use super::conn::{Sink, event_cost, to_hub_event};
+use super::conn::{HandlerSink, Sink, event_cost, to_hub_event};
 use super::{Conn, Timer, Transport};
 use crate::hub::{CloseRequest, Credit, Item, SlotState, lock};
 use crate::message::MessageFactory;
@@ -72,14 +72,17 @@ pub struct Drive<F: MessageFactory, T, M> {
     conn: Conn<F>,
     io: T,
     timer: M,
-    span: tracing::Span,
+    /// The session's span, if debug logging wants it (boxed: an idle
+    /// session's task stays small when it does not).
+    span: Option<Box<tracing::Span>>,
     /// The deadline the timer is armed for.
     armed: Option<Instant>,
     read_eof: bool,
     eof_delivered: bool,
     /// Every event so far went to the application (the stream had room).
     app_ready: bool,
-    deferred_close: Option<CloseRequest>,
+    /// (Boxed: rare, and an idle session's task stays small.)
+    deferred_close: Option<Box<CloseRequest>>,
     probe_reads: bool,
     busy: bool,
     flush_pending: bool,
@@ -92,6 +95,26 @@ pub struct Drive<F: MessageFactory, T, M> {
 impl<F: MessageFactory, T, M> fmt::Debug for Drive<F, T, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Drive").field("conn", &self.conn).finish()
+    }
+}
+
+impl<F: MessageFactory, T: Transport, M: Timer> Drive<F, T, M> {
+    /// The driver as a task whose close reason nobody awaits (a server's
+    /// sessions): polled in place, where `async move { drive.await }`
+    /// would hold a second copy of it in the task.
+    pub(crate) fn detach(self) -> Detached<F, T, M> {
+        Detached(self)
+    }
+}
+
+/// See [`Drive::detach`].
+pub(crate) struct Detached<F: MessageFactory, T, M>(Drive<F, T, M>);
+
+impl<F: MessageFactory, T: Transport, M: Timer> Future for Detached<F, T, M> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(drop)
     }
 }
 
@@ -145,8 +168,8 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CloseReason> {
         let this = self.get_mut();
-        let span = this.span.clone();
-        let _entered = span.enter();
+        let span = this.span.as_deref().cloned();
+        let _entered = span.as_ref().map(tracing::Span::enter);
         this.read_this_poll = 0;
         this.written_this_poll = 0;
         for _ in 0..BUDGET {
@@ -174,6 +197,7 @@ where
     pub(super) fn new(conn: Conn<F>, io: T, timer: M) -> Self {
         let span = tracing::debug_span!("session", id = %conn.slot.id, peer = %conn.slot.peer);
         span.in_scope(|| tracing::debug!("session opened"));
+        let span = (!span.is_disabled()).then(|| Box::new(span));
         Self {
             conn,
             io,
@@ -267,10 +291,10 @@ where
     /// given (their replies are queued first); reading stops meanwhile.
     fn apply_close_request(&mut self, cx: &mut Context<'_>, st: &mut State<F>, now: Instant) {
         if let Some(request) = st.take_close_request() {
-            self.deferred_close = Some(request);
+            self.deferred_close = Some(Box::new(request));
         }
         let session = &mut st.session;
-        match self.deferred_close.take() {
+        match self.deferred_close.take().map(|request| *request) {
             None => {}
             Some(CloseRequest::Graceful { reason, last_word }) => match last_word {
                 Some(payload) => {
@@ -285,7 +309,7 @@ where
             Some(CloseRequest::Abort(reason)) => session.abort(reason),
             Some(CloseRequest::Shutdown) => {
                 if self.app_busy(cx) {
-                    self.deferred_close = Some(CloseRequest::Shutdown);
+                    self.deferred_close = Some(Box::new(CloseRequest::Shutdown));
                 } else {
                     session.close_until(CloseReason::Shutdown, now, None);
                 }
@@ -319,11 +343,10 @@ where
             }
         }
         let mut eof = false;
-        let Conn {
-            sink, handle, slot, ..
-        } = &mut self.conn;
+        let Conn { sink, slot, .. } = &mut self.conn;
         let ready = match sink {
-            Sink::Handler { pending, .. } => {
+            Sink::Handler(sink) => {
+                let pending = &mut sink.pending;
                 while !eof {
                     let Some(event) = session.poll_event() else {
                         break;
@@ -350,8 +373,8 @@ where
                         cost += event_cost(&event);
                         let last = last_slot || eof || !session.has_event();
                         let credit = (last && cost > 0)
-                            .then(|| Credit::new(&slot.credit, std::mem::take(&mut cost)));
-                        let event = to_hub_event(handle, event, session);
+                            .then(|| Credit::new(slot.clone(), std::mem::take(&mut cost)));
+                        let event = to_hub_event::<F>(slot, event, session);
                         Some(Item { event, credit })
                     })
                     .is_ready()
@@ -364,10 +387,15 @@ where
     /// Calls the handler with the events taken (the session's lock is not
     /// held).
     fn run_handler(&mut self) {
-        let Sink::Handler { handler, pending } = &mut self.conn.sink else {
+        let Sink::Handler(sink) = &mut self.conn.sink else {
             return;
         };
-        let handle = &self.conn.handle;
+        let HandlerSink {
+            handler,
+            handle,
+            pending,
+        } = &mut **sink;
+        let handle = &*handle;
         for event in pending.drain(..) {
             match event {
                 SessionEvent::Opened => handler.on_open(handle),

@@ -156,7 +156,7 @@ where
         M: FnMut(&SessionHandle) -> H,
     {
         self.serve(|conn| {
-            let handler = make_handler(conn.handle());
+            let handler = make_handler(&conn.handle());
             conn.with_handler(handler)
         })
         .await;
@@ -195,9 +195,7 @@ where
                         }
                         let conn = prepare(Conn::new(admission.register(runtime.now())));
                         let drive = conn.drive(stream, runtime.timer());
-                        runtime.spawn(async move {
-                            drive.await;
-                        });
+                        runtime.spawn(drive.detach());
                     }
                     Err(rejected) => {
                         tracing::debug!(%peer, %rejected, "connection refused");

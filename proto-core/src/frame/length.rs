@@ -20,6 +20,8 @@
 //! refuses to produce one. A frame of exactly `max_frame_length` passes.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 
@@ -116,7 +118,7 @@ pub enum LengthMode {
 ///     .max_frame_length(16 * 1024);
 /// assert_eq!(config.header_len(), 3);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct LengthField {
     offset: usize,
     width: FieldWidth,
@@ -125,6 +127,22 @@ pub struct LengthField {
     adjustment: i64,
     strip: Option<usize>,
     max_frame_length: usize,
+    /// The codecs' shared plan, made by the first [`new_codec`](Self::new_codec).
+    plan: PlanCache,
+}
+
+impl fmt::Debug for LengthField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LengthField")
+            .field("offset", &self.offset)
+            .field("width", &self.width)
+            .field("endian", &self.endian)
+            .field("mode", &self.mode)
+            .field("adjustment", &self.adjustment)
+            .field("strip", &self.strip)
+            .field("max_frame_length", &self.max_frame_length)
+            .finish()
+    }
 }
 
 impl Default for LengthField {
@@ -137,6 +155,7 @@ impl Default for LengthField {
             adjustment: 0,
             strip: None,
             max_frame_length: DEFAULT_MAX_FRAME_LENGTH,
+            plan: PlanCache::default(),
         }
     }
 }
@@ -169,24 +188,28 @@ impl LengthField {
     /// Bytes before the length field that belong to the header.
     pub fn length_field_offset(mut self, offset: usize) -> Self {
         self.offset = offset;
+        self.plan = PlanCache::default();
         self
     }
 
     /// Width of the length field.
     pub fn length_field_width(mut self, width: FieldWidth) -> Self {
         self.width = width;
+        self.plan = PlanCache::default();
         self
     }
 
     /// Byte order of the length field.
     pub fn endian(mut self, endian: Endian) -> Self {
         self.endian = endian;
+        self.plan = PlanCache::default();
         self
     }
 
     /// Whether the field counts the payload or the whole frame.
     pub fn length_mode(mut self, mode: LengthMode) -> Self {
         self.mode = mode;
+        self.plan = PlanCache::default();
         self
     }
 
@@ -194,6 +217,7 @@ impl LengthField {
     /// (after the [`LengthMode`] rule).
     pub fn length_adjustment(mut self, adjustment: i64) -> Self {
         self.adjustment = adjustment;
+        self.plan = PlanCache::default();
         self
     }
 
@@ -201,6 +225,7 @@ impl LengthField {
     /// whole header.
     pub fn strip(mut self, bytes: usize) -> Self {
         self.strip = Some(bytes);
+        self.plan = PlanCache::default();
         self
     }
 
@@ -208,6 +233,7 @@ impl LengthField {
     /// a frame of exactly this length is accepted.
     pub fn max_frame_length(mut self, max: usize) -> Self {
         self.max_frame_length = max;
+        self.plan = PlanCache::default();
         self
     }
 
@@ -226,35 +252,83 @@ impl LengthField {
         self.max_frame_length
     }
 
-    /// A codec in its initial state.
+    /// A codec in its initial state. Codecs made from one `LengthField`
+    /// (or its clones) share their settings: a codec is a pointer and its
+    /// decoder state.
     pub fn new_codec(&self) -> LengthFieldCodec {
-        let header_len = self.header_len();
-        let header_adjust = match self.mode {
+        let plan = self.plan.0.get_or_init(|| Arc::new(Plan::new(self)));
+        LengthFieldCodec {
+            plan: Arc::clone(plan),
+            state: State::Head,
+        }
+    }
+}
+
+/// The `OnceLock` behind [`LengthField::new_codec`]: not part of the
+/// settings (equal settings compare equal whether or not a codec was made).
+#[derive(Clone, Default)]
+struct PlanCache(OnceLock<Arc<Plan>>);
+
+impl PartialEq for PlanCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for PlanCache {}
+
+impl Hash for PlanCache {
+    fn hash<H: Hasher>(&self, _: &mut H) {}
+}
+
+/// What a codec works from, worked out once from a [`LengthField`] and
+/// shared by every codec made from it.
+#[derive(Debug)]
+struct Plan {
+    config: LengthField,
+    header_len: usize,
+    offset: usize,
+    width: FieldWidth,
+    endian: Endian,
+    /// Added to the field value to give the body length (bytes after the
+    /// header); folds in the whole-frame rule.
+    adjust: i128,
+    strip: usize,
+    max: usize,
+    fast: FastPath,
+    encode_range: EncodeRange,
+}
+
+impl Plan {
+    fn new(config: &LengthField) -> Self {
+        let header_len = config.header_len();
+        let header_adjust = match config.mode {
             LengthMode::Payload => 0,
             LengthMode::Frame => header_len as i128,
         };
-        let adjust = i128::from(self.adjustment) - header_adjust;
-        let strip = self.strip_len();
-        let mut fast = FastPath::new(header_len, adjust, strip, self.max_frame_length);
-        fast.header = match (self.offset, self.width, self.endian) {
+        let adjust = i128::from(config.adjustment) - header_adjust;
+        let strip = config.strip_len();
+        let max = config.max_frame_length;
+        let mut fast = FastPath::new(header_len, adjust, strip, max);
+        fast.header = match (config.offset, config.width, config.endian) {
             (0, FieldWidth::U32, Endian::Big) => FastHeader::U32Be,
             (0, FieldWidth::U32, Endian::Little) => FastHeader::U32Le,
             _ => FastHeader::Any,
         };
-        let encode_range =
-            EncodeRange::new(header_len, adjust, strip, self.max_frame_length, self.width);
-        LengthFieldCodec {
-            config: self.clone(),
+        Self {
+            config: LengthField {
+                plan: PlanCache::default(),
+                ..config.clone()
+            },
             header_len,
-            offset: self.offset,
-            width: self.width,
-            endian: self.endian,
+            offset: config.offset,
+            width: config.width,
+            endian: config.endian,
             adjust,
             strip,
-            max: self.max_frame_length,
+            max,
             fast,
-            encode_range,
-            state: State::Head,
+            encode_range: EncodeRange::new(header_len, adjust, strip, max, config.width),
         }
     }
 }
@@ -421,9 +495,14 @@ impl EncodeRange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     Head,
-    Body { len: usize },
-    Discard { remaining: u64 },
-    Failed(FrameError),
+    Body {
+        len: usize,
+    },
+    Discard {
+        remaining: u64,
+    },
+    /// (Boxed: a codec's state stays two words.)
+    Failed(Box<FrameError>),
 }
 
 /// A length-field codec: [`MessageResolver`] and [`MessageBuilder`] for the
@@ -440,25 +519,14 @@ enum State {
 /// then on.
 #[derive(Debug, Clone)]
 pub struct LengthFieldCodec {
-    config: LengthField,
-    header_len: usize,
-    offset: usize,
-    width: FieldWidth,
-    endian: Endian,
-    /// Added to the field value to give the body length (bytes after the
-    /// header); folds in the whole-frame rule.
-    adjust: i128,
-    strip: usize,
-    max: usize,
-    fast: FastPath,
-    encode_range: EncodeRange,
+    plan: Arc<Plan>,
     state: State,
 }
 
 impl LengthFieldCodec {
     /// The configuration this codec was made from.
     pub fn config(&self) -> &LengthField {
-        &self.config
+        &self.plan.config
     }
 
     /// Encodes `payload` behind a header whose first `length_field_offset`
@@ -480,19 +548,19 @@ impl LengthFieldCodec {
         payload: Bytes,
         dst: &mut WireBuf,
     ) -> Result<(), FrameError> {
-        if prefix.len() != self.offset {
+        if prefix.len() != self.plan.offset {
             return Err(FrameError::PrefixLength {
-                expected: self.offset,
+                expected: self.plan.offset,
                 actual: prefix.len(),
             });
         }
         let value = self.field_value(head.len() + payload.len())?;
-        let field = match self.endian {
+        let field = match self.plan.endian {
             Endian::Big => value.to_be_bytes(),
             Endian::Little => value.to_le_bytes(),
         };
-        let w = self.width.bytes();
-        let field = match self.endian {
+        let w = self.plan.width.bytes();
+        let field = match self.plan.endian {
             Endian::Big => &field[8 - w..],
             Endian::Little => &field[..w],
         };
@@ -510,15 +578,15 @@ impl LengthFieldCodec {
     /// The length-field value for a body of `len` bytes, after checking that
     /// the frame fits the field and `max_frame_length`.
     fn field_value(&self, len: usize) -> Result<u64, FrameError> {
-        let value = len as i128 - self.adjust;
-        if value < 0 || value > i128::from(self.width.max_value()) {
+        let value = len as i128 - self.plan.adjust;
+        if value < 0 || value > i128::from(self.plan.width.max_value()) {
             return Err(FrameError::LengthNotEncodable {
                 length: len,
-                width: self.width,
-                adjustment: self.adjust,
+                width: self.plan.width,
+                adjustment: self.plan.adjust,
             });
         }
-        let wire = self.header_len as i128 + len as i128;
+        let wire = self.plan.header_len as i128 + len as i128;
         self.check_delivered(wire)?;
         Ok(value as u64)
     }
@@ -527,17 +595,17 @@ impl LengthFieldCodec {
     /// and the maximum.
     #[inline]
     fn check_delivered(&self, wire: i128) -> Result<(), FrameError> {
-        let delivered = wire - self.strip as i128;
+        let delivered = wire - self.plan.strip as i128;
         if delivered < 0 {
             return Err(FrameError::StripExceedsFrame {
                 frame_length: wire as u64,
-                strip: self.strip,
+                strip: self.plan.strip,
             });
         }
-        if delivered > self.max as i128 {
+        if delivered > self.plan.max as i128 {
             return Err(FrameError::FrameTooLarge {
                 length: u64::try_from(delivered).unwrap_or(u64::MAX),
-                max: self.max,
+                max: self.plan.max,
             });
         }
         Ok(())
@@ -547,16 +615,16 @@ impl LengthFieldCodec {
     /// error that the header alone proves.
     #[inline]
     fn frame_len(&mut self, value: u64) -> Result<usize, FrameError> {
-        let body = i128::from(value) + self.adjust;
+        let body = i128::from(value) + self.plan.adjust;
         if body < 0 {
             let err = FrameError::NegativeLength {
                 value,
-                adjustment: self.adjust,
+                adjustment: self.plan.adjust,
             };
-            self.state = State::Failed(err.clone());
+            self.state = State::Failed(Box::new(err.clone()));
             return Err(err);
         }
-        let wire = self.header_len as i128 + body;
+        let wire = self.plan.header_len as i128 + body;
         if let Err(err) = self.check_delivered(wire) {
             // Both errors `check_delivered` gives are recoverable: the
             // header says where the frame ends (`wire` bytes from its start,
@@ -575,7 +643,7 @@ impl LengthFieldCodec {
             };
             FrameError::FrameTooLarge {
                 length: u64::try_from(wire).unwrap_or(u64::MAX),
-                max: self.max,
+                max: self.plan.max,
             }
         })
     }
@@ -588,10 +656,10 @@ impl LengthFieldCodec {
     fn resolve_slow(&mut self, src: &[u8]) -> Result<Resolved, FrameError> {
         let len = match self.state {
             State::Head => {
-                let Some(header) = src.get(self.offset..self.header_len) else {
+                let Some(header) = src.get(self.plan.offset..self.plan.header_len) else {
                     return Ok(Resolved::Incomplete);
                 };
-                self.frame_len(read_uint(header, self.endian))?
+                self.frame_len(read_uint(header, self.plan.endian))?
             }
             State::Body { len } => len,
             State::Discard { remaining } => {
@@ -607,7 +675,7 @@ impl LengthFieldCodec {
                 };
                 return Ok(Resolved::Discard(n));
             }
-            State::Failed(ref err) => return Err(err.clone()),
+            State::Failed(ref err) => return Err(FrameError::clone(err)),
         };
         if src.len() < len {
             self.state = State::Body { len };
@@ -615,7 +683,7 @@ impl LengthFieldCodec {
         }
         self.state = State::Head;
         Ok(Resolved::Frame {
-            frame: self.strip..len,
+            frame: self.plan.strip..len,
             consumed: len,
         })
     }
@@ -629,17 +697,17 @@ impl MessageResolver for LengthFieldCodec {
     #[inline]
     fn resolve(&mut self, src: &[u8]) -> Result<Resolved, FrameError> {
         if let State::Head = self.state {
-            let value = match self.fast.header {
+            let value = match self.plan.fast.header {
                 FastHeader::U32Be => src.first_chunk().map(|h| u64::from(u32::from_be_bytes(*h))),
                 FastHeader::U32Le => src.first_chunk().map(|h| u64::from(u32::from_le_bytes(*h))),
                 FastHeader::Any => src
-                    .get(self.offset..self.header_len)
-                    .map(|h| read_uint(h, self.endian)),
+                    .get(self.plan.offset..self.plan.header_len)
+                    .map(|h| read_uint(h, self.plan.endian)),
             };
-            if let Some(len) = value.and_then(|v| self.fast.wire_len(v)) {
+            if let Some(len) = value.and_then(|v| self.plan.fast.wire_len(v)) {
                 if len <= src.len() {
                     return Ok(Resolved::Frame {
-                        frame: self.strip..len,
+                        frame: self.plan.strip..len,
                         consumed: len,
                     });
                 }
@@ -657,12 +725,12 @@ impl MessageBuilder for LengthFieldCodec {
         // Common case: no prefix, a 2- or 4-byte field, a length in range.
         // The field is then written as a fixed-size array; the range test
         // stands for every check of `field_value`, so the result is the same.
-        if self.offset == 0 {
-            if let Some(value) = self.encode_range.field_value(payload.len()) {
+        if self.plan.offset == 0 {
+            if let Some(value) = self.plan.encode_range.field_value(payload.len()) {
                 // The range bounds `value` by the field's maximum, so the
                 // casts below keep every bit.
-                let big = self.endian == Endian::Big;
-                match self.width {
+                let big = self.plan.endian == Endian::Big;
+                match self.plan.width {
                     FieldWidth::U32 => {
                         let v = value as u32;
                         let field = if big {
@@ -698,10 +766,10 @@ impl MessageBuilder for LengthFieldCodec {
         dst: &mut WireBuf,
     ) -> Result<(), FrameError> {
         const ZEROS: [u8; 64] = [0; 64];
-        if self.offset <= ZEROS.len() {
-            self.encode_frame(&ZEROS[..self.offset], head, payload, dst)
+        if self.plan.offset <= ZEROS.len() {
+            self.encode_frame(&ZEROS[..self.plan.offset], head, payload, dst)
         } else {
-            let zeros = vec![0u8; self.offset];
+            let zeros = vec![0u8; self.plan.offset];
             self.encode_frame(&zeros, head, payload, dst)
         }
     }

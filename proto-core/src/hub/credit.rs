@@ -87,26 +87,35 @@ impl AppCredit {
     }
 }
 
+/// What holds a session's [`AppCredit`] (its hub slot, which keeps it
+/// inline rather than in an allocation of its own).
+pub(crate) trait HasCredit: Send + Sync {
+    /// The session's application credit.
+    fn app_credit(&self) -> &AppCredit;
+}
+
 /// An event's cost, returned to its session when dropped.
-#[derive(Debug)]
 pub(crate) struct Credit {
-    of: Arc<AppCredit>,
+    of: Arc<dyn HasCredit>,
     cost: usize,
 }
 
 impl Credit {
-    /// Charges `cost` to a session's application credit.
-    pub(crate) fn new(of: &Arc<AppCredit>, cost: usize) -> Self {
-        of.add(cost);
-        Self {
-            of: of.clone(),
-            cost,
-        }
+    /// Charges `cost` to the application credit of `of`.
+    pub(crate) fn new(of: Arc<dyn HasCredit>, cost: usize) -> Self {
+        of.app_credit().add(cost);
+        Self { of, cost }
+    }
+}
+
+impl std::fmt::Debug for Credit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credit").field("cost", &self.cost).finish()
     }
 }
 
 impl Drop for Credit {
     fn drop(&mut self) {
-        self.of.sub(self.cost);
+        self.of.app_credit().sub(self.cost);
     }
 }

@@ -212,6 +212,8 @@ impl<F: MessageFactory> std::fmt::Debug for Hub<F> {
 pub(crate) struct Inner<F: MessageFactory> {
     pub(crate) factory: F,
     pub(crate) config: HubConfig,
+    /// `config.session` fitted to the codec, shared by every session.
+    pub(crate) session: Arc<SessionConfig>,
     /// Frames broadcasts (once per broadcast).
     pub(crate) builder: Mutex<F::Builder>,
     pub(crate) registry: Mutex<Registry>,
@@ -230,8 +232,10 @@ impl<F: MessageFactory> Hub<F> {
         let (tx, rx) = event::channel(config.event_capacity);
         let builder = Mutex::new(factory.new_builder());
         let ledger = Arc::new(Ledger::new(config.memory_budget, config.budget_policy));
+        let session = Arc::new(config.session.fitted_to(&factory));
         let inner = Inner {
             factory,
+            session,
             config,
             builder,
             registry: Mutex::new(Registry::default()),

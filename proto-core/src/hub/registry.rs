@@ -8,6 +8,7 @@ use std::task::Waker;
 use std::time::Instant;
 
 use super::admission::Census;
+use super::credit::AppCredit;
 use super::id::IdHash;
 use super::{
     AdmissionConfig, CloseRequest, Closed, Groups, Hub, HubStats, Rejected, SessionHandle,
@@ -220,14 +221,14 @@ impl<F: MessageFactory> Admission<F> {
             unreachable!("an admission is registered at most once (register takes self)")
         };
         let session =
-            Session::from_factory(&hub.inner.factory, hub.inner.config.session.clone(), now);
+            Session::from_factory(&hub.inner.factory, Arc::clone(&hub.inner.session), now);
         let ledger = hub.inner.ledger.clone();
         ledger.session_opened();
         let slot = Arc::new(Slot {
             id: hub.inner.ids.next(),
             peer: self.peer,
             state: Mutex::new(SlotState::new(session)),
-            credit: Arc::default(),
+            credit: AppCredit::default(),
             ledger,
             groups: Mutex::default(),
         });

@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 use super::SessionId;
 use super::budget::{BudgetPolicy, Ledger};
-use super::credit::AppCredit;
+use super::credit::{AppCredit, HasCredit};
 use crate::message::{MessageBuilder, MessageResolver};
 use crate::session::{CloseReason, Overflow, SendError, Session, SessionStats, SharedFrame};
 
@@ -31,7 +31,8 @@ pub(crate) struct SlotState<R, B> {
     notified: bool,
     /// A close asked for through a handle, applied by the driver (which has
     /// the clock).
-    close_request: Option<CloseRequest>,
+    /// (Boxed: rare, and an idle session's slot stays small.)
+    close_request: Option<Box<CloseRequest>>,
     /// `close_request` changed and the driver has not applied it yet.
     close_pending: bool,
     /// Tasks waiting for room in the send queue.
@@ -108,7 +109,7 @@ impl<R: MessageResolver, B: MessageBuilder> SlotState<R, B> {
         if !std::mem::take(&mut self.close_pending) {
             return None;
         }
-        self.close_request.clone()
+        self.close_request.as_deref().cloned()
     }
 
     fn accepts_sends(&self) -> bool {
@@ -159,7 +160,7 @@ pub(crate) struct Slot<R, B> {
     pub(crate) peer: SocketAddr,
     pub(crate) state: Mutex<SlotState<R, B>>,
     /// What the session handed to the application and it has not finished.
-    pub(crate) credit: Arc<AppCredit>,
+    pub(crate) credit: AppCredit,
     /// The hub's memory budget and send counters.
     pub(crate) ledger: Arc<Ledger>,
     /// Groups this session is in, left automatically when it closes. A
@@ -239,6 +240,12 @@ where
     }
 }
 
+impl<R: Send, B: Send> HasCredit for Slot<R, B> {
+    fn app_credit(&self) -> &AppCredit {
+        &self.credit
+    }
+}
+
 impl<R, B> SlotOps for Slot<R, B>
 where
     R: MessageResolver + Send + std::fmt::Debug,
@@ -268,7 +275,7 @@ where
         if state.session.is_closed() {
             return Err(SendError::Closed);
         }
-        let replaces = match (&state.close_request, &request) {
+        let replaces = match (state.close_request.as_deref(), &request) {
             (None, _) => true,
             (Some(CloseRequest::Abort(_)), _) => false,
             (Some(_), CloseRequest::Abort(_)) => true,
@@ -277,7 +284,7 @@ where
         if !replaces {
             return Err(SendError::Closed);
         }
-        state.close_request = Some(request);
+        state.close_request = Some(Box::new(request));
         state.close_pending = true;
         state.wake();
         state.wake_writers();

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{ConfigError, Overflow};
+use crate::message::MessageFactory;
 
 /// Heartbeat settings: ping after `interval` without receiving anything;
 /// close with `HeartbeatTimeout` if nothing arrives within `timeout` of the
@@ -190,6 +191,14 @@ impl SessionConfig {
             let fit = max_frame_wire_len.map_or(0, |frame| frame.saturating_add(high));
             DEFAULT_MAX_QUEUE_BYTES.max(fit)
         })
+    }
+
+    /// This configuration with an automatic queue limit made explicit for
+    /// `factory`'s codec (what [`Session::from_factory`](super::Session::from_factory)
+    /// would pick): a hub fits its configuration once and shares it.
+    pub fn fitted_to<F: MessageFactory>(&self, factory: &F) -> Self {
+        let max = self.queue_bytes_for(factory.max_frame_wire_len());
+        self.clone().max_queue_bytes(max)
     }
 
     /// Policy of [`Session::send`](super::Session::send) when the queue is

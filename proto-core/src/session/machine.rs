@@ -1,12 +1,13 @@
 //! [`Session`]: one connection's state machine.
 
 use std::io::{self, IoSlice};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
 use super::control;
-use super::queue::{Pushed, SendQueue};
+use super::queue::{LazyQueue, Pushed};
 use super::{CloseReason, Overflow, SendError, SessionConfig, SessionStats, SharedFrame};
 use crate::frame::{FrameError, FrameReader, WireBuf};
 use crate::message::{MessageBuilder, MessageFactory, MessageResolver};
@@ -113,10 +114,11 @@ enum State {
 /// ```
 #[derive(Debug)]
 pub struct Session<R, B> {
-    config: SessionConfig,
+    /// Shared by every session a hub makes (one copy, not one each).
+    config: Arc<SessionConfig>,
     reader: FrameReader<R>,
     builder: B,
-    queue: SendQueue,
+    queue: LazyQueue,
     state: State,
     /// `Opened` not yet polled.
     opened_pending: bool,
@@ -125,7 +127,7 @@ pub struct Session<R, B> {
     /// queue holds just `Bytes`.
     messages: Inbox,
     /// `Closed` not yet polled.
-    closed_pending: Option<CloseReason>,
+    closed_pending: bool,
     stats: SessionStats,
     /// When bytes last arrived (or the session opened).
     last_recv: Instant,
@@ -153,8 +155,17 @@ pub struct Session<R, B> {
 
 impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     /// A new open session. Emits [`SessionEvent::Opened`].
-    pub fn new(resolver: R, builder: B, config: SessionConfig, now: Instant) -> Self {
-        let queue = SendQueue::new(config.max_queue_messages, config.queue_bytes_for(None));
+    ///
+    /// `config` is a [`SessionConfig`] or an `Arc` of one: sessions made
+    /// from one `Arc` share it.
+    pub fn new(
+        resolver: R,
+        builder: B,
+        config: impl Into<Arc<SessionConfig>>,
+        now: Instant,
+    ) -> Self {
+        let config = config.into();
+        let queue = LazyQueue::new(config.max_queue_messages, config.queue_bytes_for(None));
         Self {
             config,
             reader: FrameReader::new(resolver),
@@ -163,7 +174,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             state: State::Open,
             opened_pending: true,
             messages: Inbox::default(),
-            closed_pending: None,
+            closed_pending: false,
             stats: SessionStats::default(),
             last_recv: now,
             frame_started: None,
@@ -180,13 +191,18 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
 
     /// A new open session with a fresh resolver and builder from `factory`
     /// (the usual way for a server: one factory, a session per connection).
-    pub fn from_factory<F>(factory: &F, config: SessionConfig, now: Instant) -> Self
+    ///
+    /// An automatic queue limit is fitted to the codec's largest frame; a
+    /// shared `config` whose limit is already set (see
+    /// [`SessionConfig::fitted_to`]) is shared as it is.
+    pub fn from_factory<F>(factory: &F, config: impl Into<Arc<SessionConfig>>, now: Instant) -> Self
     where
         F: MessageFactory<Resolver = R, Builder = B>,
     {
-        // An automatic queue limit fits the codec's largest frame.
-        let max_queue_bytes = config.queue_bytes_for(factory.max_frame_wire_len());
-        let config = config.max_queue_bytes(max_queue_bytes);
+        let mut config = config.into();
+        if config.max_queue_bytes.is_none() {
+            config = Arc::new(config.fitted_to(factory));
+        }
         Self::new(factory.new_resolver(), factory.new_builder(), config, now)
     }
 
@@ -248,13 +264,16 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     }
 
     /// Frees the memory an idle connection does not need: the read buffer
-    /// if it holds no partial frame, and the send buffers kept for reuse.
+    /// if it holds no partial frame, the send queue (or, if something
+    /// waits in it, its spare buffers) and the received-message list if
+    /// it is empty.
     /// The next read or send allocates again. Drivers call it when the
     /// socket has nothing to read and nothing waits to be written, so that
     /// thousands of idle connections cost little.
     pub fn release_buffers(&mut self) {
         self.reader.release();
-        self.queue.release_spares();
+        self.queue.release();
+        self.messages.release();
     }
 
     /// Takes the read buffer out (with free space, as
@@ -486,7 +505,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         self.opened_pending
             || !self.messages.is_empty()
             || self.end_of_stream_pending
-            || self.closed_pending.is_some()
+            || self.closed_pending
     }
 
     /// The next event, or `None`.
@@ -509,7 +528,13 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             self.close_after_end_of_stream = false;
             self.close(CloseReason::RemoteClosed, self.latest);
         }
-        self.closed_pending.take().map(SessionEvent::Closed)
+        if !std::mem::take(&mut self.closed_pending) {
+            return None;
+        }
+        match &self.state {
+            State::Closed(reason) => Some(SessionEvent::Closed(reason.clone())),
+            _ => None,
+        }
     }
 
     /// Fills `dst` with the next bytes to write, up to
@@ -558,8 +583,8 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         self.frame_started = None;
         self.ping_sent = None;
         self.stall_start = None;
-        self.state = State::Closed(reason.clone());
-        self.closed_pending = Some(reason);
+        self.state = State::Closed(reason);
+        self.closed_pending = true;
     }
 }
 
@@ -568,7 +593,12 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
 /// timed at a time (the first sent while none is being timed), which keeps
 /// this a few words however many pings go unanswered.
 #[derive(Debug, Default)]
-struct PingClock {
+struct PingClock(Option<Box<PingCounts>>);
+
+/// [`PingClock`]'s state, boxed on the first ping: sessions without
+/// heartbeats carry one null pointer.
+#[derive(Debug, Default)]
+struct PingCounts {
     /// Pings sent.
     sent: u64,
     /// Pongs that answered a ping (pongs beyond `sent` are ignored).
@@ -579,24 +609,26 @@ struct PingClock {
 
 impl PingClock {
     fn ping(&mut self, now: Instant) {
-        self.sent += 1;
-        if self.timed.is_none() {
-            self.timed = Some((self.sent, now));
+        let counts = self.0.get_or_insert_with(Box::default);
+        counts.sent += 1;
+        if counts.timed.is_none() {
+            counts.timed = Some((counts.sent, now));
         }
     }
 
     /// A pong arrived at `now`: the round trip of the timed ping, if this
     /// pong answers it.
     fn pong(&mut self, now: Instant) -> Option<std::time::Duration> {
-        if self.answered == self.sent {
+        let counts = self.0.as_mut()?;
+        if counts.answered == counts.sent {
             return None;
         }
-        self.answered += 1;
-        let (n, sent_at) = self.timed?;
-        if n != self.answered {
+        counts.answered += 1;
+        let (n, sent_at) = counts.timed?;
+        if n != counts.answered {
             return None;
         }
-        self.timed = None;
+        counts.timed = None;
         Some(now.saturating_duration_since(sent_at))
     }
 }

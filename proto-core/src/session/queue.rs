@@ -5,11 +5,13 @@ use std::io::IoSlice;
 
 use crate::frame::{FrameError, WireBuf};
 
+mod lazy;
 mod run;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use super::overflow::{Overflow, SendError};
+pub(crate) use lazy::LazyQueue;
 use run::{Group, Run, UNCOUNTED};
 
 /// A stretch of the queue before its open run.

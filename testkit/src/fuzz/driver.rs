@@ -322,7 +322,7 @@ impl Harness {
         let resets = timer.resets.clone();
         self.sessions.push(Sess {
             id,
-            handle: conn.handle().clone(),
+            handle: conn.handle(),
             io,
             resets,
             parts: Some((driver_io, timer)),

@@ -146,7 +146,7 @@ impl Net {
         let mut timer = MockTimer::new(self.clock.clone());
         timer.on_now = Some(self.observer());
         let resets = timer.resets.clone();
-        let (id, handle) = (conn.id(), conn.handle().clone());
+        let (id, handle) = (conn.id(), conn.handle());
         let done = spawn_drive(&self.pool, conn.drive(io, timer));
         let peer = Peer {
             id,

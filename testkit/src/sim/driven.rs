@@ -331,7 +331,7 @@ impl DrivenSim {
         let now = self.now();
         let spawn = |admission: Admission<F>, side| {
             let conn = admission.open(now);
-            let (id, handle) = (conn.id(), conn.handle().clone());
+            let (id, handle) = (conn.id(), conn.handle());
             let io = SimIo {
                 wires: self.wires.clone(),
                 clock: self.clock.clone(),

@@ -10,15 +10,23 @@ use crate::session::message_cost;
 /// When `outgoing` runs dry, the two swap and the new `outgoing` is
 /// reversed. A push and a pop cost less than a ring buffer's, the reversal
 /// a few instructions a message. Each keeps its capacity, so neither
-/// allocates once grown (together, up to twice the largest backlog).
+/// allocates once grown (together, up to twice the largest backlog), until
+/// [`release`](Self::release) frees them: the two lists are boxed, so an
+/// idle session holds one null pointer.
 ///
 /// Keeps the summed [`message_cost`] of what it holds, for the read
 /// budget: one addition a push, one subtraction a pop.
 #[derive(Debug, Default)]
 pub(super) struct Inbox {
+    lists: Option<Box<Lists>>,
+    cost: usize,
+}
+
+/// [`Inbox`]'s two lists.
+#[derive(Debug, Default)]
+struct Lists {
     incoming: Vec<Bytes>,
     outgoing: Vec<Bytes>,
-    cost: usize,
 }
 
 impl Inbox {
@@ -27,19 +35,47 @@ impl Inbox {
         // Saturating: the messages live in memory, so their lengths sum to
         // less than `usize::MAX`, but their allowances might not.
         self.cost = self.cost.saturating_add(message_cost(message.len()));
-        self.incoming.push(message);
+        self.lists
+            .get_or_insert_with(Box::default)
+            .incoming
+            .push(message);
     }
 
     #[inline]
     pub(super) fn pop(&mut self) -> Option<Bytes> {
-        let message = match self.outgoing.pop() {
+        let lists = self.lists.as_mut()?;
+        let message = match lists.outgoing.pop() {
             Some(message) => message,
-            None => self.refill()?,
+            None => lists.refill()?,
         };
         self.cost = self.cost.saturating_sub(message_cost(message.len()));
         Some(message)
     }
 
+    /// Whether no message waits.
+    #[inline]
+    pub(super) fn is_empty(&self) -> bool {
+        self.lists
+            .as_ref()
+            .is_none_or(|l| l.incoming.is_empty() && l.outgoing.is_empty())
+    }
+
+    /// Frees the two lists if no message waits (for idle sessions); the
+    /// next push allocates again.
+    pub(super) fn release(&mut self) {
+        if self.is_empty() {
+            self.lists = None;
+        }
+    }
+
+    /// The summed [`message_cost`] of the messages held.
+    #[inline]
+    pub(super) fn cost(&self) -> usize {
+        self.cost
+    }
+}
+
+impl Lists {
     /// Moves the incoming messages to `outgoing` and pops the oldest.
     #[inline(never)]
     fn refill(&mut self) -> Option<Bytes> {
@@ -49,17 +85,6 @@ impl Inbox {
         std::mem::swap(&mut self.incoming, &mut self.outgoing);
         self.outgoing.reverse();
         self.outgoing.pop()
-    }
-
-    /// The summed [`message_cost`] of the messages held.
-    #[inline]
-    /// Whether no message waits.
-    pub(super) fn is_empty(&self) -> bool {
-        self.incoming.is_empty() && self.outgoing.is_empty()
-    }
-
-    pub(super) fn cost(&self) -> usize {
-        self.cost
     }
 }
 
