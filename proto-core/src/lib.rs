@@ -26,6 +26,9 @@
 //!   (accept loop, admission), [`Client`](driver::Client) (connect timeout,
 //!   reconnect with seeded jitter) and shutdown, written once against the
 //!   [`Runtime`](driver::Runtime) seam that each adapter implements.
+//! - [`policy`]: rate limits with time passed in ([`Rate`](policy::Rate),
+//!   [`RateMeter`](policy::RateMeter)), which sessions apply to what a
+//!   peer sends and admission to how fast an address connects.
 //! - [`rng`]: [`SplitMix64`](rng::SplitMix64), the seeded generator behind
 //!   reconnect jitter and the simulator (the core reads no system RNG).
 //!
@@ -63,6 +66,7 @@ pub mod driver;
 pub mod frame;
 pub mod hub;
 pub mod message;
+pub mod policy;
 pub mod rng;
 pub mod session;
 

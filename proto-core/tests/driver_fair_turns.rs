@@ -57,7 +57,7 @@ fn one_poll_reads_exactly_its_allowance_then_yields() {
     // No back-pressure, so only the allowance limits the reads.
     let (hub, _events) = hub(SessionConfig::default().backpressure(None));
     let conn = hub
-        .admit(addr(1, 1))
+        .admit(addr(1, 1), Instant::now())
         .expect("admitted")
         .open(Instant::now());
     let (io, ctl) = mock_io();
@@ -84,7 +84,7 @@ fn one_poll_reads_exactly_its_allowance_then_yields() {
 fn one_poll_writes_exactly_its_allowance_then_yields() {
     let (hub, _events) = hub(SessionConfig::default());
     let conn = hub
-        .admit(addr(1, 2))
+        .admit(addr(1, 2), Instant::now())
         .expect("admitted")
         .open(Instant::now());
     let handle = conn.handle();

@@ -33,7 +33,7 @@ fn concurrent_admission_admits_exactly_max_sessions() {
                 thread::spawn(move || {
                     barrier.wait();
                     let peer = addr(1 + (i % 200) as u8, 1000 + i as u16);
-                    match hub.admit(peer) {
+                    match hub.admit(peer, Instant::now()) {
                         Ok(admission) => {
                             // Half of them open at once: places held by open
                             // sessions and by pending admissions count alike.
@@ -74,11 +74,14 @@ fn concurrent_admission_admits_exactly_max_sessions() {
 fn rejects_session_over_max_sessions() {
     let (hub, _events) = Hub::new(codec(), limits(3, None)).expect("valid hub config");
     let held: Vec<_> = (0..3)
-        .map(|i| hub.admit(addr(i, 1)).expect("under the limit"))
+        .map(|i| {
+            hub.admit(addr(i, 1), Instant::now())
+                .expect("under the limit")
+        })
         .collect();
     assert_eq!(hub.len(), 3, "exactly at max_sessions");
     assert_eq!(
-        hub.admit(addr(9, 1)).map(|_| ()),
+        hub.admit(addr(9, 1), Instant::now()).map(|_| ()),
         Err(Rejected::TooManySessions { max: 3 })
     );
     drop(held);
@@ -88,9 +91,11 @@ fn rejects_session_over_max_sessions() {
 #[test]
 fn rejects_session_over_max_sessions_per_ip() {
     let (hub, _events) = Hub::new(codec(), limits(100, Some(2))).expect("valid hub config");
-    let a1 = hub.admit(addr(1, 1)).expect("first from a");
-    let a2 = hub.admit(addr(1, 2)).expect("second from a: at the limit");
-    let over = hub.admit(addr(1, 3)).map(|_| ());
+    let a1 = hub.admit(addr(1, 1), Instant::now()).expect("first from a");
+    let a2 = hub
+        .admit(addr(1, 2), Instant::now())
+        .expect("second from a: at the limit");
+    let over = hub.admit(addr(1, 3), Instant::now()).map(|_| ());
     assert_eq!(
         over,
         Err(Rejected::TooManyFromIp {
@@ -99,24 +104,26 @@ fn rejects_session_over_max_sessions_per_ip() {
         })
     );
     // Another address is not affected.
-    let _b = hub.admit(addr(2, 1)).expect("other ip");
+    let _b = hub.admit(addr(2, 1), Instant::now()).expect("other ip");
     // An opened session holds its place too.
     let _conn = a1.open(Instant::now());
-    assert!(hub.admit(addr(1, 4)).is_err());
+    assert!(hub.admit(addr(1, 4), Instant::now()).is_err());
     drop(a2);
-    let _a3 = hub.admit(addr(1, 5)).expect("a place was freed");
-    assert!(hub.admit(addr(1, 6)).is_err());
+    let _a3 = hub
+        .admit(addr(1, 5), Instant::now())
+        .expect("a place was freed");
+    assert!(hub.admit(addr(1, 6), Instant::now()).is_err());
 }
 
 #[test]
 fn dropping_an_unopened_admission_frees_its_place() {
     let (hub, _events) = Hub::new(codec(), limits(1, Some(1))).expect("valid hub config");
-    let admission = hub.admit(addr(1, 1)).expect("admitted");
-    assert!(hub.admit(addr(2, 1)).is_err());
+    let admission = hub.admit(addr(1, 1), Instant::now()).expect("admitted");
+    assert!(hub.admit(addr(2, 1), Instant::now()).is_err());
     drop(admission);
     assert_eq!(hub.len(), 0);
     let again = hub
-        .admit(addr(1, 2))
+        .admit(addr(1, 2), Instant::now())
         .expect("the place is free, per ip too");
     assert_eq!(again.peer(), addr(1, 2));
     assert_eq!(hub.stats().accepted, 0, "never opened: not accepted");
@@ -126,7 +133,7 @@ fn dropping_an_unopened_admission_frees_its_place() {
 fn a_closed_session_frees_its_place() {
     let mut net = Net::new(limits(1, Some(1)));
     let peer = net.connect(addr(1, 1));
-    assert!(net.hub.admit(addr(1, 2)).is_err());
+    assert!(net.hub.admit(addr(1, 2), Instant::now()).is_err());
     peer.io.push_eof();
     net.run_events(); // the application takes its events: then it closes
     net.run();
@@ -138,14 +145,14 @@ fn a_closed_session_frees_its_place() {
 #[test]
 fn counts_refusals_by_kind() {
     let (hub, _events) = Hub::new(codec(), limits(2, Some(1))).expect("valid hub config");
-    let _a = hub.admit(addr(1, 1)).expect("a");
-    assert!(hub.admit(addr(1, 2)).is_err()); // per ip
-    assert!(hub.admit(addr(1, 3)).is_err()); // per ip
-    let _b = hub.admit(addr(2, 1)).expect("b");
-    assert!(hub.admit(addr(3, 1)).is_err()); // total
+    let _a = hub.admit(addr(1, 1), Instant::now()).expect("a");
+    assert!(hub.admit(addr(1, 2), Instant::now()).is_err()); // per ip
+    assert!(hub.admit(addr(1, 3), Instant::now()).is_err()); // per ip
+    let _b = hub.admit(addr(2, 1), Instant::now()).expect("b");
+    assert!(hub.admit(addr(3, 1), Instant::now()).is_err()); // total
     hub.begin_shutdown();
     assert_eq!(
-        hub.admit(addr(4, 1)).map(|_| ()),
+        hub.admit(addr(4, 1), Instant::now()).map(|_| ()),
         Err(Rejected::ShuttingDown)
     );
     let want: BTreeMap<&str, u64> = [
@@ -160,11 +167,11 @@ fn counts_refusals_by_kind() {
 #[test]
 fn refuses_admission_after_begin_shutdown() {
     let (hub, _events) = Hub::new(codec(), HubConfig::default()).expect("valid hub config");
-    assert!(hub.admit(addr(1, 1)).is_ok());
+    assert!(hub.admit(addr(1, 1), Instant::now()).is_ok());
     hub.begin_shutdown();
     assert!(hub.is_shutting_down());
     assert_eq!(
-        hub.admit(addr(1, 1)).map(|_| ()),
+        hub.admit(addr(1, 1), Instant::now()).map(|_| ()),
         Err(Rejected::ShuttingDown)
     );
 }
@@ -172,7 +179,10 @@ fn refuses_admission_after_begin_shutdown() {
 #[test]
 fn admission_opened_after_shutdown_began_closes_with_shutdown() {
     let mut net = Net::new(HubConfig::default());
-    let admission = net.hub.admit(addr(1, 1)).expect("before shutdown");
+    let admission = net
+        .hub
+        .admit(addr(1, 1), Instant::now())
+        .expect("before shutdown");
     net.hub.begin_shutdown();
     let peer = net.open(admission);
     assert_eq!(peer.result(), Some(CloseReason::Shutdown));
@@ -200,7 +210,7 @@ fn session_ids_are_unique_and_never_reused() {
                 (0..EACH)
                     .map(|i| {
                         let conn = hub
-                            .admit(addr(t as u8, i as u16))
+                            .admit(addr(t as u8, i as u16), Instant::now())
                             .expect("admitted")
                             .open(Instant::now());
                         conn.id().get()

@@ -359,7 +359,7 @@ fn broadcast_of_an_unframeable_payload_is_an_error() {
     )
     .expect("valid hub config");
     let _conn = hub
-        .admit(addr(8, 1))
+        .admit(addr(8, 1), Instant::now())
         .expect("admitted")
         .open(Instant::now());
     assert!(

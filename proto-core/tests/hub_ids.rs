@@ -13,7 +13,7 @@ fn each_hub_numbers_its_sessions_from_one() {
     let (b, _b_events) = Hub::new(mock::codec(), HubConfig::default()).expect("valid");
     let now = Instant::now();
     let open = |hub: &Hub<_>, port| {
-        hub.admit(addr(1, port))
+        hub.admit(addr(1, port), Instant::now())
             .expect("admitted")
             .open(now)
             .id()
@@ -30,9 +30,9 @@ fn each_hub_numbers_its_sessions_from_one() {
 #[test]
 fn admission_dropped_unopened_takes_no_id() {
     let (hub, _events) = Hub::new(mock::codec(), HubConfig::default()).expect("valid");
-    drop(hub.admit(addr(1, 1)).expect("admitted"));
+    drop(hub.admit(addr(1, 1), Instant::now()).expect("admitted"));
     let conn = hub
-        .admit(addr(1, 2))
+        .admit(addr(1, 2), Instant::now())
         .expect("admitted")
         .open(Instant::now());
     assert_eq!(conn.id().get(), 1);

@@ -158,7 +158,7 @@ fn drained_waits_for_every_session_and_admission() {
     let mut net = Net::new(HubConfig::default());
     let a = net.connect(addr(4, 1));
     let b = net.connect(addr(4, 2));
-    let pending = net.hub.admit(addr(4, 3)).expect("admitted");
+    let pending = net.hub.admit(addr(4, 3), Instant::now()).expect("admitted");
     let drained = watch_drained(&mut net);
     a.handle.close();
     net.run();
@@ -201,7 +201,7 @@ fn shutdown_begun_wakes_accept_loops() {
 fn report_is_zero_before_shutdown() {
     let (hub, _events) = Hub::new(codec(), HubConfig::default()).expect("valid hub config");
     let conn = hub
-        .admit(addr(5, 1))
+        .admit(addr(5, 1), Instant::now())
         .expect("admitted")
         .open(Instant::now());
     hub.send(conn.id(), Bytes::from_static(b"x"))
@@ -245,7 +245,7 @@ fn stats_add_live_and_closed_sessions() {
 fn a_dropped_driver_frees_its_place_and_reports_closed() {
     let (hub, mut events) = Hub::new(codec(), HubConfig::default()).expect("valid hub config");
     let conn = hub
-        .admit(addr(9, 1))
+        .admit(addr(9, 1), Instant::now())
         .expect("admitted")
         .open(Instant::now());
     let id = conn.id();

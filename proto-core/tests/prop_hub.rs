@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::task::LocalSpawnExt;
@@ -522,7 +522,11 @@ impl World {
         match op {
             Op::Admit { ip, hold } => {
                 let expected = self.decide(*ip);
-                match self.net.hub.admit(addr(*ip, n as u16)) {
+                match self
+                    .net
+                    .hub
+                    .admit(addr(*ip, n as u16), self.net.clock.now())
+                {
                     Ok(admission) => {
                         prop_assert_eq!(Ok(()), expected, "admitted");
                         if *hold {
@@ -837,13 +841,13 @@ proptest! {
                 Rejected::TooManySessions { max: admission.max_sessions }
             };
             for _ in 0..room.min(room_ip) {
-                let admitted = hub.admit(addr(ip, 1));
+                let admitted = hub.admit(addr(ip, 1), Instant::now());
                 let Ok(admission) = admitted else {
                     return Err(TestCaseError::fail(format!("refused below the limit: {admitted:?}")));
                 };
                 held.push((ip, admission));
             }
-            prop_assert_eq!(hub.admit(addr(ip, 2)).err(), Some(limit), "one over");
+            prop_assert_eq!(hub.admit(addr(ip, 2), Instant::now()).err(), Some(limit), "one over");
             prop_assert_eq!(hub.len(), held.len());
             drop(held.remove(drop_at.index(held.len())));
             prop_assert_eq!(hub.len(), held.len(), "a dropped admission frees its place");

@@ -81,8 +81,8 @@ proptest! {
 
         let mut sim = DrivenSim::new(Instant::now(), seed);
         let link = sim.connect(
-            client.admit(addr(1, 1)).expect("admitted"),
-            server.admit(addr(2, 2)).expect("admitted"),
+            client.admit(addr(1, 1), Instant::now()).expect("admitted"),
+            server.admit(addr(2, 2), Instant::now()).expect("admitted"),
             to_server,
             to_client,
         );
@@ -150,8 +150,8 @@ fn driven_sim_replays_from_its_seed() {
         let mut sim = DrivenSim::new(Instant::now(), seed);
         let pipe = PipeConfig::default().max_segment(7).max_read(5);
         let link = sim.connect(
-            client.admit(addr(1, 1)).expect("admitted"),
-            server.admit(addr(2, 2)).expect("admitted"),
+            client.admit(addr(1, 1), Instant::now()).expect("admitted"),
+            server.admit(addr(2, 2), Instant::now()).expect("admitted"),
             pipe,
             pipe,
         );

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use async_io::Async;
 use proto_core::driver::{BoxFuture, Runtime};
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 
 use crate::{AsyncIoTimer, AsyncTcp};
 
@@ -129,5 +129,13 @@ impl Runtime for Smol {
 
     fn set_nodelay(&self, stream: &Self::Stream, nodelay: bool) -> io::Result<()> {
         stream.get_ref().set_nodelay(nodelay)
+    }
+
+    fn set_keepalive(&self, stream: &Self::Stream, idle: Option<Duration>) -> io::Result<()> {
+        let socket = SockRef::from(stream.get_ref());
+        match idle {
+            Some(idle) => socket.set_tcp_keepalive(&TcpKeepalive::new().with_time(idle)),
+            None => socket.set_keepalive(false),
+        }
     }
 }

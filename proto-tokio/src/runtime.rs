@@ -6,6 +6,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use proto_core::driver::{BoxFuture, Runtime};
+use socket2::{SockRef, TcpKeepalive};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 use crate::{TokioIo, TokioTimer};
@@ -79,5 +80,13 @@ impl Runtime for Tokio {
 
     fn set_nodelay(&self, stream: &Self::Stream, nodelay: bool) -> io::Result<()> {
         stream.0.set_nodelay(nodelay)
+    }
+
+    fn set_keepalive(&self, stream: &Self::Stream, idle: Option<Duration>) -> io::Result<()> {
+        let socket = SockRef::from(&stream.0);
+        match idle {
+            Some(idle) => socket.set_tcp_keepalive(&TcpKeepalive::new().with_time(idle)),
+            None => socket.set_keepalive(false),
+        }
     }
 }

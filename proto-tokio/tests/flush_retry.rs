@@ -33,7 +33,10 @@ async fn buffered_session(
     let addr = listener.local_addr().expect("local addr");
     let client = tokio::task::spawn_blocking(move || connect(addr, recv_buffer));
     let (stream, peer) = listener.accept().await.expect("accept");
-    let conn = hub.admit(peer).expect("admitted").open(Instant::now());
+    let conn = hub
+        .admit(peer, Instant::now())
+        .expect("admitted")
+        .open(Instant::now());
     let handle = conn.handle();
     tokio::spawn(conn.drive(TokioIo(BufWriter::new(stream)), TokioTimer::new()));
     let client = client.await.expect("connect thread");

@@ -61,7 +61,7 @@ where
     F::Resolver: fmt::Debug + 'static,
     F::Builder: fmt::Debug + 'static,
 {
-    match hub.admit(addr) {
+    match hub.admit(addr, now) {
         Ok(admission) => Ok(Conn::new(admission.register(now))),
         Err(source) => Err(ConnectError::Rejected { addr, source }),
     }
@@ -207,6 +207,9 @@ async fn connect_once<R: Runtime>(
     };
     if let Err(err) = runtime.set_nodelay(&stream, config.nodelay) {
         tracing::debug!(%addr, error = %err, "set_nodelay failed");
+    }
+    if let Err(err) = runtime.set_keepalive(&stream, config.keepalive) {
+        tracing::debug!(%addr, error = %err, "set_keepalive failed");
     }
     Ok(stream)
 }

@@ -20,12 +20,16 @@ use super::Backoff;
 use crate::hub::HubConfig;
 use crate::session::SessionConfig;
 
+/// The default `keepalive` of servers and clients: 60 s.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
+
 /// Settings of a [`Server`](super::Server).
 ///
 /// | field | default |
 /// | --- | --- |
 /// | `hub` | [`HubConfig::default`] |
 /// | `nodelay` | true (game traffic is small messages that should not wait) |
+/// | `keepalive` | 60 s (TCP probes a peer silent that long, so a vanished one is found even with `idle_timeout` off) |
 /// | `backlog` | 1024 |
 /// | `accept_error_pause` | 100 ms |
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +39,9 @@ pub struct ServerConfig {
     pub hub: HubConfig,
     /// Set `TCP_NODELAY` on accepted sockets.
     pub nodelay: bool,
+    /// TCP keepalive on accepted sockets: probe a peer after this long
+    /// without traffic (`None`: off).
+    pub keepalive: Option<Duration>,
     /// The listen backlog.
     pub backlog: u32,
     /// How long to pause after an accept error such as running out of file
@@ -47,6 +54,7 @@ impl Default for ServerConfig {
         Self {
             hub: HubConfig::default(),
             nodelay: true,
+            keepalive: Some(DEFAULT_KEEPALIVE),
             backlog: 1024,
             accept_error_pause: Duration::from_millis(100),
         }
@@ -63,6 +71,12 @@ impl ServerConfig {
     /// Sets [`nodelay`](Self::nodelay).
     pub fn nodelay(mut self, nodelay: bool) -> Self {
         self.nodelay = nodelay;
+        self
+    }
+
+    /// Sets [`keepalive`](Self::keepalive).
+    pub fn keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.keepalive = idle;
         self
     }
 
@@ -87,6 +101,7 @@ impl ServerConfig {
 /// | `connect_timeout` | 5 s |
 /// | `reconnect` | `None`: do not reconnect |
 /// | `nodelay` | true |
+/// | `keepalive` | 60 s |
 /// | `jitter_seed` | [`ClientConfig::DEFAULT_JITTER_SEED`] |
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -100,6 +115,9 @@ pub struct ClientConfig {
     pub reconnect: Option<Backoff>,
     /// Set `TCP_NODELAY`.
     pub nodelay: bool,
+    /// TCP keepalive: probe the server after this long without traffic
+    /// (`None`: off).
+    pub keepalive: Option<Duration>,
     /// Seeds the [`SplitMix64`](crate::rng::SplitMix64) that draws the
     /// reconnect jitter. Clients with the same seed wait the same delays:
     /// give each of many clients its own (its index, say) so that clients
@@ -135,6 +153,12 @@ impl ClientConfig {
         self
     }
 
+    /// Sets [`keepalive`](Self::keepalive).
+    pub fn keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.keepalive = idle;
+        self
+    }
+
     /// Sets [`jitter_seed`](Self::jitter_seed).
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.jitter_seed = seed;
@@ -153,6 +177,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(5),
             reconnect: None,
             nodelay: true,
+            keepalive: Some(DEFAULT_KEEPALIVE),
             jitter_seed: Self::DEFAULT_JITTER_SEED,
         }
     }

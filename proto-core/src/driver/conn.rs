@@ -71,7 +71,7 @@ impl<F: MessageFactory> fmt::Debug for Conn<F> {
 /// use proto_core::hub::{Hub, HubConfig};
 ///
 /// let (hub, _events) = Hub::new(LengthField::laster40net(), HubConfig::default())?;
-/// let conn = hub.admit("127.0.0.1:5000".parse()?)?.open(Instant::now());
+/// let conn = hub.admit("127.0.0.1:5000".parse()?, Instant::now())?.open(Instant::now());
 /// assert_eq!(conn.id().get(), 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -428,6 +428,11 @@ where
         }
         let credit = &self.conn.slot.credit;
         let budget = session.read_budget(credit.pending());
+        if budget == 0 && session.is_rate_held() {
+            // The peer is past its rate: the session's deadline (the
+            // timer) says when reading goes on.
+            return Err(Step::default());
+        }
         if budget == 0 {
             // Paused: the queue drains as the socket takes bytes (the
             // write phase sees that), and the application's share falls

@@ -41,7 +41,7 @@ use bytes::BytesMut;
 
 pub use backoff::Backoff;
 pub use client::{Client, ConnectError};
-pub use config::{ClientConfig, ServerConfig};
+pub use config::{ClientConfig, DEFAULT_KEEPALIVE, ServerConfig};
 pub use conn::{AdmissionExt, Conn};
 pub use drive::Drive;
 pub use handler::Handler;

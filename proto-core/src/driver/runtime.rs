@@ -64,4 +64,8 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
     /// Sets `TCP_NODELAY` on `stream`.
     fn set_nodelay(&self, stream: &Self::Stream, nodelay: bool) -> io::Result<()>;
+
+    /// Turns TCP keepalive on `stream` on, probing after `idle` without
+    /// traffic, or off (`None`).
+    fn set_keepalive(&self, stream: &Self::Stream, idle: Option<Duration>) -> io::Result<()>;
 }

@@ -188,11 +188,15 @@ where
             };
             match accepted {
                 None => break,
-                Some(Ok((stream, peer))) => match hub.admit(peer) {
+                Some(Ok((stream, peer))) => match hub.admit(peer, runtime.now()) {
                     Ok(admission) => {
                         if let Err(err) = runtime.set_nodelay(&stream, config.nodelay) {
                             tracing::debug!(%peer, error = %err, "set_nodelay failed");
                         }
+                        if let Err(err) = runtime.set_keepalive(&stream, config.keepalive) {
+                            tracing::debug!(%peer, error = %err, "set_keepalive failed");
+                        }
+                        // The clock again: setting the option took time.
                         let conn = prepare(Conn::new(admission.register(runtime.now())));
                         let drive = conn.drive(stream, runtime.timer());
                         runtime.spawn(drive.detach());

@@ -247,7 +247,7 @@ impl<B: MessageBuilder + ?Sized> MessageBuilder for Box<B> {
 ///
 /// // No further bounds to satisfy: a hub opens sessions with it.
 /// let (hub, _events) = Hub::new(Tiny, HubConfig::default())?;
-/// let conn = hub.admit("127.0.0.1:9000".parse().unwrap()).unwrap().open(Instant::now());
+/// let conn = hub.admit("127.0.0.1:9000".parse().unwrap(), Instant::now()).unwrap().open(Instant::now());
 /// assert_eq!(conn.id().get(), 1);
 /// # Ok::<(), proto_core::session::ConfigError>(())
 /// ```

@@ -24,7 +24,7 @@
 //!
 //! let (hub, _events) = Hub::new(LengthField::laster40net(), HubConfig::default())?;
 //! let peer = "127.0.0.1:5000".parse()?;
-//! let conn = hub.admit(peer)?.open(Instant::now());
+//! let conn = hub.admit(peer, Instant::now())?.open(Instant::now());
 //! let id = conn.id();
 //! hub.join("lobby", id);
 //! let report = hub.broadcast_group("lobby", Bytes::from_static(b"welcome"))?;
@@ -75,6 +75,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -264,9 +265,9 @@ impl<F: MessageFactory> Hub<F> {
     /// Decides whether a connection from `peer` may open a session, and if
     /// so reserves its place (released if the [`Admission`] is dropped
     /// unopened). Refusals are counted in [`HubStats::rejected`].
-    pub fn admit(&self, peer: SocketAddr) -> Result<Admission<F>, Rejected> {
+    pub fn admit(&self, peer: SocketAddr, now: Instant) -> Result<Admission<F>, Rejected> {
         let mut registry = lock(&self.inner.registry);
-        registry.admit(peer.ip(), &self.inner.config.admission)?;
+        registry.admit(peer.ip(), &self.inner.config.admission, now)?;
         Ok(Admission::new(self.clone(), peer))
     }
 

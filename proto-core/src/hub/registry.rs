@@ -36,11 +36,16 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    pub(crate) fn admit(&mut self, ip: IpAddr, config: &AdmissionConfig) -> Result<(), Rejected> {
+    pub(crate) fn admit(
+        &mut self,
+        ip: IpAddr,
+        config: &AdmissionConfig,
+        now: Instant,
+    ) -> Result<(), Rejected> {
         let decision = if self.shutdown.is_some() {
             Err(Rejected::ShuttingDown)
         } else {
-            self.census.admit(ip, config)
+            self.census.admit(ip, config, now)
         };
         if let Err(rejected) = &decision {
             *self.stats.rejected.entry(rejected.label()).or_default() += 1;

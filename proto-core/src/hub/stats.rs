@@ -46,6 +46,12 @@ pub struct HubStats {
     /// Bytes queued for sending across all sessions now, as charged to the
     /// memory budget (in steps of 4 KiB per session).
     pub queued_bytes: usize,
+    /// Messages dropped past a session's rate limit
+    /// ([`RatePolicy::Drop`](crate::session::RatePolicy::Drop)).
+    pub messages_rate_dropped: u64,
+    /// Times a session stopped reading because its peer was past its rate
+    /// limit ([`RatePolicy::Pause`](crate::session::RatePolicy::Pause)).
+    pub rate_pauses: u64,
     /// Messages received and decoded that the application has not taken:
     /// waiting in the event stream, or discarded (the stream or a driver
     /// was dropped).
@@ -61,6 +67,8 @@ impl HubStats {
         self.messages_out += s.messages_out;
         self.sends_rejected += s.sends_rejected;
         self.messages_dropped_at_close += s.messages_dropped_at_close;
+        self.messages_rate_dropped += s.messages_rate_dropped;
+        self.rate_pauses += s.rate_pauses;
         self.queue_high_water_messages = self
             .queue_high_water_messages
             .max(s.queue_high_water_messages);

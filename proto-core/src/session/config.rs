@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{ConfigError, Overflow};
+use super::{ConfigError, Overflow, RateLimit, RatePolicy};
 use crate::message::MessageFactory;
 
 /// Heartbeat settings: ping after `interval` without receiving anything;
@@ -93,6 +93,7 @@ pub const fn message_cost(len: usize) -> usize {
 /// | `close_timeout` | 5 s | queued sends still unwritten are dropped |
 /// | `on_bad_frame` | [`BadFramePolicy::Close`] | close with `FrameTooLarge` or `MalformedFrame` |
 /// | `max_skipped_frames` | 1024 ([`DEFAULT_MAX_SKIPPED_FRAMES`]) | (under [`BadFramePolicy::Skip`]) the next bad frame closes as under `Close` |
+/// | `rate_limit` | off ([`RateLimit::none`]) | the [`RatePolicy`]: pause reading, drop and count, or close with `RateLimited` |
 /// | `half_close` | off | (end of stream from the peer: close after [`EndOfStream`](super::SessionEvent::EndOfStream) is polled, or stay open for replies) |
 ///
 /// The queue is bounded by bytes: with back-pressure on and
@@ -118,6 +119,7 @@ pub struct SessionConfig {
     pub(crate) half_close: bool,
     pub(crate) on_bad_frame: BadFramePolicy,
     pub(crate) max_skipped_frames: u64,
+    pub(crate) rate_limit: RateLimit,
 }
 
 /// The send queue's byte limit unless the codec needs more (2 MiB).
@@ -146,6 +148,7 @@ impl Default for SessionConfig {
             half_close: false,
             on_bad_frame: BadFramePolicy::Close,
             max_skipped_frames: DEFAULT_MAX_SKIPPED_FRAMES,
+            rate_limit: RateLimit::none(),
         }
     }
 }
@@ -301,6 +304,18 @@ impl SessionConfig {
         self
     }
 
+    /// How fast the peer may send application messages and payload
+    /// bytes, and what happens past that ([`RateLimit`]). Off by default:
+    /// a server's peers are often other servers or load generators that
+    /// legitimately send tens of thousands of messages a second, and the
+    /// memory a fast peer can make a session hold is already bounded by
+    /// back-pressure and the queue limits. Set one for clients on the open
+    /// internet (SECURITY.md gives figures for a chat server).
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
     /// Checks that the limits fit together and with a codec whose largest
     /// frame is `max_frame_wire_len` wire bytes
     /// ([`MessageFactory::max_frame_wire_len`](crate::message::MessageFactory::max_frame_wire_len);
@@ -329,6 +344,16 @@ impl SessionConfig {
             }
             None => 0,
         };
+        if let (Some(frame), Some(rate)) = (max_frame_wire_len, self.rate_limit.bytes) {
+            // Under Drop or Disconnect a message larger than the byte
+            // burst could never be received.
+            if self.rate_limit.policy != RatePolicy::Pause && rate.burst_value() < frame as u64 {
+                return Err(ConfigError::RateBurstBelowFrame {
+                    burst: rate.burst_value(),
+                    max_frame_wire_len: frame,
+                });
+            }
+        }
         if let Some(frame) = max_frame_wire_len {
             let required = frame.saturating_add(high);
             if max_queue_bytes < required {

@@ -50,4 +50,17 @@ pub enum ConfigError {
         /// `max_frame_wire_len + high`.
         required: usize,
     },
+    /// The byte rate's burst is below the codec's largest frame, and the
+    /// policy is not `Pause`: such a message could never be received.
+    #[error(
+        "rate_limit bytes burst {burst} is below the codec's largest frame \
+         ({max_frame_wire_len} wire bytes): under the Drop and Disconnect policies such a \
+         message could never be received; raise the burst to at least {max_frame_wire_len}"
+    )]
+    RateBurstBelowFrame {
+        /// The configured byte burst.
+        burst: u64,
+        /// The codec's largest frame on the wire.
+        max_frame_wire_len: usize,
+    },
 }

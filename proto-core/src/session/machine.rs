@@ -15,6 +15,7 @@ use inbox::Inbox;
 
 mod flow;
 mod inbox;
+mod rate;
 mod receive;
 mod timers;
 
@@ -151,6 +152,11 @@ pub struct Session<R, B> {
     paused: bool,
     /// Since when queued bytes wait without the socket taking any.
     stall_start: Option<Instant>,
+    /// The rate limit's meters (`None`: no limit set).
+    rate: Option<Box<rate::RateMeters>>,
+    /// Reading is held until the peer is back within its rate (as of the
+    /// last [`read_budget`](Self::read_budget)).
+    rate_held: bool,
 }
 
 impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
@@ -166,6 +172,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     ) -> Self {
         let config = config.into();
         let queue = LazyQueue::new(config.max_queue_messages, config.queue_bytes_for(None));
+        let rate = config.rate_limit.is_limited().then(Box::default);
         Self {
             config,
             reader: FrameReader::new(resolver),
@@ -186,6 +193,8 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             latest: now,
             paused: false,
             stall_start: None,
+            rate,
+            rate_held: false,
         }
     }
 

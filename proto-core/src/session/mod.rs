@@ -35,6 +35,7 @@ pub mod control;
 mod machine;
 mod overflow;
 mod queue;
+mod rate_limit;
 mod shared;
 mod stats;
 
@@ -46,5 +47,6 @@ pub use config::{
 pub use config_error::ConfigError;
 pub use machine::{Session, SessionEvent};
 pub use overflow::{Overflow, SendError};
+pub use rate_limit::{RateLimit, RatePolicy};
 pub use shared::SharedFrame;
 pub use stats::SessionStats;

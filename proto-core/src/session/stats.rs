@@ -28,6 +28,12 @@ pub struct SessionStats {
     /// [`BadFramePolicy::Skip`](super::BadFramePolicy::Skip) (the one that
     /// closed a session past `max_skipped_frames` is not counted).
     pub frames_skipped: u64,
+    /// Messages dropped past the rate limit under
+    /// [`RatePolicy::Drop`](super::RatePolicy::Drop).
+    pub messages_rate_dropped: u64,
+    /// Times reading stopped because the peer was past its rate limit,
+    /// under [`RatePolicy::Pause`](super::RatePolicy::Pause).
+    pub rate_pauses: u64,
     /// Round-trip time of the last heartbeat ping the peer answered: from
     /// the ping being queued to its pong being received (so it includes
     /// time in our send queue and the peer's). `None` until a pong answers

@@ -296,7 +296,7 @@ impl Harness {
         }
         self.opened += 1;
         let peer = SocketAddr::from(([10, 0, 0, flags.ip % 4], 4000));
-        let Ok(admission) = self.hub.admit(peer) else {
+        let Ok(admission) = self.hub.admit(peer, self.clock.now()) else {
             return;
         };
         if flags.unopened {
@@ -514,7 +514,7 @@ impl Harness {
                 .map(|i| {
                     let host = if i < per_ip { 1 } else { 2 + i as u8 };
                     let peer = SocketAddr::from(([10, 0, 0, host], 4000));
-                    hub.admit(peer)
+                    hub.admit(peer, Instant::now())
                         .expect("a free place after everything closed")
                 })
                 .collect();

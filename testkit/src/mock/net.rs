@@ -117,7 +117,7 @@ impl Net {
 
     /// Admits `peer`, opens and drives the session; runs until stalled.
     pub fn connect(&mut self, peer: SocketAddr) -> Peer {
-        let admission = self.hub.admit(peer).expect("admitted");
+        let admission = self.hub.admit(peer, self.clock.now()).expect("admitted");
         self.open(admission)
     }
 

@@ -256,7 +256,8 @@ pub struct DrivenLink {
 /// let (client, mut client_events) = Hub::new(codec, HubConfig::default())?;
 /// let mut sim = DrivenSim::new(Instant::now(), 7);
 /// let pipe = PipeConfig::default().max_segment(3);
-/// let link = sim.connect(client.admit(addr(1, 1))?, server.admit(addr(2, 2))?, pipe, pipe);
+/// let (c, s) = (client.admit(addr(1, 1), sim.now())?, server.admit(addr(2, 2), sim.now())?);
+/// let link = sim.connect(c, s, pipe, pipe);
 /// link.client.handle.send(Bytes::from_static(b"ping"))?;
 /// sim.run_until_idle();
 ///

@@ -1,5 +1,5 @@
 //! Limits on a real socket: admission (max sessions, per IP), the idle
-//! timeout, and the slow-consumer policy.
+//! timeout, the slow-consumer policy and the rate limit.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -7,10 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use proto_core::hub::{AdmissionConfig, HubConfig, HubStats};
-use proto_core::session::{CloseReason, Overflow, SendError, SessionConfig};
+use proto_core::hub::{AdmissionConfig, Event, HubConfig, HubStats};
+use proto_core::policy::Rate;
+use proto_core::session::{CloseReason, Overflow, RateLimit, RatePolicy, SendError, SessionConfig};
 
-use crate::harness::{EchoServer, Runtime, blocking, expect_closed, expect_opened, local};
+use crate::harness::{
+    EchoServer, Runtime, blocking, expect_closed, expect_message, expect_opened, local, next_event,
+    numbered,
+};
 use crate::peers::{RawOptions, RawPeer, raw};
 
 use crate::behaviours::{codec, connect, dropped_by_server, round_trip};
@@ -266,4 +270,122 @@ pub(crate) async fn slow_consumer_disconnected<R: Runtime>() {
     let stats = server.hub.stats();
     assert_eq!(stats.closed.get("slow_consumer"), Some(&1), "{stats:?}");
     assert_eq!(stats.live, 2, "{stats:?}");
+}
+
+/// `connection_rate_per_ip` 1 a second with a burst of 3: three
+/// connections in a row are admitted (one of them closed again at once:
+/// it still counts); the fourth is refused, counted as
+/// `connecting_too_fast`, while the admitted ones keep working.
+pub(crate) async fn admission_connection_rate<R: Runtime>() {
+    let config = HubConfig::default().admission(
+        AdmissionConfig::default().connection_rate_per_ip(Some(Rate::per_second(1).burst(3))),
+    );
+    let mut server = EchoServer::start::<R>(local(), codec(), config, true).await;
+    let mut clients = Vec::new();
+    for i in 0..3 {
+        let mut client = connect::<R>(server.addr).await;
+        let handle = expect_opened::<R>(&mut client.events).await;
+        server.next_opened::<R>().await;
+        if i == 0 {
+            handle.close();
+            let _ = expect_closed::<R>(&mut client.events, handle.id()).await;
+            server.next_closed::<R>().await;
+        } else {
+            clients.push((client, handle));
+        }
+    }
+    let stats = expect_refused::<R>(&server, "connecting_too_fast").await;
+    assert_eq!(stats.rejected.len(), 1, "{stats:?}");
+    for (client, handle) in &mut clients {
+        round_trip::<R>(client, handle, "admitted before the limit").await;
+    }
+    assert_eq!(server.hub.len(), 2);
+}
+
+// ----- rate limit -----
+
+/// A server limiting each session to 1 message a second with a burst of
+/// 10, under `policy`, echoing.
+async fn rate_limited_server<R: Runtime>(policy: RatePolicy, per_second: u64) -> EchoServer {
+    let limit = RateLimit::messages(Rate::per_second(per_second).burst(10)).policy(policy);
+    let config = HubConfig::default().session(SessionConfig::default().rate_limit(limit));
+    EchoServer::start::<R>(local(), codec(), config, true).await
+}
+
+/// `Disconnect` at 1 message/s, burst 10: ten sent at once are all echoed
+/// and the session stays open; eleven sent at once close the session
+/// with `RateLimited` after the first ten; the other session does not
+/// notice.
+pub(crate) async fn rate_limit_disconnect<R: Runtime>() {
+    let mut server = rate_limited_server::<R>(RatePolicy::Disconnect, 1).await;
+    let mut at = connect::<R>(server.addr).await;
+    let at_handle = expect_opened::<R>(&mut at.events).await;
+    let at_id = server.next_opened::<R>().await.id();
+    for i in 0..10 {
+        at_handle.send(numbered(i, 8)).unwrap();
+    }
+    for i in 0..10 {
+        let echo = expect_message::<R>(&mut at.events, at_handle.id()).await;
+        assert_eq!(echo, numbered(i, 8));
+    }
+
+    let mut over = connect::<R>(server.addr).await;
+    let over_handle = expect_opened::<R>(&mut over.events).await;
+    let over_id = server.next_opened::<R>().await.id();
+    for i in 0..11 {
+        over_handle.send(numbered(i, 8)).unwrap();
+    }
+    let closed = server.next_closed::<R>().await;
+    assert_eq!(closed.id, over_id);
+    assert_eq!(closed.reason, CloseReason::RateLimited);
+    assert_eq!(closed.stats.messages_in, 10);
+    // The client sees the close, after whatever echoes the server wrote
+    // before it closed at once (echoes sent later are refused: closed).
+    let reason = loop {
+        match next_event::<R>(&mut over.events, "the close").await {
+            Event::Message { .. } | Event::EndOfStream { .. } => {}
+            Event::Closed { reason, .. } => break reason,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert!(dropped_by_server(&reason), "client saw {reason}");
+    assert!(
+        server.hub.get(at_id).is_some(),
+        "the session within its rate closed"
+    );
+    assert_eq!(server.hub.stats().closed.get("rate_limited"), Some(&1));
+    // (The first session has spent its burst: its next message would be
+    // over the rate too.)
+    assert!(!server.hub.get(at_id).unwrap().is_closing());
+}
+
+/// `Pause` at 50 messages/s, burst 10: a batch of 30 is echoed whole, and
+/// then reading is held until the 20 past the burst are paid for
+/// (400 ms), so a message sent after the batch comes back no sooner than
+/// that; nothing is lost and the pause is counted.
+pub(crate) async fn rate_limit_pause<R: Runtime>() {
+    let mut server = rate_limited_server::<R>(RatePolicy::Pause, 50).await;
+    let mut client = connect::<R>(server.addr).await;
+    let handle = expect_opened::<R>(&mut client.events).await;
+    let on_server = server.next_opened::<R>().await;
+    let sent_at = Instant::now();
+    for i in 0..30 {
+        handle.send(numbered(i, 8)).unwrap();
+    }
+    for i in 0..30 {
+        let echo = expect_message::<R>(&mut client.events, handle.id()).await;
+        assert_eq!(echo, numbered(i, 8));
+    }
+    handle.send(numbered(30, 8)).unwrap();
+    let echo = expect_message::<R>(&mut client.events, handle.id()).await;
+    let took = sent_at.elapsed();
+    assert_eq!(echo, numbered(30, 8));
+    assert!(
+        took >= Duration::from_millis(400),
+        "the 31st message was echoed {took:?} after the batch was sent"
+    );
+    assert!(on_server.stats().rate_pauses >= 1);
+    assert_eq!(on_server.stats().messages_rate_dropped, 0);
+    assert!(!on_server.is_closing());
+    server.assert_no_failures();
 }

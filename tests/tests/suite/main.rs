@@ -49,6 +49,21 @@ macro_rules! suite {
             }
 
             #[test]
+            fn admission_connection_rate_at_and_over_burst() {
+                run::<$rt, _, _>(LIMIT, limits::admission_connection_rate::<$rt>);
+            }
+
+            #[test]
+            fn rate_limit_disconnect_at_and_over_burst() {
+                run::<$rt, _, _>(LIMIT, limits::rate_limit_disconnect::<$rt>);
+            }
+
+            #[test]
+            fn rate_limit_pause_holds_reading_loses_nothing() {
+                run::<$rt, _, _>(LIMIT, limits::rate_limit_pause::<$rt>);
+            }
+
+            #[test]
             fn closes_idle_session_with_idle_timeout() {
                 run::<$rt, _, _>(LIMIT, limits::idle_timeout::<$rt>);
             }

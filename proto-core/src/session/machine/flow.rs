@@ -24,7 +24,10 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     /// ([`is_paused`](Self::is_paused) tells which).
     ///
     /// Unlimited (`usize::MAX`) with back-pressure off; 0 once closed and
-    /// after end of stream.
+    /// after end of stream, and while the peer is past its
+    /// [`RateLimit`](crate::session::RateLimit) under
+    /// [`RatePolicy::Pause`](crate::session::RatePolicy::Pause) (until the
+    /// instant [`poll_timeout`](Self::poll_timeout) then includes).
     ///
     /// Contract: a driver that reads at most this many bytes per read keeps
     /// the send queue plus `pending` at or below `high` plus the codec's
@@ -40,21 +43,29 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     /// `write_timeout` instead.
     pub fn read_budget(&mut self, pending: usize) -> usize {
         let (budget, paused) = self.budget(pending);
-        if self.paused && !paused {
+        let rate_held = self.is_rate_held();
+        if (self.paused || self.rate_held) && !(paused || rate_held) {
             self.last_recv = self.latest;
             self.ping_sent = None;
             if self.frame_started.is_some() {
                 self.frame_started = Some(self.latest);
             }
         }
+        if rate_held && !self.rate_held {
+            self.stats.rate_pauses += 1;
+        }
         self.paused = paused;
-        budget
+        self.rate_held = rate_held;
+        if rate_held { 0 } else { budget }
     }
 
     /// [`read_budget`](Self::read_budget) without moving the hysteresis: what
     /// a read now would be allowed, for a harness (the simulator of
     /// `proto-testkit`) that asks before it reads.
     pub fn peek_read_budget(&self, pending: usize) -> usize {
+        if self.is_rate_held() {
+            return 0;
+        }
         self.budget(pending).0
     }
 

@@ -6,6 +6,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::Session;
+use super::rate::Admit;
 use crate::frame::FrameError;
 use crate::message::{MessageBuilder, MessageResolver};
 use crate::session::control::{self, Control};
@@ -66,11 +67,25 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     #[inline(always)]
     pub(super) fn deliver(&mut self, frame: Bytes, now: Instant) -> bool {
         if self.config.heartbeat.is_none() {
-            self.stats.messages_in += 1;
-            self.messages.push(frame);
-            return true;
+            return self.deliver_data(frame, now);
         }
         self.deliver_control(frame, now)
+    }
+
+    /// Delivers an application message, within the rate limit if one is
+    /// set; returns false if the session closed.
+    #[inline(always)]
+    fn deliver_data(&mut self, message: Bytes, now: Instant) -> bool {
+        if self.rate.is_some() {
+            match self.rate_admits(message.len(), now) {
+                Admit::Deliver => {}
+                Admit::Drop => return true,
+                Admit::Close => return false,
+            }
+        }
+        self.stats.messages_in += 1;
+        self.messages.push(message);
+        true
     }
 
     /// [`deliver`](Self::deliver) with heartbeats on: splits off the kind
@@ -78,10 +93,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     #[inline(never)]
     fn deliver_control(&mut self, frame: Bytes, now: Instant) -> bool {
         match control::parse(frame) {
-            Ok(Control::Data(message)) => {
-                self.stats.messages_in += 1;
-                self.messages.push(message);
-            }
+            Ok(Control::Data(message)) => return self.deliver_data(message, now),
             Ok(Control::Ping) => self.send_control(control::PONG),
             Ok(Control::Pong) => {
                 if let Some(rtt) = self.pings.pong(now) {

@@ -55,6 +55,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
                 .flatten()
                 .min(),
             State::Open => [
+                self.rate_ready_at(self.latest),
                 self.frame_deadline(),
                 self.heartbeat_deadline(),
                 self.idle_deadline(),
@@ -67,33 +68,40 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         }
     }
 
+    /// Whether the session, not the peer, holds reading up (back-pressure
+    /// or the rate limit's pause): the deadlines that wait for the peer do
+    /// not run.
+    fn holds_reading(&self) -> bool {
+        self.paused || self.rate_held
+    }
+
     pub(super) fn due(&self, deadline: Option<Instant>, now: Instant) -> bool {
         deadline.is_some_and(|d| now >= d)
     }
 
     pub(super) fn frame_deadline(&self) -> Option<Instant> {
-        if self.paused {
+        if self.holds_reading() {
             return None;
         }
         Some(self.frame_started? + self.config.frame_timeout?)
     }
 
     pub(super) fn idle_deadline(&self) -> Option<Instant> {
-        if self.paused {
+        if self.holds_reading() {
             return None;
         }
         Some(self.last_recv + self.config.idle_timeout?)
     }
 
     pub(super) fn heartbeat_deadline(&self) -> Option<Instant> {
-        if self.paused {
+        if self.holds_reading() {
             return None;
         }
         Some(self.ping_sent? + self.config.heartbeat?.timeout)
     }
 
     pub(super) fn ping_deadline(&self) -> Option<Instant> {
-        if self.paused {
+        if self.holds_reading() {
             return None;
         }
         if self.input_closed {
