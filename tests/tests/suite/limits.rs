@@ -302,6 +302,51 @@ pub(crate) async fn admission_connection_rate<R: Runtime>() {
     assert_eq!(server.hub.len(), 2);
 }
 
+/// `frame_timeout` 400 ms on a real socket: a peer that announces a
+/// 10-byte frame and trickles it a byte every 100 ms (slowloris) is closed
+/// with `FrameTimeout`, not before 400 ms, while another client's round
+/// trips go on.
+pub(crate) async fn slowloris_frame_timeout<R: Runtime>() {
+    let deadline = Duration::from_millis(400);
+    let config = HubConfig::default().session(
+        SessionConfig::default()
+            .frame_timeout(Some(deadline))
+            .idle_timeout(None),
+    );
+    let mut server = EchoServer::start::<R>(local(), codec(), config, true).await;
+    let mut fine = connect::<R>(server.addr).await;
+    let fine_handle = expect_opened::<R>(&mut fine.events).await;
+    server.next_opened::<R>().await;
+
+    let addr = server.addr;
+    let trickler = std::thread::spawn(move || {
+        use std::io::Write;
+        let mut peer = RawPeer::connect(addr, RawOptions::default());
+        let started = Instant::now();
+        peer.stream.write_all(&10u32.to_le_bytes()).expect("header");
+        // A byte every 100 ms until the server closes (a write fails or
+        // the read sees the end), for at most 5 s.
+        for _ in 0..50 {
+            std::thread::sleep(Duration::from_millis(100));
+            if peer.stream.write_all(b"x").is_err() {
+                break;
+            }
+        }
+        started
+    });
+    let slow_id = server.next_opened::<R>().await.id();
+    round_trip::<R>(&mut fine, &fine_handle, "while a peer trickles").await;
+    let closed = server.next_closed::<R>().await;
+    assert_eq!(closed.id, slow_id);
+    assert_eq!(closed.reason, CloseReason::FrameTimeout);
+    let started = blocking(move || trickler.join().expect("the trickler")).await;
+    assert!(
+        started.elapsed() >= deadline,
+        "closed before the frame deadline"
+    );
+    round_trip::<R>(&mut fine, &fine_handle, "after the trickler is gone").await;
+}
+
 // ----- rate limit -----
 
 /// A server limiting each session to 1 message a second with a burst of

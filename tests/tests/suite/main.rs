@@ -54,6 +54,11 @@ macro_rules! suite {
             }
 
             #[test]
+            fn slowloris_closed_at_frame_timeout() {
+                run::<$rt, _, _>(LIMIT, limits::slowloris_frame_timeout::<$rt>);
+            }
+
+            #[test]
             fn rate_limit_disconnect_at_and_over_burst() {
                 run::<$rt, _, _>(LIMIT, limits::rate_limit_disconnect::<$rt>);
             }
