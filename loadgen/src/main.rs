@@ -2,7 +2,9 @@
 //! reply verified (content, order, once), with latency percentiles from
 //! hdrhistogram. Modes: closed-loop `echo`, open-loop `rate`, `idle`
 //! connections (with the server's memory per connection), `broadcast`
-//! fan-out. Loopback only, bounded in time; it stops by itself and exits
+//! fan-out, and `hostile`: the `rate` load beside clients that attack the
+//! server (silent, garbage, oversized frames, one byte a second, never
+//! reading, connecting in a loop), each expected to be closed by it. Loopback only, bounded in time; it stops by itself and exits
 //! non-zero if anything was lost, corrupt or failed.
 //!
 //! ```text
@@ -10,6 +12,7 @@
 //! cargo run --release -p proto-loadgen -- rate --connections 10000 --rate 10 --seconds 10
 //! cargo run --release -p proto-loadgen -- idle --connections 10000 --server-pid 1234
 //! cargo run --release -p proto-loadgen -- broadcast --members 1000 --senders 1 --rate 1000
+//! cargo run --release -p proto-loadgen -- hostile --legit 50 --rate 100 --silent 1000 --max-frame 1048576
 //! ```
 
 mod conn;
@@ -72,6 +75,40 @@ enum Mode {
         #[arg(long)]
         server_pid: Option<u32>,
     },
+    /// `--legit` connections at `--rate` messages a second (as `rate`),
+    /// while hostile connections attack the server; each hostile one must
+    /// be closed by the server before the run ends (plus 10 s).
+    Hostile {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Legitimate connections.
+        #[arg(long, default_value_t = 50)]
+        legit: usize,
+        /// Messages a second per legitimate connection.
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
+        /// Connections that send nothing (closed by the idle timeout).
+        #[arg(long, default_value_t = 0)]
+        silent: usize,
+        /// Connections that send random bytes announcing a 4 GiB frame.
+        #[arg(long, default_value_t = 0)]
+        garbage: usize,
+        /// Connections that announce a frame one byte over `--max-frame`.
+        #[arg(long, default_value_t = 0)]
+        oversize: usize,
+        /// Connections that send one byte a second (slowloris).
+        #[arg(long, default_value_t = 0)]
+        trickle: usize,
+        /// Connections that send large messages and never read.
+        #[arg(long, default_value_t = 0)]
+        never_read: usize,
+        /// Connections opened and closed in a loop.
+        #[arg(long, default_value_t = 0)]
+        churn: usize,
+        /// The server's largest frame, in payload bytes.
+        #[arg(long, default_value_t = 1 << 20)]
+        max_frame: usize,
+    },
     /// Fan-out through a server that sends each message to every session.
     Broadcast {
         #[command(flatten)]
@@ -125,7 +162,8 @@ fn main() -> ExitCode {
         Mode::Echo { common, .. }
         | Mode::Rate { common, .. }
         | Mode::Idle { common, .. }
-        | Mode::Broadcast { common, .. } => common,
+        | Mode::Broadcast { common, .. }
+        | Mode::Hostile { common, .. } => common,
     };
     match run(&cli.mode, common) {
         Ok(report) => {
@@ -153,6 +191,15 @@ fn run(mode: &Mode, args: &CommonArgs) -> Result<Report, String> {
         | Mode::Rate { connections, .. }
         | Mode::Idle { connections, .. } => *connections,
         Mode::Broadcast { members, .. } => *members,
+        Mode::Hostile {
+            legit,
+            silent,
+            garbage,
+            oversize,
+            trickle,
+            never_read,
+            ..
+        } => legit + silent + garbage + oversize + trickle + never_read + 1,
     };
     conn::raise_fd_limit(connections)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -207,6 +254,35 @@ fn run(mode: &Mode, args: &CommonArgs) -> Result<Report, String> {
                     .with_tally(&idle.tally);
                 r.failed_connections = idle.failed;
                 r.rss_per_connection = idle.rss_per_connection;
+                r
+            }
+            Mode::Hostile {
+                legit,
+                rate,
+                silent,
+                garbage,
+                oversize,
+                trickle,
+                never_read,
+                churn,
+                max_frame,
+                ..
+            } => {
+                let attack = modes::hostile::Attack {
+                    silent: *silent,
+                    garbage: *garbage,
+                    oversize: *oversize,
+                    trickle: *trickle,
+                    never_read: *never_read,
+                    churn: *churn,
+                    max_frame: *max_frame,
+                };
+                let run = modes::hostile::run(&common, *legit, *rate, attack).await;
+                let mut r =
+                    Report::new("hostile", &args.label, *legit, measured).with_tally(&run.tally);
+                r.failed_connections = run.failed;
+                r.lost = run.lost;
+                r.hostile = Some(run.kinds);
                 r
             }
             Mode::Broadcast {

@@ -1,7 +1,11 @@
 //! What a run measured, as a table row or JSON.
 
+use std::collections::BTreeMap;
+
 use hdrhistogram::Histogram;
 use serde::Serialize;
+
+use crate::modes::hostile::Outcome;
 
 /// Counters shared by a run's connections.
 #[derive(Debug)]
@@ -80,6 +84,9 @@ pub(crate) struct Report {
     /// Idle mode: the server's resident set per connection, if its pid
     /// was given.
     pub(crate) rss_per_connection: Option<f64>,
+    /// Hostile mode: what happened to each kind of hostile connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) hostile: Option<BTreeMap<&'static str, Outcome>>,
 }
 
 impl Report {
@@ -101,6 +108,7 @@ impl Report {
             errors: 0,
             error_samples: Vec::new(),
             rss_per_connection: None,
+            hostile: None,
         }
     }
 
@@ -122,7 +130,12 @@ impl Report {
 
     /// Whether every reply was as sent and nothing was lost.
     pub(crate) fn clean(&self) -> bool {
-        self.errors == 0 && self.lost == 0 && self.failed_connections == 0
+        let hostile_closed = self
+            .hostile
+            .iter()
+            .flatten()
+            .all(|(_, outcome)| outcome.still_open == 0 && outcome.failed_connect == 0);
+        self.errors == 0 && self.lost == 0 && self.failed_connections == 0 && hostile_closed
     }
 
     pub(crate) fn print(&self, json: bool) {
@@ -151,6 +164,12 @@ impl Report {
                 .map(|b| format!(" {b:.0} B RSS per connection |"))
                 .unwrap_or_default(),
         ));
+        for (kind, o) in self.hostile.iter().flatten() {
+            emit(&format!(
+                "|   hostile {kind} | {} conns | closed by server {} | still open {} | failed to connect {} |",
+                o.connections, o.closed_by_server, o.still_open, o.failed_connect
+            ));
+        }
         for sample in &self.error_samples {
             eprintln!("  error: {sample}");
         }

@@ -2,6 +2,7 @@
 
 pub(crate) mod broadcast;
 pub(crate) mod echo;
+pub(crate) mod hostile;
 pub(crate) mod idle;
 pub(crate) mod rate;
 mod reader;
