@@ -25,6 +25,7 @@ use crate::paths::{Events, decode_all_paths};
 pub mod driver;
 pub mod encode;
 pub mod input;
+pub mod rate;
 pub mod seeds;
 pub mod session;
 #[cfg(test)]
@@ -36,6 +37,7 @@ pub use driver::{DriverOp, DriverOps, DriverSetup};
 use input::{
     DecodeLengthField, DecodeLine, DecodeRaw, Payload, Prefix, RoundTrip, RoundTripCodec, WriteStep,
 };
+pub use rate::{RateOp, RateOps, RateStep};
 pub use session::{SessionOp, SessionOps, SessionSetup};
 
 /// Every fuzz target, by the name of its corpus directory.
@@ -46,6 +48,7 @@ pub const TARGETS: &[&str] = &[
     "round_trip",
     "session_ops",
     "driver_ops",
+    "rate_limit",
 ];
 
 /// Decodes `data` as `arbitrary` does for a fuzz target (the whole input,
@@ -74,6 +77,7 @@ pub fn run_bytes(target: &str, data: &[u8], start: std::time::Instant) -> bool {
         "round_trip" => run(data, round_trip),
         "session_ops" => run(data, |ops| session_ops(ops, start)),
         "driver_ops" => run(data, |ops| driver_ops(ops, start)),
+        "rate_limit" => run(data, |ops| rate_limit(ops, start)),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -104,6 +108,14 @@ pub fn session_ops(input: SessionOps, start: std::time::Instant) {
 /// `start` is the origin of the virtual clock.
 pub fn driver_ops(input: DriverOps, start: std::time::Instant) {
     driver::run(input, start);
+}
+
+/// Charges and checks one rate meter under an arbitrary rate, in virtual
+/// time from `start`, and asserts that its answers agree with each other
+/// and that it never lets through more than the rate earned (see
+/// [`rate::run`]).
+pub fn rate_limit(input: RateOps, start: std::time::Instant) {
+    rate::run(input, start);
 }
 
 /// Decodes a stream with a length-field codec built from the input, cut into

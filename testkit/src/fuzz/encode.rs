@@ -18,6 +18,7 @@ use super::input::{
     LineInput, LineMax, MaxLen, Offset, Payload, Prefix, RoundTrip, RoundTripCodec, Strip, Width,
     WriteStep,
 };
+use super::rate::{RateOp, RateOps, RateStep};
 use super::session::{Beat, Marks, Policy, SessionOp, SessionOps, SessionSetup, Timing};
 
 /// A value written as `arbitrary` reads it.
@@ -179,6 +180,13 @@ fields!(DriverSetup {
     max_sessions, per_ip, event_capacity, memory_budget; budget_disconnect
 });
 fields!(DriverOps { setup; ops });
+fields!(RateOps { per_second, burst; steps });
+fields!(RateStep { advance_us, units; op });
+variants!(RateOp {
+    TryTake,
+    Take,
+    Check
+});
 
 variants!(Offset { Near(a), Far(a), Past(a) });
 variants!(Width {

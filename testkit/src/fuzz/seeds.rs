@@ -19,6 +19,7 @@ use super::input::{
     LineInput, LineMax, MaxLen, Offset, Payload, Prefix, RoundTrip, RoundTripCodec, Strip, Width,
     WriteStep,
 };
+use super::rate::{RateOp, RateOps, RateStep};
 use super::session::{Beat, Policy, SessionOp, SessionOps, SessionSetup, Timing};
 
 /// One seed.
@@ -72,6 +73,7 @@ pub fn all() -> Vec<Seed> {
         round_trip(),
         session_ops(),
         driver_ops(),
+        rate_limit(),
     ]
     .into_iter()
     .flatten()
@@ -392,5 +394,70 @@ fn driver_ops() -> Vec<Seed> {
         seed("driver_ops", "handler_shutdown", DriverOps { setup: DriverSetup { max_queue_messages: 3, queue: 50, max_transmit: 7, timing: Timing { heartbeat: None, idle_timeout: None, frame_timeout: None, close_timeout: 50, half_close: false }, backpressure: true, write_timeout: Some(50), max_sessions: 0, per_ip: 2, event_capacity: 0, memory_budget: None, budget_disconnect: false }, ops: vec![DriverOp::Open(OpenFlags { handler: true, ip: 0, unopened: false, held: false }), DriverOp::Open(OpenFlags { handler: false, ip: 1, unopened: false, held: false }), DriverOp::PeerFrame { s: 0, ping: false, body: b(b"hi") }, DriverOp::PeerFrame { s: 1, ping: false, body: b(b"!") }, DriverOp::WriteMode { s: 0, mode: Writes::Partial(1) }, DriverOp::Broadcast { to: Target::Everyone, len: 6 }, DriverOp::HubWide(true), DriverOp::Open(OpenFlags { handler: false, ip: 0, unopened: false, held: false }), DriverOp::ReadEvents(1), DriverOp::Time(10), DriverOp::HubWide(false), DriverOp::ReadEvents(0)] }),
         // Heartbeats on, half close on: pings, end of stream, a reply, timeouts.
         seed("driver_ops", "heartbeat_half_close", DriverOps { setup: DriverSetup { max_queue_messages: 0, queue: 255, max_transmit: 63, timing: Timing { heartbeat: Some(Beat { interval: 3, timeout: 4 }), idle_timeout: Some(10), frame_timeout: Some(10), close_timeout: 10, half_close: true }, backpressure: true, write_timeout: Some(10), max_sessions: 0, per_ip: 0, event_capacity: 3, memory_budget: None, budget_disconnect: false }, ops: vec![DriverOp::Open(OpenFlags { handler: false, ip: 0, unopened: false, held: false }), DriverOp::Time(0), DriverOp::PeerFrame { s: 0, ping: true, body: b(b"") }, DriverOp::Time(0), DriverOp::PeerFrame { s: 0, ping: false, body: b(b"\x01\x02") }, DriverOp::PeerEof(0), DriverOp::ReadEvents(0), DriverOp::SendHandle { s: 0, how: HandleSend::With(Policy::Reject), len: 4 }, DriverOp::Close { s: 0, how: CloseHow::HandleClose }, DriverOp::Time(0), DriverOp::Time(0), DriverOp::ReadEvents(0)] }),
+    ]
+}
+
+fn rate_limit() -> Vec<Seed> {
+    let step = |advance_us, units, op| RateStep {
+        advance_us,
+        units,
+        op,
+    };
+    let take = |advance_us, units| step(advance_us, units, RateOp::TryTake);
+    vec![
+        seed(
+            "rate_limit",
+            "burst-then-wait",
+            RateOps {
+                per_second: 10,
+                burst: 3,
+                steps: vec![
+                    take(0, 1),
+                    take(0, 1),
+                    take(0, 1),
+                    take(0, 1),
+                    step(65_535, 0, RateOp::Check),
+                    take(34_465, 1),
+                    take(0, 1),
+                ],
+            },
+        ),
+        seed(
+            "rate_limit",
+            "debt-then-pay",
+            RateOps {
+                per_second: 1000,
+                burst: 5,
+                steps: vec![
+                    step(0, 100, RateOp::Take),
+                    step(1, 0, RateOp::Check),
+                    take(65_535, 1),
+                    take(30_000, 5),
+                ],
+            },
+        ),
+        seed(
+            "rate_limit",
+            "clamped",
+            RateOps {
+                per_second: u32::MAX,
+                burst: 0,
+                steps: vec![
+                    take(0, 1),
+                    take(0, 2),
+                    step(0, u16::MAX, RateOp::Take),
+                    step(1, 1, RateOp::Check),
+                ],
+            },
+        ),
+        seed(
+            "rate_limit",
+            "zero-rate",
+            RateOps {
+                per_second: 0,
+                burst: u16::MAX,
+                steps: vec![take(0, u16::MAX), take(0, 1), take(65_535, 1)],
+            },
+        ),
     ]
 }
