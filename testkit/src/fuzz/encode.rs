@@ -19,7 +19,7 @@ use super::input::{
     WriteStep,
 };
 use super::rate::{RateOp, RateOps, RateStep};
-use super::session::{Beat, Marks, Policy, SessionOp, SessionOps, SessionSetup, Timing};
+use super::session::{Beat, Marks, Policy, RateSetup, SessionOp, SessionOps, SessionSetup, Timing};
 
 /// A value written as `arbitrary` reads it.
 pub trait Encode {
@@ -170,9 +170,10 @@ fields!(Marks { low, high; scale });
 fields!(Beat { interval; timeout });
 fields!(Timing { heartbeat, idle_timeout, frame_timeout, close_timeout; half_close });
 fields!(SessionSetup {
-    max_queue_messages, max_queue_quarter, marks, write_timeout, max_transmit, timing;
-    skip_bad_frames
+    max_queue_messages, max_queue_quarter, marks, write_timeout, max_transmit, timing,
+    skip_bad_frames; rate
 });
+fields!(RateSetup { per_second, burst, bytes; policy });
 fields!(SessionOps { setup; ops });
 fields!(OpenFlags { handler, ip, unopened; held });
 fields!(DriverSetup {

@@ -8,9 +8,10 @@ use arbitrary::Arbitrary;
 
 use super::input::Blob;
 use proto_core::frame::{LengthField, LengthFieldCodec};
+use proto_core::policy::Rate;
 use proto_core::session::{
-    BadFramePolicy, CloseReason, Heartbeat, Overflow, SendError, Session, SessionConfig,
-    SessionEvent, WaterMarks,
+    BadFramePolicy, CloseReason, Heartbeat, Overflow, RateLimit, RatePolicy, SendError, Session,
+    SessionConfig, SessionEvent, WaterMarks,
 };
 
 type S = Session<LengthFieldCodec, LengthFieldCodec>;
@@ -93,6 +94,41 @@ pub struct SessionSetup {
     /// [`BadFramePolicy::Skip`] with this `max_skipped_frames` (% 16);
     /// none: [`BadFramePolicy::Close`].
     pub skip_bad_frames: Option<u8>,
+    /// A rate limit (none: off).
+    pub rate: Option<RateSetup>,
+}
+
+/// A session's rate limit: `per_second + 1` units a second with a burst
+/// of `burst + 1`, on messages or payload bytes, under `policy % 3`
+/// (pause, drop, disconnect).
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSetup {
+    /// Units a second, minus 1.
+    pub per_second: u8,
+    /// The burst, minus 1.
+    pub burst: u8,
+    /// Limit payload bytes instead of messages.
+    pub bytes: bool,
+    /// The policy (% 3).
+    pub policy: u8,
+}
+
+impl RateSetup {
+    /// The rate limit.
+    pub fn limit(self) -> RateLimit {
+        let rate =
+            Rate::per_second(u64::from(self.per_second) + 1).burst(u64::from(self.burst) + 1);
+        let limit = if self.bytes {
+            RateLimit::none().bytes(rate)
+        } else {
+            RateLimit::messages(rate)
+        };
+        limit.policy(match self.policy % 3 {
+            0 => RatePolicy::Pause,
+            1 => RatePolicy::Drop,
+            _ => RatePolicy::Disconnect,
+        })
+    }
 }
 
 /// How a send treats a full queue.
@@ -201,7 +237,8 @@ pub(super) fn run(input: SessionOps, start: Instant) {
         .max_queue_bytes(max_bytes)
         .max_transmit_bytes(usize::from(c.max_transmit) + 1)
         .on_bad_frame(bad_frame)
-        .max_skipped_frames(max_skipped);
+        .max_skipped_frames(max_skipped)
+        .rate_limit(c.rate.map_or(RateLimit::none(), RateSetup::limit));
     let codec = LengthField::laster40net().max_frame_length(64 + usize::from(c.max_transmit));
     let mut now = start;
     let mut s = Session::new(codec.new_codec(), codec.new_codec(), config, now);
@@ -278,13 +315,23 @@ pub(super) fn run(input: SessionOps, start: Instant) {
                 let pending = usize::from(pending);
                 let ended = s.is_closed() || checker.eof;
                 let budget = s.read_budget(pending);
+                let held = s.is_rate_held();
                 match marks {
                     _ if ended => assert_eq!(budget, 0, "budget after close or end of stream"),
+                    _ if held => assert_eq!(budget, 0, "budget while past the rate"),
                     None => assert_eq!(budget, usize::MAX, "budget without marks"),
                     Some(m) => {
                         assert!(budget <= m.high, "budget {budget} over high {}", m.high);
                         assert_eq!(budget == 0, s.is_paused(), "budget 0 but not paused");
                     }
+                }
+                if held {
+                    // A deadline ends the hold (it may be another one, due
+                    // already: the caller fires it and asks again).
+                    assert!(
+                        s.poll_timeout().is_some(),
+                        "held with no deadline to end it"
+                    );
                 }
             }
             SessionOp::WriteNothing => s.handle_written(0, now),

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::Session;
+use super::{Session, State};
 use crate::message::{MessageBuilder, MessageResolver};
 use crate::policy::RateMeter;
 use crate::session::{CloseReason, RatePolicy};
@@ -85,8 +85,10 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     }
 
     /// Whether reading waits for the peer to be back within its rate (as
-    /// of the latest time the session saw).
+    /// of the latest time the session saw). Only an open session that
+    /// still reads is held: once closing, or after end of stream, there
+    /// is nothing to hold.
     pub fn is_rate_held(&self) -> bool {
-        self.rate_ready_at(self.latest).is_some()
+        self.state == State::Open && !self.input_closed && self.rate_ready_at(self.latest).is_some()
     }
 }

@@ -55,7 +55,9 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
                 .flatten()
                 .min(),
             State::Open => [
-                self.rate_ready_at(self.latest),
+                self.is_rate_held()
+                    .then(|| self.rate_ready_at(self.latest))
+                    .flatten(),
                 self.frame_deadline(),
                 self.heartbeat_deadline(),
                 self.idle_deadline(),
