@@ -46,6 +46,19 @@ pub struct Settings {
     pub max_malformed: u32,
     /// Seconds queued messages may take to flush on shutdown.
     pub grace: f64,
+    /// The SQLite file that keeps room history (created on first run);
+    /// empty: no history. The `chat_server` program opens it; a
+    /// [`ChatServer`](crate::server::ChatServer) built in code keeps
+    /// history only when given a store.
+    pub history_file: PathBuf,
+    /// Lines kept per room (on disk and in memory); `/history N` shows
+    /// at most this many.
+    pub history_lines: usize,
+    /// Lines of a room's history shown to a user entering it.
+    pub history_on_join: usize,
+    /// Lines that may wait for the history writer; past that, lines are
+    /// not stored (counted, and logged).
+    pub history_queue: usize,
 }
 
 impl Default for Settings {
@@ -63,6 +76,10 @@ impl Default for Settings {
             transfer_window: crate::DEFAULT_WINDOW,
             max_malformed: 5,
             grace: 5.0,
+            history_file: PathBuf::from("chat-history.sqlite3"),
+            history_lines: 100,
+            history_on_join: 5,
+            history_queue: 1024,
         }
     }
 }
@@ -139,9 +156,9 @@ impl Settings {
                 )));
             }
         }
-        if self.max_clients == 0 || self.transfer_window == 0 {
+        if self.max_clients == 0 || self.transfer_window == 0 || self.history_queue == 0 {
             return Err(SettingsError::Invalid(
-                "max_clients and transfer_window must be at least 1".into(),
+                "max_clients, transfer_window and history_queue must be at least 1".into(),
             ));
         }
         Ok(())
@@ -207,6 +224,19 @@ pub struct ServerArgs {
     /// Seconds queued messages may take to flush on shutdown [default: 5].
     #[arg(long)]
     pub grace: Option<f64>,
+    /// SQLite file for room history, created on first run; "" turns
+    /// history off [default: chat-history.sqlite3].
+    #[arg(long, value_name = "PATH")]
+    pub history_file: Option<PathBuf>,
+    /// Lines of history kept per room [default: 100].
+    #[arg(long)]
+    pub history_lines: Option<usize>,
+    /// Lines of history shown on entering a room [default: 5].
+    #[arg(long)]
+    pub history_on_join: Option<usize>,
+    /// Lines that may wait for the history writer [default: 1024].
+    #[arg(long)]
+    pub history_queue: Option<usize>,
     /// Shut down by itself after this many seconds (for scripts).
     #[arg(long)]
     pub run_for: Option<f64>,
@@ -236,8 +266,14 @@ impl ServerArgs {
             max_file_size,
             transfer_window,
             max_malformed,
-            grace
+            grace,
+            history_lines,
+            history_on_join,
+            history_queue
         );
+        if let Some(path) = &self.history_file {
+            s.history_file = path.clone();
+        }
         s.check()?;
         Ok(s)
     }

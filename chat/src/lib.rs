@@ -22,6 +22,9 @@
 //!   the terminal client; [`render`]: server messages as lines.
 //! - [`config`]: [`Settings`](config::Settings) from defaults, a TOML file
 //!   and flags.
+//! - [`jobs`]: [`JobQueue`](jobs::JobQueue), blocking work behind a
+//!   bounded queue on a thread of its own (the history writer uses it);
+//!   [`history`]: room history behind a storage trait, SQLite by default.
 //!
 //! ## Why one task owns the rooms
 //!
@@ -53,6 +56,8 @@ pub mod command;
 pub mod config;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
+pub mod history;
+pub mod jobs;
 pub mod protocol;
 pub mod render;
 pub mod server;

@@ -99,6 +99,18 @@ impl Message {
                 put_string(&mut buf, from);
                 put_string(&mut buf, text);
             }
+            Self::History { count } => buf.put_u16_le(*count),
+            Self::Past {
+                room,
+                from,
+                text,
+                at_ms,
+            } => {
+                put_string(&mut buf, room);
+                put_string(&mut buf, from);
+                put_string(&mut buf, text);
+                buf.put_u64_le(*at_ms);
+            }
             Self::Accept { id } => buf.put_u64_le(*id),
             Self::Refuse { id, reason } | Self::Cancel { id, reason } => {
                 buf.put_u64_le(*id);

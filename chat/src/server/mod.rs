@@ -11,6 +11,7 @@
 
 mod door;
 mod events;
+mod history;
 mod launch;
 mod requests;
 mod state;
@@ -27,9 +28,12 @@ use proto_core::hub::{AdmissionConfig, Event, Events, HubConfig, HubStats};
 use proto_core::session::{Heartbeat, SessionConfig};
 
 pub use door::{Door, UserKey};
+pub use history::open_history;
 pub use state::LOBBY;
 
 use crate::config::{Settings, secs};
+use crate::history::HistoryStore;
+use crate::jobs::JobStats;
 use crate::protocol::MAX_FRAME;
 use state::{Chat, Deadlines};
 
@@ -60,6 +64,9 @@ pub struct ServerReport {
     pub text: HubStats,
     /// Messages that sessions refused (queue full or closing).
     pub refused_sends: u64,
+    /// The history writer's counters, after its drain (`None`: no
+    /// history).
+    pub history: Option<JobStats>,
 }
 
 /// The chat server: both doors bound, not yet accepting. Call
@@ -70,6 +77,7 @@ pub struct ChatServer<R: Runtime> {
     text: Server<Line, R>,
     binary_events: Events,
     text_events: Events,
+    history: Option<Box<dyn HistoryStore>>,
 }
 
 impl<R: Runtime> std::fmt::Debug for ChatServer<R> {
@@ -117,7 +125,15 @@ impl<R: Runtime + Default> ChatServer<R> {
             text,
             binary_events,
             text_events,
+            history: None,
         })
+    }
+
+    /// Keeps room history in `store` (loaded when [`run`](Self::run)
+    /// starts, written through a bounded job queue, drained on shutdown).
+    pub fn with_history(mut self, store: impl HistoryStore) -> Self {
+        self.history = Some(Box::new(store));
+        self
     }
 
     /// The binary door's address.
@@ -146,7 +162,12 @@ impl<R: Runtime + Default> ChatServer<R> {
             text,
             mut binary_events,
             mut text_events,
+            history,
         } = self;
+        let history = match history {
+            Some(store) => history::History::start(store, &settings),
+            None => history::History::off(),
+        };
         let grace = secs(settings.grace);
         let (binary_hub, text_hub) = (binary.hub().clone(), text.hub().clone());
         let addrs = (binary.local_addr(), text.local_addr());
@@ -169,6 +190,7 @@ impl<R: Runtime + Default> ChatServer<R> {
             });
         }));
         let mut chat = Chat::new(settings, binary_hub.clone(), text_hub.clone(), deadlines);
+        chat.history = history;
         let mut stop = pin!(stop);
         let (mut stopping, mut binary_open, mut text_open) = (false, true, true);
         while binary_open || text_open {
@@ -225,10 +247,12 @@ impl<R: Runtime + Default> ChatServer<R> {
                 }
             }
         }
+        let refused_sends = chat.refused_sends;
         let report = ServerReport {
             binary: binary_hub.stats(),
             text: text_hub.stats(),
-            refused_sends: chat.refused_sends,
+            refused_sends,
+            history: chat.history.drain().await,
         };
         tracing::info!(?report, "chat server stopped");
         report

@@ -28,6 +28,7 @@ impl Chat {
         match message {
             Message::Say { text } => {
                 tracing::debug!(user = %key, %room, "said");
+                self.record(&room, &name, &text);
                 self.announce(
                     &room,
                     &Message::Said {
@@ -87,6 +88,7 @@ impl Chat {
                     format!("no user named {to:?} (/who lists this room)"),
                 ),
             },
+            Message::History { count } => self.replay(key, &room, count),
             Message::Offer { id, to, file, size } => self.offer(key, id, &to, file, size),
             Message::Accept { .. }
             | Message::Refuse { .. }

@@ -10,6 +10,7 @@ use proto_core::frame::{LengthField, Line};
 use proto_core::hub::{BroadcastReport, Hub, SessionHandle};
 
 use super::door::{Door, UserKey};
+use super::history::History;
 use super::transfer::Transfers;
 use crate::config::Settings;
 use crate::protocol::{ErrorCode, Message};
@@ -66,6 +67,8 @@ pub(crate) struct Chat {
     pub(crate) refused_sends: u64,
     /// The nickname deadline of new sessions.
     pub(crate) hello_deadlines: Deadlines,
+    /// Room history (off unless the server was given a store).
+    pub(crate) history: History,
 }
 
 impl Chat {
@@ -85,6 +88,7 @@ impl Chat {
             transfers: Transfers::default(),
             refused_sends: 0,
             hello_deadlines,
+            history: History::off(),
         }
     }
 
@@ -194,6 +198,7 @@ impl Chat {
         if let Some(user) = self.users.get_mut(&key) {
             user.room = room.to_string();
         }
+        self.show_recent(key, room);
     }
 
     /// Takes the user out of its room's count (the hub's group is left

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use proto_chat::client::{ChatClient, ClientOptions, Update};
 use proto_chat::config::Settings;
 use proto_chat::protocol::Message;
-use proto_chat::server::ChatServer;
+use proto_chat::server::{ChatServer, ServerReport};
 use proto_core::driver::{Client, ClientConfig, Runtime};
 use proto_core::frame::Line;
 use proto_core::hub::{Event, Events};
@@ -41,26 +41,35 @@ pub struct TestServer {
     pub binary: SocketAddr,
     pub text: SocketAddr,
     stop: smol::channel::Sender<()>,
-    done: smol::channel::Receiver<()>,
+    done: smol::channel::Receiver<ServerReport>,
 }
 
 impl TestServer {
     /// Starts a server with `settings` (ports replaced by 0).
     pub async fn start<R: Runtime + Default>(settings: Settings) -> Self {
+        Self::start_with::<R>(settings, |server| server).await
+    }
+
+    /// Starts a server with `settings` (ports replaced by 0), changed by
+    /// `configure` before it runs (a history store, say).
+    pub async fn start_with<R: Runtime + Default>(
+        settings: Settings,
+        configure: impl FnOnce(ChatServer<R>) -> ChatServer<R>,
+    ) -> Self {
         let mut settings = settings;
         settings.port = 0;
         settings.text_port = 0;
-        let server = ChatServer::<R>::bind(settings).await.expect("bind");
+        let server = configure(ChatServer::<R>::bind(settings).await.expect("bind"));
         let (binary, text) = (server.binary_addr(), server.text_addr());
         let (stop, stopped) = smol::channel::bounded::<()>(1);
-        let (finished, done) = smol::channel::bounded::<()>(1);
+        let (finished, done) = smol::channel::bounded(1);
         R::default().spawn(async move {
-            server
+            let report = server
                 .run(async move {
                     let _ = stopped.recv().await;
                 })
                 .await;
-            let _ = finished.send(()).await;
+            let _ = finished.send(report).await;
         });
         Self {
             binary,
@@ -70,13 +79,14 @@ impl TestServer {
         }
     }
 
-    /// Stops the server and waits until it has shut down.
-    pub async fn stop<R: Runtime + Default>(self) {
+    /// Stops the server, waits until it has shut down, and returns its
+    /// report.
+    pub async fn stop<R: Runtime + Default>(self) -> ServerReport {
         let _ = self.stop.send(()).await;
         within::<R, _>(DEADLINE, "the server to stop", async {
-            let _ = self.done.recv().await;
+            self.done.recv().await.expect("the server's report")
         })
-        .await;
+        .await
     }
 }
 
