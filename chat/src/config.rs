@@ -59,6 +59,9 @@ pub struct Settings {
     /// Lines that may wait for the history writer; past that, lines are
     /// not stored (counted, and logged).
     pub history_queue: usize,
+    /// Where to serve Prometheus metrics (`GET /metrics`); none by
+    /// default.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Default for Settings {
@@ -80,6 +83,7 @@ impl Default for Settings {
             history_lines: 100,
             history_on_join: 5,
             history_queue: 1024,
+            metrics: None,
         }
     }
 }
@@ -237,6 +241,10 @@ pub struct ServerArgs {
     /// Lines that may wait for the history writer [default: 1024].
     #[arg(long)]
     pub history_queue: Option<usize>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (for example
+    /// 127.0.0.1:9100) [default: off].
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
     /// Shut down by itself after this many seconds (for scripts).
     #[arg(long)]
     pub run_for: Option<f64>,
@@ -273,6 +281,9 @@ impl ServerArgs {
         );
         if let Some(path) = &self.history_file {
             s.history_file = path.clone();
+        }
+        if self.metrics.is_some() {
+            s.metrics = self.metrics;
         }
         s.check()?;
         Ok(s)

@@ -24,7 +24,8 @@
 //!   and flags.
 //! - [`jobs`]: [`JobQueue`](jobs::JobQueue), blocking work behind a
 //!   bounded queue on a thread of its own (the history writer uses it);
-//!   [`history`]: room history behind a storage trait, SQLite by default.
+//!   [`history`]: room history behind a storage trait, SQLite by default;
+//!   [`metrics`]: Prometheus metrics at `/metrics`.
 //!
 //! ## Why one task owns the rooms
 //!
@@ -58,6 +59,7 @@ pub mod config;
 pub mod fuzz;
 pub mod history;
 pub mod jobs;
+pub mod metrics;
 pub mod protocol;
 pub mod render;
 pub mod server;

@@ -24,18 +24,11 @@ pub struct Latency {
 }
 
 impl Latency {
-    /// `(upper bound, jobs at or under it)` per bucket, cumulative, as
-    /// Prometheus histograms count (the last bound is `+Inf`).
-    pub fn cumulative(&self) -> Vec<(f64, u64)> {
+    /// `(upper bound, jobs in that bucket)`, not cumulative (the
+    /// Prometheus encoder sums them up); the last bound is `+Inf`.
+    pub fn per_bucket(&self) -> Vec<(f64, u64)> {
         let bounds = LATENCY_BUCKETS.iter().copied().chain([f64::INFINITY]);
-        let mut total = 0;
-        bounds
-            .zip(&self.buckets)
-            .map(|(bound, n)| {
-                total += n;
-                (bound, total)
-            })
-            .collect()
+        bounds.zip(self.buckets.iter().copied()).collect()
     }
 }
 

@@ -164,16 +164,17 @@ fn a_failed_batch_is_counted_and_the_worker_goes_on() {
 }
 
 #[test]
-fn latency_buckets_are_cumulative() {
+fn latency_lands_in_its_bucket() {
     let counters = Counters::default();
     counters.observe(Duration::from_micros(100));
     counters.observe(Duration::from_millis(30));
     counters.observe(Duration::from_secs(10));
     let latency = counters.snapshot(0).latency;
-    let cumulative = latency.cumulative();
-    assert_eq!(cumulative.first(), Some(&(0.000_5, 1)));
-    assert_eq!(cumulative[5], (0.05, 2));
-    assert_eq!(cumulative.last(), Some(&(f64::INFINITY, 3)));
+    let buckets = latency.per_bucket();
+    assert_eq!(buckets.first(), Some(&(0.000_5, 1)));
+    assert_eq!(buckets[5], (0.05, 1), "30 ms: over 25 ms, at most 50 ms");
+    assert_eq!(buckets.last(), Some(&(f64::INFINITY, 1)));
+    assert_eq!(buckets.iter().map(|b| b.1).sum::<u64>(), 3);
     assert_eq!(latency.count, 3);
     assert!((latency.max_seconds - 10.0).abs() < 1e-9);
 }

@@ -71,6 +71,7 @@ impl Chat {
         );
         if refused {
             tracing::info!(user = %key, %peer, max, "refused: server full");
+            self.observed.count_refused_full();
             close_after(&handle, door, &full_message(max), CloseReason::Local);
             return;
         }

@@ -9,7 +9,7 @@ use super::door::UserKey;
 use super::state::Chat;
 use crate::config::Settings;
 use crate::history::{HistoryStore, Line, Recent, SqliteStore, StoreError, StoreWriter};
-use crate::jobs::{JobConfig, JobQueue, JobStats, WhenFull};
+use crate::jobs::{JobConfig, JobQueue, JobStats, StatsHandle, WhenFull};
 use crate::protocol::{ErrorCode, Message};
 
 /// The history as the room task holds it: off, or the last lines in
@@ -73,6 +73,11 @@ impl History {
                 Self::off()
             }
         }
+    }
+
+    /// The writer queue's counters, readable from anywhere.
+    pub(crate) fn stats_handle(&self) -> Option<StatsHandle> {
+        self.writer.as_ref().map(JobQueue::stats_handle)
     }
 
     /// Writes every queued line, then returns the writer's counters.

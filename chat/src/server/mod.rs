@@ -20,6 +20,7 @@ mod transfer;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use proto_core::driver::{BindError, Runtime, Server, ServerConfig};
@@ -34,6 +35,7 @@ pub use state::LOBBY;
 use crate::config::{Settings, secs};
 use crate::history::HistoryStore;
 use crate::jobs::JobStats;
+use crate::metrics::{ChatCollector, MetricsEndpoint, Observed};
 use crate::protocol::MAX_FRAME;
 use state::{Chat, Deadlines};
 
@@ -78,6 +80,8 @@ pub struct ChatServer<R: Runtime> {
     binary_events: Events,
     text_events: Events,
     history: Option<Box<dyn HistoryStore>>,
+    observed: Arc<Observed>,
+    metrics: Option<MetricsEndpoint>,
 }
 
 impl<R: Runtime> std::fmt::Debug for ChatServer<R> {
@@ -119,6 +123,21 @@ impl<R: Runtime + Default> ChatServer<R> {
         let line = Line::default().max_line_length(MAX_LINE);
         let (text, text_events) =
             Server::<Line, R>::bind(settings.text_addr(), line, text_config).await?;
+        let observed = Arc::new(Observed::default());
+        let metrics = match settings.metrics {
+            Some(addr) => {
+                let collector = ChatCollector {
+                    binary: binary.hub().clone(),
+                    text: text.hub().clone(),
+                    observed: observed.clone(),
+                };
+                let registry = crate::metrics::registry(collector);
+                let endpoint = MetricsEndpoint::serve(addr, registry)
+                    .map_err(|source| BindError::Listen { addr, source })?;
+                Some(endpoint)
+            }
+            None => None,
+        };
         Ok(Self {
             settings,
             binary,
@@ -126,7 +145,15 @@ impl<R: Runtime + Default> ChatServer<R> {
             binary_events,
             text_events,
             history: None,
+            observed,
+            metrics,
         })
+    }
+
+    /// Where the metrics are served (`settings.metrics`, its port
+    /// chosen), if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsEndpoint::local_addr)
     }
 
     /// Keeps room history in `store` (loaded when [`run`](Self::run)
@@ -163,11 +190,16 @@ impl<R: Runtime + Default> ChatServer<R> {
             mut binary_events,
             mut text_events,
             history,
+            observed,
+            metrics,
         } = self;
         let history = match history {
             Some(store) => history::History::start(store, &settings),
             None => history::History::off(),
         };
+        if let Some(stats) = history.stats_handle() {
+            observed.set_history(stats);
+        }
         let grace = secs(settings.grace);
         let (binary_hub, text_hub) = (binary.hub().clone(), text.hub().clone());
         let addrs = (binary.local_addr(), text.local_addr());
@@ -189,7 +221,13 @@ impl<R: Runtime + Default> ChatServer<R> {
                 let _ = tx.send(key).await;
             });
         }));
-        let mut chat = Chat::new(settings, binary_hub.clone(), text_hub.clone(), deadlines);
+        let mut chat = Chat::new(
+            settings,
+            binary_hub.clone(),
+            text_hub.clone(),
+            deadlines,
+            observed.clone(),
+        );
         chat.history = history;
         let mut stop = pin!(stop);
         let (mut stopping, mut binary_open, mut text_open) = (false, true, true);
@@ -247,13 +285,13 @@ impl<R: Runtime + Default> ChatServer<R> {
                 }
             }
         }
-        let refused_sends = chat.refused_sends;
         let report = ServerReport {
             binary: binary_hub.stats(),
             text: text_hub.stats(),
-            refused_sends,
+            refused_sends: observed.refused_sends(),
             history: chat.history.drain().await,
         };
+        drop(metrics);
         tracing::info!(?report, "chat server stopped");
         report
     }

@@ -3,6 +3,7 @@
 //! or a room on either door.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,6 +14,7 @@ use super::door::{Door, UserKey};
 use super::history::History;
 use super::transfer::Transfers;
 use crate::config::Settings;
+use crate::metrics::Observed;
 use crate::protocol::{ErrorCode, Message};
 use crate::render::render;
 
@@ -63,8 +65,8 @@ pub(crate) struct Chat {
     /// Room → members, across both doors.
     pub(crate) rooms: BTreeMap<String, u32>,
     pub(crate) transfers: Transfers,
-    /// Messages a session refused (queue full, closing), counted and logged.
-    pub(crate) refused_sends: u64,
+    /// Counters the metrics read: refused sends (also logged), rooms.
+    pub(crate) observed: Arc<Observed>,
     /// The nickname deadline of new sessions.
     pub(crate) hello_deadlines: Deadlines,
     /// Room history (off unless the server was given a store).
@@ -77,6 +79,7 @@ impl Chat {
         binary: Hub<LengthField>,
         text: Hub<Line>,
         hello_deadlines: Deadlines,
+        observed: Arc<Observed>,
     ) -> Self {
         Self {
             settings,
@@ -86,7 +89,7 @@ impl Chat {
             names: HashMap::new(),
             rooms: BTreeMap::new(),
             transfers: Transfers::default(),
-            refused_sends: 0,
+            observed,
             hello_deadlines,
             history: History::off(),
         }
@@ -125,8 +128,8 @@ impl Chat {
         match user.handle.send(payload) {
             Ok(()) => true,
             Err(err) => {
-                self.refused_sends += 1;
-                tracing::warn!(user = %key, error = %err, refused = self.refused_sends, "message refused by the session");
+                let refused = self.observed.count_refused_sends(1);
+                tracing::warn!(user = %key, error = %err, refused, "message refused by the session");
                 false
             }
         }
@@ -176,11 +179,13 @@ impl Chat {
         match report {
             Ok(report) if report.failed.is_empty() => {}
             Ok(report) => {
-                self.refused_sends += report.failed.len() as u64;
+                let refused = self
+                    .observed
+                    .count_refused_sends(report.failed.len() as u64);
                 tracing::warn!(
                     room,
                     failed = report.failed.len(),
-                    refused = self.refused_sends,
+                    refused,
                     "room message refused by some sessions"
                 );
             }
@@ -195,6 +200,7 @@ impl Chat {
             Door::Text => self.text.join(room, key.id),
         };
         *self.rooms.entry(room.to_string()).or_default() += 1;
+        self.publish_rooms();
         if let Some(user) = self.users.get_mut(&key) {
             user.room = room.to_string();
         }
@@ -214,6 +220,14 @@ impl Chat {
                 self.rooms.remove(room);
             }
         }
+        self.publish_rooms();
+    }
+
+    /// Rooms with members and the members, for the metrics.
+    fn publish_rooms(&self) {
+        let rooms = self.rooms.values().filter(|n| **n > 0).count();
+        let members: u32 = self.rooms.values().sum();
+        self.observed.set_rooms(rooms, members as usize);
     }
 
     /// Moves a named user from its room to `room`, announcing both.
