@@ -62,6 +62,17 @@ pub struct Settings {
     /// Where to serve Prometheus metrics (`GET /metrics`); none by
     /// default.
     pub metrics: Option<SocketAddr>,
+    /// The Redis that joins instances into one service
+    /// (`redis://127.0.0.1:6379`); none: this server runs alone.
+    pub redis: Option<String>,
+    /// Prefix of the service's Redis channel and keys.
+    pub redis_prefix: String,
+    /// This instance's id in the service; empty: one is made up from the
+    /// process id and the time.
+    pub instance: String,
+    /// Seconds an instance that stopped refreshing its presence (killed,
+    /// cut off) keeps its users; then the others announce them as left.
+    pub presence_ttl: f64,
 }
 
 impl Default for Settings {
@@ -84,6 +95,10 @@ impl Default for Settings {
             history_on_join: 5,
             history_queue: 1024,
             metrics: None,
+            redis: None,
+            redis_prefix: "chat".into(),
+            instance: String::new(),
+            presence_ttl: 10.0,
         }
     }
 }
@@ -152,6 +167,7 @@ impl Settings {
             ("text_idle_timeout", self.text_idle_timeout),
             ("hello_timeout", self.hello_timeout),
             ("grace", self.grace),
+            ("presence_ttl", self.presence_ttl),
         ];
         for (name, secs) in durations {
             if !(secs.is_finite() && secs > 0.0 && secs < 1e9) {
@@ -228,10 +244,13 @@ pub struct ServerArgs {
     /// Seconds queued messages may take to flush on shutdown [default: 5].
     #[arg(long)]
     pub grace: Option<f64>,
-    /// SQLite file for room history, created on first run; "" turns
-    /// history off [default: chat-history.sqlite3].
+    /// SQLite file for room history, created on first run [default:
+    /// chat-history.sqlite3].
     #[arg(long, value_name = "PATH")]
     pub history_file: Option<PathBuf>,
+    /// Keep no room history (as `history_file = ""` in the file).
+    #[arg(long, conflicts_with = "history_file")]
+    pub no_history: bool,
     /// Lines of history kept per room [default: 100].
     #[arg(long)]
     pub history_lines: Option<usize>,
@@ -245,6 +264,20 @@ pub struct ServerArgs {
     /// 127.0.0.1:9100) [default: off].
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
+    /// Join the instances using this Redis into one chat service
+    /// (redis://127.0.0.1:6379) [default: run alone].
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Prefix of the service's Redis channel and keys [default: chat].
+    #[arg(long)]
+    pub redis_prefix: Option<String>,
+    /// This instance's id in the service [default: made up].
+    #[arg(long)]
+    pub instance: Option<String>,
+    /// Seconds before a silent instance's users are announced as left
+    /// [default: 10].
+    #[arg(long)]
+    pub presence_ttl: Option<f64>,
     /// Shut down by itself after this many seconds (for scripts).
     #[arg(long)]
     pub run_for: Option<f64>,
@@ -277,10 +310,23 @@ impl ServerArgs {
             grace,
             history_lines,
             history_on_join,
-            history_queue
+            history_queue,
+            presence_ttl
         );
+        if self.redis.is_some() {
+            s.redis.clone_from(&self.redis);
+        }
+        if let Some(prefix) = &self.redis_prefix {
+            s.redis_prefix.clone_from(prefix);
+        }
+        if let Some(instance) = &self.instance {
+            s.instance.clone_from(instance);
+        }
         if let Some(path) = &self.history_file {
             s.history_file = path.clone();
+        }
+        if self.no_history {
+            s.history_file = PathBuf::new();
         }
         if self.metrics.is_some() {
             s.metrics = self.metrics;

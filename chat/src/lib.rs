@@ -25,7 +25,8 @@
 //! - [`jobs`]: [`JobQueue`](jobs::JobQueue), blocking work behind a
 //!   bounded queue on a thread of its own (the history writer uses it);
 //!   [`history`]: room history behind a storage trait, SQLite by default;
-//!   [`metrics`]: Prometheus metrics at `/metrics`.
+//!   [`metrics`]: Prometheus metrics at `/metrics`; [`cluster`]: one
+//!   service over several instances, through Redis.
 //!
 //! ## Why one task owns the rooms
 //!
@@ -53,6 +54,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod cluster;
 pub mod command;
 pub mod config;
 #[cfg(feature = "fuzz")]

@@ -6,35 +6,12 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, TestServer, join, on_tokio, until_message};
+use common::{DEADLINE, TestServer, get, join, on_tokio, sample, until_message};
 use proto_chat::client::{ChatClient, ClientOptions, JoinError};
 use proto_chat::config::Settings;
 use proto_chat::history::SqliteStore;
 use proto_chat::protocol::{ErrorCode, Message};
 use proto_tokio::Tokio;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// One HTTP GET; the status line and the body.
-async fn get(addr: SocketAddr, path: &str) -> (String, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("request");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .await
-        .expect("response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
-    let status = head.lines().next().unwrap_or_default().to_string();
-    (status, body.to_string())
-}
-
-/// The value of the sample `name` (with its labels, as written), if any.
-fn sample(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-}
 
 /// Scrapes until `name` reads `want` (the room task and the sessions
 /// update counters asynchronously); fails at the deadline.

@@ -10,6 +10,7 @@ use proto_core::frame::{LengthField, Line};
 use proto_core::hub::{Hub, HubStats};
 
 use super::Observed;
+use crate::cluster::LinkStats;
 use crate::jobs::JobStats;
 
 type Fmt = Result<(), std::fmt::Error>;
@@ -20,6 +21,8 @@ pub(crate) struct ChatCollector {
     pub(crate) binary: Hub<LengthField>,
     pub(crate) text: Hub<Line>,
     pub(crate) observed: Arc<Observed>,
+    /// Whether the server was started with `--redis`.
+    pub(crate) redis: bool,
 }
 
 /// One metric family: a descriptor, then one sample per label set.
@@ -265,6 +268,53 @@ impl ChatCollector {
     }
 }
 
+impl ChatCollector {
+    fn encode_link(e: &mut DescriptorEncoder<'_>, link: &LinkStats) -> Fmt {
+        gauges(
+            e,
+            "chat_redis_up",
+            "1 while the link to Redis is up.",
+            one(i64::from(link.is_up())),
+        )?;
+        counters(
+            e,
+            "chat_redis_publishes",
+            "Envelopes published to the other instances.",
+            one(link.publishes()),
+        )?;
+        counters(
+            e,
+            "chat_redis_publishes_lost",
+            "Envelopes lost: Redis was down or the link's queue full.",
+            one(link.publishes_lost()),
+        )?;
+        counters(
+            e,
+            "chat_redis_receives",
+            "Envelopes received from other instances.",
+            one(link.receives()),
+        )?;
+        counters(
+            e,
+            "chat_redis_receives_dropped",
+            "Envelopes received and dropped (room task behind, or not an envelope).",
+            one(link.receives_dropped()),
+        )?;
+        counters(
+            e,
+            "chat_redis_reconnects",
+            "Times the link came back after an outage.",
+            one(link.reconnects()),
+        )?;
+        counters(
+            e,
+            "chat_redis_outages",
+            "Outages of the link.",
+            one(link.outages()),
+        )
+    }
+}
+
 impl Collector for ChatCollector {
     fn encode(&self, mut e: DescriptorEncoder<'_>) -> Fmt {
         let doors = [("binary", self.binary.stats()), ("text", self.text.stats())];
@@ -281,6 +331,9 @@ impl Collector for ChatCollector {
         )?;
         if let Some(history) = self.observed.history() {
             Self::encode_history(&mut e, &history.stats())?;
+        }
+        if self.redis {
+            Self::encode_link(&mut e, &self.observed.link)?;
         }
         Ok(())
     }

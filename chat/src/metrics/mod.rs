@@ -22,6 +22,8 @@
 //! | `chat_history_queue_depth`, `chat_history_queue_high_water` | gauge | |
 //! | `chat_history_lines_{queued,dropped,written,failed}_total`, `chat_history_batches_total` | counter | |
 //! | `chat_history_write_latency_seconds` | histogram | |
+//! | `chat_redis_up` (with `--redis`) | gauge | |
+//! | `chat_redis_{publishes,publishes_lost,receives,receives_dropped,reconnects,outages}_total` | counter | |
 //!
 //! [`HubStats`]: proto_core::hub::HubStats
 

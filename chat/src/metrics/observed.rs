@@ -4,6 +4,9 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use std::sync::Arc;
+
+use crate::cluster::LinkStats;
 use crate::jobs::StatsHandle;
 
 /// What the room task counts for the metrics.
@@ -14,6 +17,8 @@ pub struct Observed {
     refused_full: AtomicU64,
     refused_sends: AtomicU64,
     history: OnceLock<StatsHandle>,
+    /// The Redis link's counters (all zero when running alone).
+    pub link: Arc<LinkStats>,
 }
 
 impl Observed {

@@ -9,6 +9,7 @@
 //! transfers) sees one consistent state. Room messages are encoded once
 //! per door and framed once per door by the hub's group broadcast.
 
+mod cluster;
 mod door;
 mod events;
 mod history;
@@ -130,6 +131,7 @@ impl<R: Runtime + Default> ChatServer<R> {
                     binary: binary.hub().clone(),
                     text: text.hub().clone(),
                     observed: observed.clone(),
+                    redis: settings.redis.is_some(),
                 };
                 let registry = crate::metrics::registry(collector);
                 let endpoint = MetricsEndpoint::serve(addr, registry)
@@ -229,6 +231,8 @@ impl<R: Runtime + Default> ChatServer<R> {
             observed.clone(),
         );
         chat.history = history;
+        chat.join_cluster(cluster::config(&chat.settings));
+        let cluster_events = chat.cluster.as_ref().map(|c| c.incoming.clone());
         let mut stop = pin!(stop);
         let (mut stopping, mut binary_open, mut text_open) = (false, true, true);
         while binary_open || text_open {
@@ -261,14 +265,25 @@ impl<R: Runtime + Default> ChatServer<R> {
                         Err(_) => std::future::pending().await,
                     }
                 };
+                let cluster = async {
+                    match &cluster_events {
+                        Some(events) => match events.recv().await {
+                            Ok(incoming) => Next::Cluster(incoming),
+                            Err(_) => std::future::pending().await,
+                        },
+                        None => std::future::pending().await,
+                    }
+                };
                 let doors = smol::future::or(binary, text);
-                smol::future::or(stop, smol::future::or(doors, deadline)).await
+                let others = smol::future::or(deadline, cluster);
+                smol::future::or(stop, smol::future::or(doors, others)).await
             };
             match next {
                 Next::Event(door, Some(event)) => chat.handle(door, event),
                 Next::Event(Door::Binary, None) => binary_open = false,
                 Next::Event(Door::Text, None) => text_open = false,
                 Next::HelloExpired(key) => chat.hello_expired(key),
+                Next::Cluster(incoming) => chat.cluster_event(incoming),
                 Next::Stop => {
                     stopping = true;
                     tracing::info!("chat server stopping");
@@ -284,6 +299,9 @@ impl<R: Runtime + Default> ChatServer<R> {
                     });
                 }
             }
+        }
+        if let Some(cluster) = chat.cluster.take() {
+            cluster.stop().await;
         }
         let report = ServerReport {
             binary: binary_hub.stats(),
@@ -301,5 +319,6 @@ impl<R: Runtime + Default> ChatServer<R> {
 enum Next {
     Event(Door, Option<Event>),
     HelloExpired(UserKey),
+    Cluster(crate::cluster::Incoming),
     Stop,
 }

@@ -13,6 +13,7 @@ use proto_core::hub::{BroadcastReport, Hub, SessionHandle};
 use super::door::{Door, UserKey};
 use super::history::History;
 use super::transfer::Transfers;
+use crate::cluster::Cluster;
 use crate::config::Settings;
 use crate::metrics::Observed;
 use crate::protocol::{ErrorCode, Message};
@@ -71,6 +72,8 @@ pub(crate) struct Chat {
     pub(crate) hello_deadlines: Deadlines,
     /// Room history (off unless the server was given a store).
     pub(crate) history: History,
+    /// The link to the other instances (`--redis`), if any.
+    pub(crate) cluster: Option<Cluster>,
 }
 
 impl Chat {
@@ -92,6 +95,7 @@ impl Chat {
             observed,
             hello_deadlines,
             history: History::off(),
+            cluster: None,
         }
     }
 
@@ -139,6 +143,12 @@ impl Chat {
     /// once per door and framed once per door by the hub's group
     /// broadcast.
     pub(crate) fn announce(&mut self, room: &str, message: &Message) {
+        self.deliver(room, message);
+        self.share(message);
+    }
+
+    /// `message` to this instance's members of `room` only.
+    pub(crate) fn deliver(&mut self, room: &str, message: &Message) {
         self.broadcast(Some(room), message);
     }
 
@@ -205,6 +215,9 @@ impl Chat {
             user.room = room.to_string();
         }
         self.show_recent(key, room);
+        if let Some(name) = self.name_of(key).map(str::to_string) {
+            self.here(&name, room);
+        }
     }
 
     /// Takes the user out of its room's count (the hub's group is left

@@ -143,10 +143,16 @@ pub struct TextUser<R: Runtime> {
 impl<R: Runtime + Default> TextUser<R> {
     /// Connects to the text door and gives `name` at the prompt.
     pub async fn join(server: &TestServer, name: &str) -> Self {
+        Self::join_at(server.text, name).await
+    }
+
+    /// Connects to the text door at `text` and gives `name` at the
+    /// prompt.
+    pub async fn join_at(text: SocketAddr, name: &str) -> Self {
         let (client, events) = within::<R, _>(
             DEADLINE,
             "the text door",
-            Client::<Line, R>::connect(server.text, Line::default(), ClientConfig::default()),
+            Client::<Line, R>::connect(text, Line::default(), ClientConfig::default()),
         )
         .await
         .expect("connect to the text door");
@@ -242,4 +248,28 @@ pub fn raw_frame(message: &[u8]) -> Vec<u8> {
     frame.push(0x00);
     frame.extend_from_slice(message);
     frame
+}
+
+/// One HTTP GET over loopback (tokio); the status line and the body.
+pub async fn get(addr: SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+    let status = head.lines().next().unwrap_or_default().to_string();
+    (status, body.to_string())
+}
+
+/// The value of the Prometheus sample `name` (with its labels, as
+/// written), if any.
+pub fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
