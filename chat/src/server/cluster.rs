@@ -158,7 +158,12 @@ impl Chat {
                         directory.left(instance, name, room, now);
                         room.clone()
                     }
-                    Message::Said { room, .. } => room.clone(),
+                    Message::Said { room, from, text } => {
+                        // Each instance keeps the whole room's history.
+                        let room = room.clone();
+                        self.record(&room, from, text);
+                        room
+                    }
                     _ => return,
                 };
                 self.deliver(&room, &message);

@@ -72,6 +72,13 @@ async fn refused_name(addr: SocketAddr, name: &str) {
     }
 }
 
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("chat-cluster-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
 fn two_instances(redis: &Redis, ttl: f64) -> (Instance, Instance) {
     let options = |name| Options {
         redis: Some(redis),
@@ -88,7 +95,20 @@ fn two_instances(redis: &Redis, ttl: f64) -> (Instance, Instance) {
 #[test]
 fn rooms_private_messages_and_nicknames_span_instances() {
     let redis = Redis::start();
-    let (a, b) = two_instances(&redis, 3.0);
+    let dir = temp_dir("rooms");
+    let a = Instance::start(&Options {
+        redis: Some(&redis),
+        name: "a",
+        presence_ttl: 3.0,
+        ..Options::default()
+    });
+    let b = Instance::start(&Options {
+        redis: Some(&redis),
+        name: "b",
+        presence_ttl: 3.0,
+        history_file: Some(dir.join("b.sqlite3")),
+        ..Options::default()
+    });
     on_tokio(async {
         let alice = join(a.binary, "alice").await;
         let mut bob = TextUser::<Tokio>::join_at(b.text, "bob").await;
@@ -117,6 +137,12 @@ fn rooms_private_messages_and_nicknames_span_instances() {
             (0..200).collect::<Vec<_>>(),
             "every line, in order"
         );
+        // B keeps the room's history, lines said on A included.
+        bob.send("/history 1");
+        bob.until("the last line as history", |l| {
+            l.ends_with("UTC) alice: n199")
+        })
+        .await;
 
         // /pm across instances, both ways.
         bob.send("/pm alice psst");
@@ -171,6 +197,7 @@ fn rooms_private_messages_and_nicknames_span_instances() {
         until_present(&alice, "games", &["alice", "bob"]).await;
     });
     drop((a, b));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -302,9 +329,7 @@ fn redis_restarted_local_users_served_and_cross_instance_traffic_resumes() {
 
 #[test]
 fn history_is_replayed_after_a_server_restart() {
-    let dir = std::env::temp_dir().join(format!("chat-cluster-history-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = temp_dir("history");
     let options = Options {
         history_file: Some(dir.join("history.sqlite3")),
         ..Options::default()
