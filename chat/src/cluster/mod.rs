@@ -34,7 +34,7 @@ mod link;
 mod stats;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use smol::channel::{Receiver, Sender, TrySendError};
 
@@ -109,6 +109,8 @@ pub(crate) struct Cluster {
     pub(crate) incoming: Receiver<Incoming>,
     pub(crate) stats: Arc<LinkStats>,
     pub(crate) directory: Directory,
+    /// When the last presence tick came (see [`Cluster::tick`]).
+    last_tick: Option<Instant>,
     stopped: Receiver<()>,
 }
 
@@ -140,6 +142,7 @@ impl Cluster {
             incoming,
             stats,
             directory: Directory::default(),
+            last_tick: None,
             stopped,
         })
     }
@@ -154,6 +157,20 @@ impl Cluster {
                 Err(command)
             }
         }
+    }
+
+    /// A presence tick at `now`: the instances silent for the TTL, with
+    /// their users, removed from the directory. If this instance itself
+    /// was not running for a TTL (stopped, starved), silence proves
+    /// nothing: every instance counts as just heard from instead.
+    pub(crate) fn tick(&mut self, now: Instant) -> Vec<(String, Vec<(String, String)>)> {
+        let ttl = self.config.presence_ttl;
+        let last = self.last_tick.replace(now);
+        if last.is_some_and(|last| now.saturating_duration_since(last) > ttl) {
+            self.directory.touch_all(now);
+            return Vec::new();
+        }
+        self.directory.expire(now, ttl)
     }
 
     /// Says goodbye on the bus, releases the nicknames and waits (up to a

@@ -209,8 +209,7 @@ impl Chat {
         let Some(cluster) = &mut self.cluster else {
             return;
         };
-        let ttl = cluster.config.presence_ttl;
-        for (instance, users) in cluster.directory.expire(now, ttl) {
+        for (instance, users) in cluster.tick(now) {
             self.announce_gone(&instance, users);
         }
     }

@@ -235,6 +235,47 @@ fn a_killed_instance_s_users_are_announced_as_left_within_the_ttl() {
 }
 
 #[test]
+fn a_frozen_instance_stalls_no_other() {
+    // B stops (SIGSTOP) with a subscription it no longer reads: A and C
+    // go on talking, and B's user is announced as left when its presence
+    // lapses; once B runs again, its user is back in the directory.
+    let redis = Redis::start();
+    let options = |name| Options {
+        redis: Some(&redis),
+        name,
+        presence_ttl: 2.0,
+        ..Options::default()
+    };
+    let (a, b, c) = (
+        Instance::start(&options("a")),
+        Instance::start(&options("b")),
+        Instance::start(&options("c")),
+    );
+    on_tokio(async {
+        let alice = join(a.binary, "alice").await;
+        let _bob = join(b.binary, "bob").await;
+        let carol = join(c.binary, "carol").await;
+        until_present(&alice, "lobby", &["alice", "bob", "carol"]).await;
+        b.signal("STOP");
+        for n in 0..50 {
+            let text = format!("while b sleeps {n}");
+            alice.say(&text).expect("queued");
+            until_message(&carol, said("lobby", "alice", &text)).await;
+        }
+        until_message(
+            &carol,
+            Message::Left {
+                room: "lobby".into(),
+                name: "bob".into(),
+            },
+        )
+        .await;
+        b.signal("CONT");
+        until_present(&carol, "lobby", &["alice", "bob", "carol"]).await;
+    });
+}
+
+#[test]
 fn redis_restarted_local_users_served_and_cross_instance_traffic_resumes() {
     let mut redis = Redis::start();
     let options = |name, metrics| Options {

@@ -210,10 +210,19 @@ impl Instance {
         let _ = self.child.wait();
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, ...) with `kill`.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{signal} {pid}");
+    }
+
     /// SIGTERM, then waits for the graceful exit.
     pub fn stop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.signal("TERM");
         let status = self.child.wait().expect("wait for chat_server");
         assert!(status.success(), "graceful exit: {status}");
     }
