@@ -18,7 +18,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::protocol::Message;
+use crate::protocol::{Message, put_string};
 
 const VERSION: u8 = 1;
 
@@ -46,15 +46,6 @@ pub enum Envelope {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a chat bus envelope: {0}")]
 pub struct BadEnvelope(&'static str);
-
-fn put_string(buf: &mut BytesMut, s: &str) {
-    let mut end = s.len().min(usize::from(u16::MAX));
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    buf.put_u16_le(end as u16);
-    buf.put_slice(&s.as_bytes()[..end]);
-}
 
 /// Reads fields off the front of a byte slice.
 struct Cursor<'a>(&'a [u8]);

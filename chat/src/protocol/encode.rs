@@ -7,7 +7,7 @@ use super::{MAX_STRING, Message, kind};
 /// Writes a string field: u16 little-endian length, then the bytes. A
 /// longer string is cut at a character boundary within [`MAX_STRING`]
 /// bytes (no message this protocol sends needs that much).
-fn put_string(buf: &mut BytesMut, s: &str) {
+pub(crate) fn put_string(buf: &mut BytesMut, s: &str) {
     let mut end = s.len().min(MAX_STRING);
     while !s.is_char_boundary(end) {
         end -= 1;

@@ -19,6 +19,7 @@ use bytes::Bytes;
 
 pub use decode::DecodeError;
 pub use encode::encode_chunk_header;
+pub(crate) use encode::put_string;
 pub use error_code::ErrorCode;
 
 /// Largest data in one [`Message::Chunk`] (64 KiB).
