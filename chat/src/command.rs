@@ -16,6 +16,9 @@ pub enum Command {
     Rooms,
     /// `/who`.
     Who,
+    /// `/history [N]`: the room's last N lines (default
+    /// [`DEFAULT_HISTORY`]).
+    History(u16),
     /// `/pm NAME TEXT`.
     Pm {
         /// The recipient.
@@ -42,12 +45,16 @@ pub enum Command {
     Quit,
 }
 
+/// Lines `/history` asks for without a number.
+pub const DEFAULT_HISTORY: u16 = 20;
+
 /// One line per command, for `/help`.
 pub const HELP: &[&str] = &[
     "/join ROOM       move to ROOM (created on demand)",
     "/leave           back to the lobby",
     "/rooms           list the rooms",
     "/who             who is in this room",
+    "/history [N]     the room's last N lines (default 20)",
     "/pm NAME TEXT    a private message",
     "/send NAME PATH  offer a file (binary client only)",
     "/accept [ID]     take a file offered to you (the latest without ID; binary client only)",
@@ -98,6 +105,15 @@ impl Command {
             "leave" => none(Self::Leave),
             "rooms" => none(Self::Rooms),
             "who" => none(Self::Who),
+            "history" => {
+                if args.is_empty() {
+                    return Ok(Self::History(DEFAULT_HISTORY));
+                }
+                one("/history [N]")?
+                    .parse::<u16>()
+                    .map(Self::History)
+                    .map_err(|_| "usage: /history [N] (N is a number up to 65535)".to_string())
+            }
             "pm" | "msg" => two("/pm NAME TEXT").map(|(to, text)| Self::Pm { to, text }),
             "send" => two("/send NAME PATH").map(|(to, path)| Self::Send { to, path }),
             "accept" => id("/accept [ID]").map(Self::Accept),
@@ -118,6 +134,7 @@ impl Command {
             Self::Leave => Message::Leave,
             Self::Rooms => Message::ListRooms,
             Self::Who => Message::Who,
+            Self::History(count) => Message::History { count: *count },
             Self::Pm { to, text } => Message::Private {
                 to: to.clone(),
                 text: text.clone(),
@@ -160,6 +177,10 @@ mod tests {
         assert_eq!(Command::parse("/accept 42"), Ok(Command::Accept(Some(42))));
         assert_eq!(Command::parse("/refuse"), Ok(Command::Refuse(None)));
         assert_eq!(Command::parse("/quit\r"), Ok(Command::Quit));
+        assert_eq!(Command::parse("/history"), Ok(Command::History(20)));
+        assert_eq!(Command::parse("/history 5"), Ok(Command::History(5)));
+        assert!(Command::parse("/history x").is_err());
+        assert!(Command::parse("/history 65536").is_err());
         assert!(Command::parse("/join").is_err());
         assert!(Command::parse("/join a b").is_err());
         assert!(Command::parse("/pm bob").is_err());

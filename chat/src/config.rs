@@ -46,6 +46,33 @@ pub struct Settings {
     pub max_malformed: u32,
     /// Seconds queued messages may take to flush on shutdown.
     pub grace: f64,
+    /// The SQLite file that keeps room history (created on first run);
+    /// empty: no history. The `chat_server` program opens it; a
+    /// [`ChatServer`](crate::server::ChatServer) built in code keeps
+    /// history only when given a store.
+    pub history_file: PathBuf,
+    /// Lines kept per room (on disk and in memory); `/history N` shows
+    /// at most this many.
+    pub history_lines: usize,
+    /// Lines of a room's history shown to a user entering it.
+    pub history_on_join: usize,
+    /// Lines that may wait for the history writer; past that, lines are
+    /// not stored (counted, and logged).
+    pub history_queue: usize,
+    /// Where to serve Prometheus metrics (`GET /metrics`); none by
+    /// default.
+    pub metrics: Option<SocketAddr>,
+    /// The Redis that joins instances into one service
+    /// (`redis://127.0.0.1:6379`); none: this server runs alone.
+    pub redis: Option<String>,
+    /// Prefix of the service's Redis channel and keys.
+    pub redis_prefix: String,
+    /// This instance's id in the service; empty: one is made up from the
+    /// process id and the time.
+    pub instance: String,
+    /// Seconds an instance that stopped refreshing its presence (killed,
+    /// cut off) keeps its users; then the others announce them as left.
+    pub presence_ttl: f64,
 }
 
 impl Default for Settings {
@@ -63,6 +90,15 @@ impl Default for Settings {
             transfer_window: crate::DEFAULT_WINDOW,
             max_malformed: 5,
             grace: 5.0,
+            history_file: PathBuf::from("chat-history.sqlite3"),
+            history_lines: 100,
+            history_on_join: 5,
+            history_queue: 1024,
+            metrics: None,
+            redis: None,
+            redis_prefix: "chat".into(),
+            instance: String::new(),
+            presence_ttl: 10.0,
         }
     }
 }
@@ -131,6 +167,7 @@ impl Settings {
             ("text_idle_timeout", self.text_idle_timeout),
             ("hello_timeout", self.hello_timeout),
             ("grace", self.grace),
+            ("presence_ttl", self.presence_ttl),
         ];
         for (name, secs) in durations {
             if !(secs.is_finite() && secs > 0.0 && secs < 1e9) {
@@ -139,9 +176,9 @@ impl Settings {
                 )));
             }
         }
-        if self.max_clients == 0 || self.transfer_window == 0 {
+        if self.max_clients == 0 || self.transfer_window == 0 || self.history_queue == 0 {
             return Err(SettingsError::Invalid(
-                "max_clients and transfer_window must be at least 1".into(),
+                "max_clients, transfer_window and history_queue must be at least 1".into(),
             ));
         }
         Ok(())
@@ -207,6 +244,40 @@ pub struct ServerArgs {
     /// Seconds queued messages may take to flush on shutdown [default: 5].
     #[arg(long)]
     pub grace: Option<f64>,
+    /// SQLite file for room history, created on first run [default:
+    /// chat-history.sqlite3].
+    #[arg(long, value_name = "PATH")]
+    pub history_file: Option<PathBuf>,
+    /// Keep no room history (as `history_file = ""` in the file).
+    #[arg(long, conflicts_with = "history_file")]
+    pub no_history: bool,
+    /// Lines of history kept per room [default: 100].
+    #[arg(long)]
+    pub history_lines: Option<usize>,
+    /// Lines of history shown on entering a room [default: 5].
+    #[arg(long)]
+    pub history_on_join: Option<usize>,
+    /// Lines that may wait for the history writer [default: 1024].
+    #[arg(long)]
+    pub history_queue: Option<usize>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (for example
+    /// 127.0.0.1:9100) [default: off].
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
+    /// Join the instances using this Redis into one chat service
+    /// (redis://127.0.0.1:6379) [default: run alone].
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Prefix of the service's Redis channel and keys [default: chat].
+    #[arg(long)]
+    pub redis_prefix: Option<String>,
+    /// This instance's id in the service [default: made up].
+    #[arg(long)]
+    pub instance: Option<String>,
+    /// Seconds before a silent instance's users are announced as left
+    /// [default: 10].
+    #[arg(long)]
+    pub presence_ttl: Option<f64>,
     /// Shut down by itself after this many seconds (for scripts).
     #[arg(long)]
     pub run_for: Option<f64>,
@@ -236,8 +307,30 @@ impl ServerArgs {
             max_file_size,
             transfer_window,
             max_malformed,
-            grace
+            grace,
+            history_lines,
+            history_on_join,
+            history_queue,
+            presence_ttl
         );
+        if self.redis.is_some() {
+            s.redis.clone_from(&self.redis);
+        }
+        if let Some(prefix) = &self.redis_prefix {
+            s.redis_prefix.clone_from(prefix);
+        }
+        if let Some(instance) = &self.instance {
+            s.instance.clone_from(instance);
+        }
+        if let Some(path) = &self.history_file {
+            s.history_file = path.clone();
+        }
+        if self.no_history {
+            s.history_file = PathBuf::new();
+        }
+        if self.metrics.is_some() {
+            s.metrics = self.metrics;
+        }
         s.check()?;
         Ok(s)
     }

@@ -22,6 +22,11 @@
 //!   the terminal client; [`render`]: server messages as lines.
 //! - [`config`]: [`Settings`](config::Settings) from defaults, a TOML file
 //!   and flags.
+//! - [`jobs`]: [`JobQueue`](jobs::JobQueue), blocking work behind a
+//!   bounded queue on a thread of its own (the history writer uses it);
+//!   [`history`]: room history behind a storage trait, SQLite by default;
+//!   [`metrics`]: Prometheus metrics at `/metrics`; [`cluster`]: one
+//!   service over several instances, through Redis.
 //!
 //! ## Why one task owns the rooms
 //!
@@ -49,10 +54,14 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod cluster;
 pub mod command;
 pub mod config;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
+pub mod history;
+pub mod jobs;
+pub mod metrics;
 pub mod protocol;
 pub mod render;
 pub mod server;

@@ -24,6 +24,16 @@ pub fn render(message: &Message) -> Option<String> {
             format!("* rooms: {}", list.join(", "))
         }
         Message::Members { room, names } => format!("* in {room}: {}", names.join(", ")),
+        Message::Past {
+            room,
+            from,
+            text,
+            at_ms,
+        } => {
+            let secs = at_ms / 1000 % 86_400;
+            let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+            format!("[{room}] ({h:02}:{m:02}:{s:02} UTC) {from}: {text}")
+        }
         Message::PrivateFrom { from, text } => format!("(pm from {from}) {text}"),
         Message::OfferFrom {
             id,

@@ -85,6 +85,16 @@ fn fields(k: u8, input: &[u8]) -> Option<Res<'_, Message>> {
             tuple((le_u64, string, string, le_u64)),
             |(id, to, file, size)| Message::Offer { id, to, file, size },
         ))(input),
+        kind::HISTORY => all_consuming(map(le_u16, |count| Message::History { count }))(input),
+        kind::PAST => all_consuming(map(
+            tuple((string, string, string, le_u64)),
+            |(room, from, text, at_ms)| Message::Past {
+                room,
+                from,
+                text,
+                at_ms,
+            },
+        ))(input),
         kind::WELCOME => all_consuming(map(
             tuple((le_u64, string, string)),
             |(session, name, room)| Message::Welcome {

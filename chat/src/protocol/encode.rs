@@ -7,7 +7,7 @@ use super::{MAX_STRING, Message, kind};
 /// Writes a string field: u16 little-endian length, then the bytes. A
 /// longer string is cut at a character boundary within [`MAX_STRING`]
 /// bytes (no message this protocol sends needs that much).
-fn put_string(buf: &mut BytesMut, s: &str) {
+pub(crate) fn put_string(buf: &mut BytesMut, s: &str) {
     let mut end = s.len().min(MAX_STRING);
     while !s.is_char_boundary(end) {
         end -= 1;
@@ -98,6 +98,18 @@ impl Message {
             Self::PrivateFrom { from, text } => {
                 put_string(&mut buf, from);
                 put_string(&mut buf, text);
+            }
+            Self::History { count } => buf.put_u16_le(*count),
+            Self::Past {
+                room,
+                from,
+                text,
+                at_ms,
+            } => {
+                put_string(&mut buf, room);
+                put_string(&mut buf, from);
+                put_string(&mut buf, text);
+                buf.put_u64_le(*at_ms);
             }
             Self::Accept { id } => buf.put_u64_le(*id),
             Self::Refuse { id, reason } | Self::Cancel { id, reason } => {

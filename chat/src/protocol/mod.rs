@@ -19,6 +19,7 @@ use bytes::Bytes;
 
 pub use decode::DecodeError;
 pub use encode::encode_chunk_header;
+pub(crate) use encode::put_string;
 pub use error_code::ErrorCode;
 
 /// Largest data in one [`Message::Chunk`] (64 KiB).
@@ -29,8 +30,8 @@ pub const MAX_FRAME: usize = MAX_CHUNK + 1024;
 /// Longest string field, in bytes (the field's length is a u16).
 pub const MAX_STRING: usize = u16::MAX as usize;
 
-/// One message, in either direction. Kinds `0x01..=0x08` go from client to
-/// server, `0x81..=0x89` from server to client, and the transfer kinds
+/// One message, in either direction. Kinds `0x01..=0x09` go from client to
+/// server, `0x81..=0x8a` from server to client, and the transfer kinds
 /// `0x10..=0x15` both ways: the server checks and relays them unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -74,6 +75,11 @@ pub enum Message {
         file: String,
         /// Its size in bytes.
         size: u64,
+    },
+    /// `0x09` client: replay the current room's recent history.
+    History {
+        /// Lines wanted (the server caps it at what it keeps per room).
+        count: u16,
     },
     /// `0x81` server: the answer to `Hello`.
     Welcome {
@@ -144,6 +150,18 @@ pub enum Message {
         /// Its size in bytes.
         size: u64,
     },
+    /// `0x8a` server: a line of a room's history (answering `History`,
+    /// or the last few when joining a room).
+    Past {
+        /// The room.
+        room: String,
+        /// Who said it.
+        from: String,
+        /// The line.
+        text: String,
+        /// When the server received it: milliseconds since the Unix epoch.
+        at_ms: u64,
+    },
     /// `0x10` both: the receiver takes the file.
     Accept {
         /// The transfer.
@@ -202,6 +220,7 @@ impl Message {
             Self::Who => kind::WHO,
             Self::Private { .. } => kind::PRIVATE,
             Self::Offer { .. } => kind::OFFER,
+            Self::History { .. } => kind::HISTORY,
             Self::Welcome { .. } => kind::WELCOME,
             Self::Error { .. } => kind::ERROR,
             Self::Said { .. } => kind::SAID,
@@ -211,6 +230,7 @@ impl Message {
             Self::Members { .. } => kind::MEMBERS,
             Self::PrivateFrom { .. } => kind::PRIVATE_FROM,
             Self::OfferFrom { .. } => kind::OFFER_FROM,
+            Self::Past { .. } => kind::PAST,
             Self::Accept { .. } => kind::ACCEPT,
             Self::Refuse { .. } => kind::REFUSE,
             Self::Chunk { .. } => kind::CHUNK,
@@ -239,6 +259,8 @@ pub mod kind {
     pub const PRIVATE: u8 = 0x07;
     /// [`Message::Offer`](super::Message::Offer).
     pub const OFFER: u8 = 0x08;
+    /// [`Message::History`](super::Message::History).
+    pub const HISTORY: u8 = 0x09;
     /// [`Message::Accept`](super::Message::Accept).
     pub const ACCEPT: u8 = 0x10;
     /// [`Message::Refuse`](super::Message::Refuse).
@@ -269,6 +291,8 @@ pub mod kind {
     pub const PRIVATE_FROM: u8 = 0x88;
     /// [`Message::OfferFrom`](super::Message::OfferFrom).
     pub const OFFER_FROM: u8 = 0x89;
+    /// [`Message::Past`](super::Message::Past).
+    pub const PAST: u8 = 0x8a;
 }
 
 #[cfg(test)]

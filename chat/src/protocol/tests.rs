@@ -29,6 +29,7 @@ pub(super) fn examples() -> Vec<Message> {
             file: "a.txt".into(),
             size: 5,
         },
+        Message::History { count: 20 },
         Message::Welcome {
             session: 1,
             name: "alice".into(),
@@ -67,6 +68,12 @@ pub(super) fn examples() -> Vec<Message> {
             from: "alice".into(),
             file: "a.txt".into(),
             size: 5,
+        },
+        Message::Past {
+            room: "lobby".into(),
+            from: "bob".into(),
+            text: "hi".into(),
+            at_ms: 1_700_000_000_000,
         },
         Message::Accept { id: 7 },
         Message::Refuse {

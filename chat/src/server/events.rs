@@ -71,6 +71,7 @@ impl Chat {
         );
         if refused {
             tracing::info!(user = %key, %peer, max, "refused: server full");
+            self.observed.count_refused_full();
             close_after(&handle, door, &full_message(max), CloseReason::Local);
             return;
         }
@@ -111,6 +112,10 @@ impl Chat {
             return;
         }
         tracing::info!(user = %key, name = user.name.as_deref().unwrap_or("-"), %reason, "disconnected");
+        match &user.name {
+            Some(name) => self.release(name),
+            None => self.drop_reservations(key),
+        }
         self.cancel_transfers_of(key, "the other side left");
         if let Some(name) = user.name {
             self.names.remove(&name.to_ascii_lowercase());

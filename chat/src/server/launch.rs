@@ -22,12 +22,24 @@ impl Main for ServerArgs {
                 return ExitCode::from(2);
             }
         };
+        let history = match super::open_history(&settings) {
+            Ok(history) => history,
+            Err(err) => {
+                let file = settings.history_file.display();
+                tracing::error!("cannot open the history file {file}: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
         let server = match ChatServer::<R>::bind(settings).await {
             Ok(server) => server,
             Err(err) => {
                 tracing::error!("{err}");
                 return ExitCode::FAILURE;
             }
+        };
+        let server = match history {
+            Some(store) => server.with_history(store),
+            None => server,
         };
         let interrupts = match proto_cli::interrupts() {
             Ok(rx) => rx,

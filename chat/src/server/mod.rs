@@ -9,8 +9,10 @@
 //! transfers) sees one consistent state. Room messages are encoded once
 //! per door and framed once per door by the hub's group broadcast.
 
+mod cluster;
 mod door;
 mod events;
+mod history;
 mod launch;
 mod requests;
 mod state;
@@ -19,6 +21,7 @@ mod transfer;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use proto_core::driver::{BindError, Runtime, Server, ServerConfig};
@@ -27,9 +30,13 @@ use proto_core::hub::{AdmissionConfig, Event, Events, HubConfig, HubStats};
 use proto_core::session::{Heartbeat, SessionConfig};
 
 pub use door::{Door, UserKey};
+pub use history::open_history;
 pub use state::LOBBY;
 
 use crate::config::{Settings, secs};
+use crate::history::HistoryStore;
+use crate::jobs::JobStats;
+use crate::metrics::{ChatCollector, MetricsEndpoint, Observed};
 use crate::protocol::MAX_FRAME;
 use state::{Chat, Deadlines};
 
@@ -60,6 +67,9 @@ pub struct ServerReport {
     pub text: HubStats,
     /// Messages that sessions refused (queue full or closing).
     pub refused_sends: u64,
+    /// The history writer's counters, after its drain (`None`: no
+    /// history).
+    pub history: Option<JobStats>,
 }
 
 /// The chat server: both doors bound, not yet accepting. Call
@@ -70,6 +80,9 @@ pub struct ChatServer<R: Runtime> {
     text: Server<Line, R>,
     binary_events: Events,
     text_events: Events,
+    history: Option<Box<dyn HistoryStore>>,
+    observed: Arc<Observed>,
+    metrics: Option<MetricsEndpoint>,
 }
 
 impl<R: Runtime> std::fmt::Debug for ChatServer<R> {
@@ -111,13 +124,45 @@ impl<R: Runtime + Default> ChatServer<R> {
         let line = Line::default().max_line_length(MAX_LINE);
         let (text, text_events) =
             Server::<Line, R>::bind(settings.text_addr(), line, text_config).await?;
+        let observed = Arc::new(Observed::default());
+        let metrics = match settings.metrics {
+            Some(addr) => {
+                let collector = ChatCollector {
+                    binary: binary.hub().clone(),
+                    text: text.hub().clone(),
+                    observed: observed.clone(),
+                    redis: settings.redis.is_some(),
+                };
+                let registry = crate::metrics::registry(collector);
+                let endpoint = MetricsEndpoint::serve(addr, registry)
+                    .map_err(|source| BindError::Listen { addr, source })?;
+                Some(endpoint)
+            }
+            None => None,
+        };
         Ok(Self {
             settings,
             binary,
             text,
             binary_events,
             text_events,
+            history: None,
+            observed,
+            metrics,
         })
+    }
+
+    /// Where the metrics are served (`settings.metrics`, its port
+    /// chosen), if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsEndpoint::local_addr)
+    }
+
+    /// Keeps room history in `store` (loaded when [`run`](Self::run)
+    /// starts, written through a bounded job queue, drained on shutdown).
+    pub fn with_history(mut self, store: impl HistoryStore) -> Self {
+        self.history = Some(Box::new(store));
+        self
     }
 
     /// The binary door's address.
@@ -146,7 +191,17 @@ impl<R: Runtime + Default> ChatServer<R> {
             text,
             mut binary_events,
             mut text_events,
+            history,
+            observed,
+            metrics,
         } = self;
+        let history = match history {
+            Some(store) => history::History::start(store, &settings),
+            None => history::History::off(),
+        };
+        if let Some(stats) = history.stats_handle() {
+            observed.set_history(stats);
+        }
         let grace = secs(settings.grace);
         let (binary_hub, text_hub) = (binary.hub().clone(), text.hub().clone());
         let addrs = (binary.local_addr(), text.local_addr());
@@ -168,7 +223,16 @@ impl<R: Runtime + Default> ChatServer<R> {
                 let _ = tx.send(key).await;
             });
         }));
-        let mut chat = Chat::new(settings, binary_hub.clone(), text_hub.clone(), deadlines);
+        let mut chat = Chat::new(
+            settings,
+            binary_hub.clone(),
+            text_hub.clone(),
+            deadlines,
+            observed.clone(),
+        );
+        chat.history = history;
+        chat.join_cluster(cluster::config(&chat.settings));
+        let cluster_events = chat.cluster.as_ref().map(|c| c.incoming.clone());
         let mut stop = pin!(stop);
         let (mut stopping, mut binary_open, mut text_open) = (false, true, true);
         while binary_open || text_open {
@@ -201,14 +265,25 @@ impl<R: Runtime + Default> ChatServer<R> {
                         Err(_) => std::future::pending().await,
                     }
                 };
+                let cluster = async {
+                    match &cluster_events {
+                        Some(events) => match events.recv().await {
+                            Ok(incoming) => Next::Cluster(incoming),
+                            Err(_) => std::future::pending().await,
+                        },
+                        None => std::future::pending().await,
+                    }
+                };
                 let doors = smol::future::or(binary, text);
-                smol::future::or(stop, smol::future::or(doors, deadline)).await
+                let others = smol::future::or(deadline, cluster);
+                smol::future::or(stop, smol::future::or(doors, others)).await
             };
             match next {
                 Next::Event(door, Some(event)) => chat.handle(door, event),
                 Next::Event(Door::Binary, None) => binary_open = false,
                 Next::Event(Door::Text, None) => text_open = false,
                 Next::HelloExpired(key) => chat.hello_expired(key),
+                Next::Cluster(incoming) => chat.cluster_event(incoming),
                 Next::Stop => {
                     stopping = true;
                     tracing::info!("chat server stopping");
@@ -225,11 +300,16 @@ impl<R: Runtime + Default> ChatServer<R> {
                 }
             }
         }
+        if let Some(cluster) = chat.cluster.take() {
+            cluster.stop().await;
+        }
         let report = ServerReport {
             binary: binary_hub.stats(),
             text: text_hub.stats(),
-            refused_sends: chat.refused_sends,
+            refused_sends: observed.refused_sends(),
+            history: chat.history.drain().await,
         };
+        drop(metrics);
         tracing::info!(?report, "chat server stopped");
         report
     }
@@ -239,5 +319,6 @@ impl<R: Runtime + Default> ChatServer<R> {
 enum Next {
     Event(Door, Option<Event>),
     HelloExpired(UserKey),
+    Cluster(crate::cluster::Incoming),
     Stop,
 }

@@ -28,6 +28,7 @@ impl Chat {
         match message {
             Message::Say { text } => {
                 tracing::debug!(user = %key, %room, "said");
+                self.record(&room, &name, &text);
                 self.announce(
                     &room,
                     &Message::Said {
@@ -58,12 +59,11 @@ impl Chat {
                 }
             }
             Message::ListRooms => {
-                let rooms = self
-                    .rooms
-                    .iter()
-                    .filter(|(_, n)| **n > 0)
-                    .map(|(r, n)| (r.clone(), *n))
-                    .collect();
+                let mut rooms = self.remote_rooms();
+                for (r, n) in &self.rooms {
+                    *rooms.entry(r.clone()).or_default() += n;
+                }
+                let rooms = rooms.into_iter().filter(|(_, n)| *n > 0).collect();
                 self.tell(key, &Message::Rooms { rooms });
             }
             Message::Who => {
@@ -72,6 +72,7 @@ impl Chat {
                     .values()
                     .filter(|u| u.room == room)
                     .filter_map(|u| u.name.clone())
+                    .chain(self.remote_members(&room))
                     .collect();
                 names.sort_unstable();
                 self.tell(key, &Message::Members { room, names });
@@ -81,12 +82,18 @@ impl Chat {
                     tracing::debug!(user = %key, to = %target, "private message");
                     self.tell(target, &Message::PrivateFrom { from: name, text });
                 }
-                None => self.tell_error(
-                    key,
-                    ErrorCode::UNKNOWN_USER,
-                    format!("no user named {to:?} (/who lists this room)"),
-                ),
+                None => {
+                    let message = Message::PrivateFrom { from: name, text };
+                    if !self.pm_elsewhere(&to, message) {
+                        self.tell_error(
+                            key,
+                            ErrorCode::UNKNOWN_USER,
+                            format!("no user named {to:?} (/who lists this room)"),
+                        );
+                    }
+                }
             },
+            Message::History { count } => self.replay(key, &room, count),
             Message::Offer { id, to, file, size } => self.offer(key, id, &to, file, size),
             Message::Accept { .. }
             | Message::Refuse { .. }
@@ -120,14 +127,18 @@ impl Chat {
                 format!("{name:?} is not a nickname: 1-32 letters, digits, _ or -{again}"),
             );
         }
-        if self.find(&name).is_some() {
+        if self.find(&name).is_some() || self.taken_elsewhere(&name) {
             tracing::info!(user = %key, %name, "nickname refused: taken");
-            return self.tell_error(
-                key,
-                ErrorCode::NAME_TAKEN,
-                format!("the nickname {name} is taken; choose another{again}"),
-            );
+            return self.refuse_name(key, &name);
         }
+        if self.claim(key, &name) {
+            return; // welcomed when the service-wide claim is answered
+        }
+        self.welcome(key, name);
+    }
+
+    /// A granted nickname: the welcome, the lobby and its announcement.
+    pub(crate) fn welcome(&mut self, key: UserKey, name: String) {
         self.names.insert(name.to_ascii_lowercase(), key);
         if let Some(user) = self.users.get_mut(&key) {
             user.name = Some(name.clone());

@@ -3,6 +3,7 @@
 //! or a room on either door.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,8 +11,11 @@ use proto_core::frame::{LengthField, Line};
 use proto_core::hub::{BroadcastReport, Hub, SessionHandle};
 
 use super::door::{Door, UserKey};
+use super::history::History;
 use super::transfer::Transfers;
+use crate::cluster::Cluster;
 use crate::config::Settings;
+use crate::metrics::Observed;
 use crate::protocol::{ErrorCode, Message};
 use crate::render::render;
 
@@ -62,10 +66,14 @@ pub(crate) struct Chat {
     /// Room → members, across both doors.
     pub(crate) rooms: BTreeMap<String, u32>,
     pub(crate) transfers: Transfers,
-    /// Messages a session refused (queue full, closing), counted and logged.
-    pub(crate) refused_sends: u64,
+    /// Counters the metrics read: refused sends (also logged), rooms.
+    pub(crate) observed: Arc<Observed>,
     /// The nickname deadline of new sessions.
     pub(crate) hello_deadlines: Deadlines,
+    /// Room history (off unless the server was given a store).
+    pub(crate) history: History,
+    /// The link to the other instances (`--redis`), if any.
+    pub(crate) cluster: Option<Cluster>,
 }
 
 impl Chat {
@@ -74,6 +82,7 @@ impl Chat {
         binary: Hub<LengthField>,
         text: Hub<Line>,
         hello_deadlines: Deadlines,
+        observed: Arc<Observed>,
     ) -> Self {
         Self {
             settings,
@@ -83,8 +92,10 @@ impl Chat {
             names: HashMap::new(),
             rooms: BTreeMap::new(),
             transfers: Transfers::default(),
-            refused_sends: 0,
+            observed,
             hello_deadlines,
+            history: History::off(),
+            cluster: None,
         }
     }
 
@@ -121,8 +132,8 @@ impl Chat {
         match user.handle.send(payload) {
             Ok(()) => true,
             Err(err) => {
-                self.refused_sends += 1;
-                tracing::warn!(user = %key, error = %err, refused = self.refused_sends, "message refused by the session");
+                let refused = self.observed.count_refused_sends(1);
+                tracing::warn!(user = %key, error = %err, refused, "message refused by the session");
                 false
             }
         }
@@ -132,6 +143,12 @@ impl Chat {
     /// once per door and framed once per door by the hub's group
     /// broadcast.
     pub(crate) fn announce(&mut self, room: &str, message: &Message) {
+        self.deliver(room, message);
+        self.share(message);
+    }
+
+    /// `message` to this instance's members of `room` only.
+    pub(crate) fn deliver(&mut self, room: &str, message: &Message) {
         self.broadcast(Some(room), message);
     }
 
@@ -172,11 +189,13 @@ impl Chat {
         match report {
             Ok(report) if report.failed.is_empty() => {}
             Ok(report) => {
-                self.refused_sends += report.failed.len() as u64;
+                let refused = self
+                    .observed
+                    .count_refused_sends(report.failed.len() as u64);
                 tracing::warn!(
                     room,
                     failed = report.failed.len(),
-                    refused = self.refused_sends,
+                    refused,
                     "room message refused by some sessions"
                 );
             }
@@ -191,8 +210,13 @@ impl Chat {
             Door::Text => self.text.join(room, key.id),
         };
         *self.rooms.entry(room.to_string()).or_default() += 1;
+        self.publish_rooms();
         if let Some(user) = self.users.get_mut(&key) {
             user.room = room.to_string();
+        }
+        self.show_recent(key, room);
+        if let Some(name) = self.name_of(key).map(str::to_string) {
+            self.here(&name, room);
         }
     }
 
@@ -209,6 +233,14 @@ impl Chat {
                 self.rooms.remove(room);
             }
         }
+        self.publish_rooms();
+    }
+
+    /// Rooms with members and the members, for the metrics.
+    fn publish_rooms(&self) {
+        let rooms = self.rooms.values().filter(|n| **n > 0).count();
+        let members: u32 = self.rooms.values().sum();
+        self.observed.set_rooms(rooms, members as usize);
     }
 
     /// Moves a named user from its room to `room`, announcing both.

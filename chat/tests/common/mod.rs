@@ -10,7 +10,7 @@ use bytes::Bytes;
 use proto_chat::client::{ChatClient, ClientOptions, Update};
 use proto_chat::config::Settings;
 use proto_chat::protocol::Message;
-use proto_chat::server::ChatServer;
+use proto_chat::server::{ChatServer, ServerReport};
 use proto_core::driver::{Client, ClientConfig, Runtime};
 use proto_core::frame::Line;
 use proto_core::hub::{Event, Events};
@@ -41,26 +41,35 @@ pub struct TestServer {
     pub binary: SocketAddr,
     pub text: SocketAddr,
     stop: smol::channel::Sender<()>,
-    done: smol::channel::Receiver<()>,
+    done: smol::channel::Receiver<ServerReport>,
 }
 
 impl TestServer {
     /// Starts a server with `settings` (ports replaced by 0).
     pub async fn start<R: Runtime + Default>(settings: Settings) -> Self {
+        Self::start_with::<R>(settings, |server| server).await
+    }
+
+    /// Starts a server with `settings` (ports replaced by 0), changed by
+    /// `configure` before it runs (a history store, say).
+    pub async fn start_with<R: Runtime + Default>(
+        settings: Settings,
+        configure: impl FnOnce(ChatServer<R>) -> ChatServer<R>,
+    ) -> Self {
         let mut settings = settings;
         settings.port = 0;
         settings.text_port = 0;
-        let server = ChatServer::<R>::bind(settings).await.expect("bind");
+        let server = configure(ChatServer::<R>::bind(settings).await.expect("bind"));
         let (binary, text) = (server.binary_addr(), server.text_addr());
         let (stop, stopped) = smol::channel::bounded::<()>(1);
-        let (finished, done) = smol::channel::bounded::<()>(1);
+        let (finished, done) = smol::channel::bounded(1);
         R::default().spawn(async move {
-            server
+            let report = server
                 .run(async move {
                     let _ = stopped.recv().await;
                 })
                 .await;
-            let _ = finished.send(()).await;
+            let _ = finished.send(report).await;
         });
         Self {
             binary,
@@ -70,13 +79,14 @@ impl TestServer {
         }
     }
 
-    /// Stops the server and waits until it has shut down.
-    pub async fn stop<R: Runtime + Default>(self) {
+    /// Stops the server, waits until it has shut down, and returns its
+    /// report.
+    pub async fn stop<R: Runtime + Default>(self) -> ServerReport {
         let _ = self.stop.send(()).await;
         within::<R, _>(DEADLINE, "the server to stop", async {
-            let _ = self.done.recv().await;
+            self.done.recv().await.expect("the server's report")
         })
-        .await;
+        .await
     }
 }
 
@@ -133,10 +143,16 @@ pub struct TextUser<R: Runtime> {
 impl<R: Runtime + Default> TextUser<R> {
     /// Connects to the text door and gives `name` at the prompt.
     pub async fn join(server: &TestServer, name: &str) -> Self {
+        Self::join_at(server.text, name).await
+    }
+
+    /// Connects to the text door at `text` and gives `name` at the
+    /// prompt.
+    pub async fn join_at(text: SocketAddr, name: &str) -> Self {
         let (client, events) = within::<R, _>(
             DEADLINE,
             "the text door",
-            Client::<Line, R>::connect(server.text, Line::default(), ClientConfig::default()),
+            Client::<Line, R>::connect(text, Line::default(), ClientConfig::default()),
         )
         .await
         .expect("connect to the text door");
@@ -232,4 +248,28 @@ pub fn raw_frame(message: &[u8]) -> Vec<u8> {
     frame.push(0x00);
     frame.extend_from_slice(message);
     frame
+}
+
+/// One HTTP GET over loopback (tokio); the status line and the body.
+pub async fn get(addr: SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+    let status = head.lines().next().unwrap_or_default().to_string();
+    (status, body.to_string())
+}
+
+/// The value of the Prometheus sample `name` (with its labels, as
+/// written), if any.
+pub fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
