@@ -26,6 +26,9 @@
 //!   (accept loop, admission), [`Client`](driver::Client) (connect timeout,
 //!   reconnect with seeded jitter) and shutdown, written once against the
 //!   [`Runtime`](driver::Runtime) seam that each adapter implements.
+//! - [`ws`]: WebSocket (RFC 6455) as one more codec under the same
+//!   sessions: the opening handshake and the framing, as a resolver and a
+//!   builder.
 //! - [`rng`]: [`SplitMix64`](rng::SplitMix64), the seeded generator behind
 //!   reconnect jitter and the simulator (the core reads no system RNG).
 //!
@@ -65,6 +68,7 @@ pub mod hub;
 pub mod message;
 pub mod rng;
 pub mod session;
+pub mod ws;
 
 /// The `bytes` crate, re-exported: frames are [`bytes::Bytes`] and read
 /// buffers [`bytes::BytesMut`], so a custom codec can name them without

@@ -32,6 +32,20 @@ pub enum Resolved {
     Incomplete,
 }
 
+/// What a resolver asks its session to do, besides delivering frames
+/// ([`MessageResolver::poll_action`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResolverAction {
+    /// Write these wire bytes, already encoded, after what is queued. They
+    /// are queued outside the queue's limits, like a heartbeat's pong.
+    Transmit(Bytes),
+    /// Close gracefully once what is queued (a close reply among it) is
+    /// written: `None` when the peer closed in order, `Some(error)` when it
+    /// broke the protocol.
+    Close(Option<FrameError>),
+}
+
 /// Finds whole frames in a byte stream (laster40Net's `IMessageResolver`).
 ///
 /// Implementors write [`resolve`](Self::resolve); everything else is provided.
@@ -81,6 +95,15 @@ pub trait MessageResolver {
         }
     }
 
+    /// What the resolver asks of its session besides frames, drained by
+    /// the session after each read (and once when it is created) until
+    /// `None`: bytes to write on its own (a handshake answer, a WebSocket
+    /// pong or close reply) and a graceful close. Protocols whose frames
+    /// carry no conversation of their own keep the default, `None`.
+    fn poll_action(&mut self) -> Option<ResolverAction> {
+        None
+    }
+
     /// Drains every whole frame in `src` as owned [`Bytes`], stopping at the
     /// first error (which the iterator yields, then ends).
     fn frames<'a>(&'a mut self, src: &'a mut BytesMut) -> Frames<'a, Self>
@@ -99,11 +122,27 @@ impl<R: MessageResolver + ?Sized> MessageResolver for &mut R {
     fn resolve(&mut self, src: &[u8]) -> Result<Resolved, FrameError> {
         (**self).resolve(src)
     }
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        (**self).decode(src)
+    }
+
+    fn poll_action(&mut self) -> Option<ResolverAction> {
+        (**self).poll_action()
+    }
 }
 
 impl<R: MessageResolver + ?Sized> MessageResolver for Box<R> {
     fn resolve(&mut self, src: &[u8]) -> Result<Resolved, FrameError> {
         (**self).resolve(src)
+    }
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        (**self).decode(src)
+    }
+
+    fn poll_action(&mut self) -> Option<ResolverAction> {
+        (**self).poll_action()
     }
 }
 

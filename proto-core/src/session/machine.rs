@@ -155,7 +155,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     /// A new open session. Emits [`SessionEvent::Opened`].
     pub fn new(resolver: R, builder: B, config: SessionConfig, now: Instant) -> Self {
         let queue = SendQueue::new(config.max_queue_messages, config.queue_bytes_for(None));
-        Self {
+        let mut session = Self {
             config,
             reader: FrameReader::new(resolver),
             builder,
@@ -175,7 +175,10 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             latest: now,
             paused: false,
             stall_start: None,
-        }
+        };
+        // A resolver may speak first (a WebSocket client's request).
+        session.apply_resolver_actions(now);
+        session
     }
 
     /// A new open session with a fresh resolver and builder from `factory`
