@@ -339,13 +339,16 @@ fn server_sends_unmasked_frames_of_its_message_kind() {
 
 #[test]
 fn client_masks_every_frame_with_a_fresh_key() {
-    let now = Instant::now();
-    let config = WebSocket::client("x", "/");
-    let mut s = proto_core::session::Session::from_factory(&config, Default::default(), now);
-    proto_testkit::by_hand::write_all(&mut s, now);
-    s.send(Bytes::from_static(b"one")).unwrap();
-    s.send(Bytes::from_static(b"one")).unwrap();
-    let sent = sent_frames(&mut s, now);
+    use proto_core::frame::{MessageBuilder, MessageFactory, WireBuf};
+    let mut builder = WebSocket::client("x", "/").new_builder();
+    let mut wire = WireBuf::new();
+    builder
+        .encode(Bytes::from_static(b"one"), &mut wire)
+        .unwrap();
+    builder
+        .encode(Bytes::from_static(b"one"), &mut wire)
+        .unwrap();
+    let sent = proto_testkit::ws::parse_frames(&wire.to_vec());
     assert_eq!(sent.len(), 2);
     assert!(
         sent.iter().all(|f| f.mask.is_some() && f.payload == b"one"),

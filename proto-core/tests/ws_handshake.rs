@@ -244,3 +244,59 @@ fn client_refuses_a_wrong_accept_key_and_a_non_101() {
         );
     }
 }
+
+#[test]
+fn a_servers_early_sends_wait_for_its_101() {
+    let now = Instant::now();
+    let mut s = session(&WebSocket::server(), now);
+    s.send(Bytes::from_static(b"welcome")).unwrap();
+    assert!(
+        write_all(&mut s, now).is_empty(),
+        "nothing before the request"
+    );
+    s.handle_input(&upgrade_request("/", &[]), now);
+    let out = write_all(&mut s, now);
+    let (head, frames) = split_head(&out);
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    assert_eq!(
+        proto_testkit::ws::parse_frames(frames)[0].payload,
+        b"welcome"
+    );
+}
+
+#[test]
+fn a_clients_sends_wait_for_the_101_and_past_max_held_before_open_are_refused() {
+    let now = Instant::now();
+    // Each 10-byte payload is a 16-byte masked frame: three fit in 48.
+    let config = WebSocket::client("x", "/").max_held_before_open(48);
+    let mut client = session(&config, now);
+    for _ in 0..3 {
+        client.send(Bytes::from_static(b"0123456789")).unwrap();
+    }
+    let refused = client.send(Bytes::from_static(b"0123456789"));
+    assert!(
+        matches!(
+            refused,
+            Err(proto_core::session::SendError::Frame(
+                FrameError::WebSocket(WsError::TooMuchBeforeOpen {
+                    length: 64,
+                    max: 48
+                })
+            ))
+        ),
+        "{refused:?}"
+    );
+    let request = write_all(&mut client, now);
+    let (_, rest) = split_head(&request);
+    assert!(rest.is_empty(), "only the request goes out before the 101");
+    let mut server = session(&WebSocket::server(), now);
+    server.handle_input(&request, now);
+    client.handle_input(&write_all(&mut server, now), now);
+    let held = write_all(&mut client, now);
+    server.handle_input(&held, now);
+    let got: Vec<_> = events(&mut server)
+        .into_iter()
+        .filter(|e| matches!(e, SessionEvent::Message(_)))
+        .collect();
+    assert_eq!(got, vec![SessionEvent::Message("0123456789".into()); 3]);
+}

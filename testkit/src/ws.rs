@@ -76,8 +76,9 @@ impl WireFrame {
     }
 }
 
-/// A message cut into frames of the given sizes (cycled; the last frame
-/// takes the rest), masked with `mask` if given.
+/// A message cut into frames of the given sizes (cycled, 0 counted as 1;
+/// the last frame takes the rest), masked with `mask` if given. An empty
+/// message is one empty frame.
 pub fn fragments(
     opcode: u8,
     payload: &[u8],
@@ -88,7 +89,7 @@ pub fn fragments(
     let mut rest = payload;
     let mut sizes = sizes.iter().copied().cycle();
     loop {
-        let take = sizes.next().unwrap_or(usize::MAX).min(rest.len());
+        let take = sizes.next().unwrap_or(usize::MAX).max(1).min(rest.len());
         let (chunk, tail) = rest.split_at(take);
         rest = tail;
         let opcode = if frames.is_empty() {

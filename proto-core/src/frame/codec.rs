@@ -322,6 +322,15 @@ pub trait MessageFactory: Send + Sync {
     /// A fresh builder.
     fn new_builder(&self) -> Self::Builder;
 
+    /// A resolver and a builder for one connection, made together:
+    /// sessions are made with this, so a protocol whose two halves share
+    /// state can pair them (a WebSocket builder holds what is sent before
+    /// the handshake completes, and its resolver releases it). The default
+    /// makes the two independently.
+    fn new_codec_pair(&self) -> (Self::Resolver, Self::Builder) {
+        (self.new_resolver(), self.new_builder())
+    }
+
     /// The wire length (header included) of the largest frame the
     /// resolvers accept, or `None` if there is no such bound (or it is not
     /// known). Sizes the send queue

@@ -190,7 +190,8 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         // An automatic queue limit fits the codec's largest frame.
         let max_queue_bytes = config.queue_bytes_for(factory.max_frame_wire_len());
         let config = config.max_queue_bytes(max_queue_bytes);
-        Self::new(factory.new_resolver(), factory.new_builder(), config, now)
+        let (resolver, builder) = factory.new_codec_pair();
+        Self::new(resolver, builder, config, now)
     }
 
     /// The configuration.

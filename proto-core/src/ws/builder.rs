@@ -2,6 +2,7 @@
 
 use bytes::{Bytes, BytesMut};
 
+use super::gate::Gate;
 use super::head::{self, MAX_HEAD_LEN, Opcode};
 use super::{MessageKind, WsError, next_mask};
 use crate::frame::{FrameError, MessageBuilder, WireBuf};
@@ -11,20 +12,38 @@ use crate::rng::SplitMix64;
 /// [`MessageKind`]. A server's builder writes the header beside the payload
 /// without copying it (one encoded frame can be shared by a broadcast); a
 /// client's masks a copy of the payload with a fresh key per frame.
+///
+/// The builder of a session (made with its resolver by
+/// [`MessageFactory::new_codec_pair`](crate::frame::MessageFactory::new_codec_pair))
+/// holds the frames sent before the opening handshake is done, up to
+/// `max_held_before_open` bytes, and its resolver writes them after it.
 #[derive(Debug, Clone)]
 pub struct WsBuilder {
     opcode: Opcode,
     /// The mask stream, for a client.
     masks: Option<SplitMix64>,
+    /// Shared with the resolver until the handshake is done.
+    gate: Option<Gate>,
+    max_held: usize,
 }
 
 impl WsBuilder {
-    pub(super) fn new(kind: MessageKind, masks: Option<SplitMix64>) -> Self {
+    pub(super) fn new(
+        kind: MessageKind,
+        masks: Option<SplitMix64>,
+        gate: Option<(Gate, usize)>,
+    ) -> Self {
         let opcode = match kind {
             MessageKind::Binary => Opcode::Binary,
             MessageKind::Text => Opcode::Text,
         };
-        Self { opcode, masks }
+        let (gate, max_held) = gate.map_or((None, 0), |(gate, max)| (Some(gate), max));
+        Self {
+            opcode,
+            masks,
+            gate,
+            max_held,
+        }
     }
 }
 
@@ -32,6 +51,15 @@ impl MessageBuilder for WsBuilder {
     fn encode(&mut self, payload: Bytes, dst: &mut WireBuf) -> Result<(), FrameError> {
         if self.opcode == Opcode::Text && std::str::from_utf8(&payload).is_err() {
             return Err(WsError::InvalidUtf8ToSend.into());
+        }
+        if let Some(gate) = &self.gate {
+            let (opcode, masks) = (self.opcode, &mut self.masks);
+            let frame = || head::frame_bytes(opcode, &payload, masks.as_mut().map(next_mask));
+            if gate.hold(frame, self.max_held)? {
+                return Ok(());
+            }
+            // Open for good: no more looking.
+            self.gate = None;
         }
         let mask = self.masks.as_mut().map(next_mask);
         let mut header = [0; MAX_HEAD_LEN];

@@ -73,6 +73,16 @@ pub enum WsError {
     /// A payload to send as text is not valid UTF-8 (nothing was written).
     #[error("payload to send as a text message is not valid UTF-8")]
     InvalidUtf8ToSend,
+    /// Sends made before the opening handshake completed are held until
+    /// it does; this one would hold more than `max_held_before_open`
+    /// (nothing was queued).
+    #[error("{length} bytes would wait for the handshake, over max_held_before_open {max}")]
+    TooMuchBeforeOpen {
+        /// Bytes that would be held with this frame.
+        length: usize,
+        /// The configured `max_held_before_open`.
+        max: usize,
+    },
     /// [`MessageResolver::resolve`](crate::frame::MessageResolver::resolve),
     /// the borrowed path, was used: WebSocket payloads are unmasked and
     /// reassembled in place, which only the owned `decode` path can do.

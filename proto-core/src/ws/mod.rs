@@ -58,11 +58,14 @@
 //!
 //! The handshake happens inside the session, so the session (and the
 //! application's `Opened`) starts at the TCP connection, before the
-//! handshake. **A server must not send before the peer's first message**:
-//! the 101 answer is queued when the request has arrived, after whatever
-//! the application queued before. (Clients may: their request is queued
-//! when the session is made, and frames sent after it follow it on the
-//! wire, which servers such as tungstenite accept.)
+//! handshake. What the application sends before the handshake is done
+//! waits in the builder (up to [`WebSocket::max_held_before_open`]; a
+//! send past it is refused) and goes out right after the `101` (server)
+//! or once the `101` arrived (client, as §4.1 requires): a session's
+//! resolver and builder share that gate, being made together by
+//! [`MessageFactory::new_codec_pair`](crate::frame::MessageFactory::new_codec_pair).
+//! A hub's broadcast frames do not pass the gate: add a session to groups
+//! once it has spoken (its first message proves the handshake done).
 //!
 //! # Messages
 //!
@@ -92,6 +95,7 @@
 
 mod builder;
 mod error;
+mod gate;
 mod handshake;
 mod head;
 mod resolver;
@@ -110,9 +114,13 @@ pub use resolver::WsResolver;
 
 use crate::frame::{DEFAULT_MAX_FRAME_LENGTH, MessageFactory};
 use crate::rng::SplitMix64;
+use gate::Gate;
 
 /// Default `max_handshake_len`: 8 KiB.
 pub const DEFAULT_MAX_HANDSHAKE_LEN: usize = 8 * 1024;
+
+/// Default `max_held_before_open`: 64 KiB.
+pub const DEFAULT_MAX_HELD_BEFORE_OPEN: usize = 64 * 1024;
 
 /// How the builder sends messages.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -150,6 +158,7 @@ pub struct WebSocket {
     role: Role,
     max_message_size: usize,
     max_handshake_len: usize,
+    max_held_before_open: usize,
     message_kind: MessageKind,
     protocols: Vec<String>,
     path: Option<String>,
@@ -166,6 +175,7 @@ impl fmt::Debug for WebSocket {
             .field("role", &self.role)
             .field("max_message_size", &self.max_message_size)
             .field("max_handshake_len", &self.max_handshake_len)
+            .field("max_held_before_open", &self.max_held_before_open)
             .field("message_kind", &self.message_kind)
             .field("protocols", &self.protocols)
             .field("path", &self.path)
@@ -181,6 +191,7 @@ impl WebSocket {
             role,
             max_message_size: DEFAULT_MAX_FRAME_LENGTH,
             max_handshake_len: DEFAULT_MAX_HANDSHAKE_LEN,
+            max_held_before_open: DEFAULT_MAX_HELD_BEFORE_OPEN,
             message_kind: MessageKind::Binary,
             protocols: Vec::new(),
             path: None,
@@ -219,6 +230,14 @@ impl WebSocket {
     /// in bytes (default 8 KiB).
     pub fn max_handshake_len(mut self, max: usize) -> Self {
         self.max_handshake_len = max;
+        self
+    }
+
+    /// Most bytes of frames a session may send before its opening
+    /// handshake is done (default 64 KiB): they wait for the handshake,
+    /// and a send past this is refused.
+    pub fn max_held_before_open(mut self, max: usize) -> Self {
+        self.max_held_before_open = max;
         self
     }
 
@@ -271,9 +290,10 @@ impl WebSocket {
         self
     }
 
-    /// A resolver and a builder for one connection.
+    /// A resolver and a builder for one connection, paired as a
+    /// session's are ([`MessageFactory::new_codec_pair`]).
     pub fn new_codec(&self) -> (WsResolver, WsBuilder) {
-        (self.new_resolver(), self.new_builder())
+        self.new_codec_pair()
     }
 
     /// A mask stream of its own for each codec made (a server's builder
@@ -292,12 +312,33 @@ impl MessageFactory for WebSocket {
     type Resolver = WsResolver;
     type Builder = WsBuilder;
 
+    /// A resolver alone (it holds back no frames of a builder).
     fn new_resolver(&self) -> WsResolver {
-        WsResolver::new(self.clone(), self.next_rng())
+        WsResolver::new(self.clone(), self.next_rng(), None)
     }
 
+    /// A builder alone, as a hub's broadcast encoder: it writes every
+    /// frame at once.
     fn new_builder(&self) -> WsBuilder {
-        WsBuilder::new(self.message_kind, self.is_client().then(|| self.next_rng()))
+        WsBuilder::new(
+            self.message_kind,
+            self.is_client().then(|| self.next_rng()),
+            None,
+        )
+    }
+
+    /// A session's pair: the builder holds what is sent before the
+    /// handshake is done, and the resolver lets it out after.
+    fn new_codec_pair(&self) -> (WsResolver, WsBuilder) {
+        let gate = Gate::default();
+        let resolver = WsResolver::new(self.clone(), self.next_rng(), Some(gate.clone()));
+        let masks = self.is_client().then(|| self.next_rng());
+        let builder = WsBuilder::new(
+            self.message_kind,
+            masks,
+            Some((gate, self.max_held_before_open)),
+        );
+        (resolver, builder)
     }
 
     /// `max_message_size` plus the longest frame header (14 bytes): the

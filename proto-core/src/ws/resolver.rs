@@ -8,6 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::{Buf, Bytes, BytesMut};
 
+use super::gate::Gate;
 use super::handshake::{self, Answer};
 use super::head::{self, Head, Opcode};
 use super::{Role, WebSocket, WsError, close_code, next_mask};
@@ -49,6 +50,9 @@ pub struct WsResolver {
     /// A client's mask stream (its pongs and close replies are masked).
     masks: Option<SplitMix64>,
     protocol: Option<String>,
+    /// Shared with the builder, which holds what is sent before the
+    /// handshake is done.
+    gate: Option<Gate>,
     pings: u64,
     pongs: u64,
 }
@@ -61,7 +65,7 @@ enum Step {
 }
 
 impl WsResolver {
-    pub(super) fn new(config: WebSocket, mut rng: SplitMix64) -> Self {
+    pub(super) fn new(config: WebSocket, mut rng: SplitMix64, gate: Option<Gate>) -> Self {
         let mut actions = VecDeque::new();
         let (phase, masks) = match &config.role {
             Role::Server => (Phase::Handshake { key: None }, None),
@@ -83,6 +87,7 @@ impl WsResolver {
             actions,
             masks,
             protocol: None,
+            gate,
             pings: 0,
             pongs: 0,
         }
@@ -116,8 +121,7 @@ impl WsResolver {
                     match answer {
                         Answer::Upgrade { response, protocol } => {
                             self.actions.push_back(ResolverAction::Transmit(response));
-                            self.protocol = protocol;
-                            self.phase = Phase::Open;
+                            self.opened(protocol);
                         }
                         Answer::Page { response, status } => {
                             self.actions.push_back(ResolverAction::Transmit(response));
@@ -135,8 +139,7 @@ impl WsResolver {
                 Ok(None) => false,
                 Ok(Some((consumed, protocol))) => {
                     src.advance(consumed);
-                    self.protocol = protocol;
-                    self.phase = Phase::Open;
+                    self.opened(protocol);
                     true
                 }
                 Err(error) => {
@@ -144,6 +147,18 @@ impl WsResolver {
                     true
                 }
             },
+        }
+    }
+
+    /// The handshake is done: frames flow, and those the builder held go
+    /// out first.
+    fn opened(&mut self, protocol: Option<String>) {
+        self.protocol = protocol;
+        self.phase = Phase::Open;
+        if let Some(held) = self.gate.take().map(|gate| gate.open()) {
+            if !held.is_empty() {
+                self.actions.push_back(ResolverAction::Transmit(held));
+            }
         }
     }
 
