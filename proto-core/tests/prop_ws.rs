@@ -5,15 +5,12 @@
 //! same answer under any chunking, without a panic.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Instant;
-
 use bytes::Bytes;
 use proptest::prelude::*;
-use proto_core::session::{Session, SessionConfig, SessionEvent};
+use proto_core::session::SessionEvent;
 use proto_core::ws::WebSocket;
-use proto_testkit::by_hand::{events, write_all};
 use proto_testkit::chunk::{chunkings, read_sizes};
-use proto_testkit::ws::{WireFrame, fragments, opcode, upgrade_request};
+use proto_testkit::ws::{WireFrame, fragments, opcode, run_chunks, upgrade_request};
 
 /// A message a client sends: text or binary, its fragment sizes, masks,
 /// and a ping after its first fragment if `ping` is set.
@@ -61,23 +58,8 @@ fn stream(messages: &[Sent]) -> (Vec<u8>, Vec<Vec<u8>>) {
     (bytes, pings)
 }
 
-/// Feeds `chunks` to a fresh server session; returns its events and what
-/// it wrote.
 fn run(chunks: &[&[u8]]) -> (Vec<SessionEvent>, Vec<u8>) {
-    let now = Instant::now();
-    let mut s = Session::from_factory(
-        &WebSocket::server().max_message_size(4096),
-        SessionConfig::default(),
-        now,
-    );
-    let mut out = Vec::new();
-    let mut seen = Vec::new();
-    for chunk in chunks {
-        s.handle_input(chunk, now);
-        out.extend(write_all(&mut s, now));
-        seen.extend(events(&mut s));
-    }
-    (seen, out)
+    run_chunks(&WebSocket::server().max_message_size(4096), chunks)
 }
 
 proptest! {

@@ -29,6 +29,7 @@ pub mod seeds;
 pub mod session;
 #[cfg(test)]
 mod tests;
+pub mod ws;
 
 use arbitrary::{Arbitrary, Unstructured};
 
@@ -46,6 +47,8 @@ pub const TARGETS: &[&str] = &[
     "round_trip",
     "session_ops",
     "driver_ops",
+    "ws_handshake",
+    "ws_frames",
 ];
 
 /// Decodes `data` as `arbitrary` does for a fuzz target (the whole input,
@@ -74,6 +77,8 @@ pub fn run_bytes(target: &str, data: &[u8], start: std::time::Instant) -> bool {
         "round_trip" => run(data, round_trip),
         "session_ops" => run(data, |ops| session_ops(ops, start)),
         "driver_ops" => run(data, |ops| driver_ops(ops, start)),
+        "ws_handshake" => run(data, ws::ws_handshake),
+        "ws_frames" => run(data, ws::ws_frames),
         other => panic!("no fuzz target {other}"),
     }
 }

@@ -214,3 +214,20 @@ pub fn feed(s: &mut WsSession, frames: &[WireFrame], now: Instant) {
 pub fn sent_frames(s: &mut WsSession, now: Instant) -> Vec<WireFrame> {
     parse_frames(&write_all(s, now))
 }
+
+/// Feeds `chunks` to a fresh session of `config` (default session
+/// config), writing everything it offers after each read; returns its
+/// events and the bytes it wrote.
+pub fn run_chunks(config: &WebSocket, chunks: &[&[u8]]) -> (Vec<SessionEvent>, Vec<u8>) {
+    let now = Instant::now();
+    let mut s = Session::from_factory(config, SessionConfig::default(), now);
+    let mut out = write_all(&mut s, now);
+    let mut seen = Vec::new();
+    for chunk in chunks {
+        s.handle_input(chunk, now);
+        out.extend(write_all(&mut s, now));
+        seen.extend(events(&mut s));
+    }
+    seen.extend(events(&mut s));
+    (seen, out)
+}

@@ -19,6 +19,7 @@ use super::input::{
     WriteStep,
 };
 use super::session::{Beat, Marks, Policy, SessionOp, SessionOps, SessionSetup, Timing};
+use super::ws::{WsFrames, WsHandshake};
 
 /// A value written as `arbitrary` reads it.
 pub trait Encode {
@@ -179,6 +180,8 @@ fields!(DriverSetup {
     max_sessions, per_ip, event_capacity, memory_budget; budget_disconnect
 });
 fields!(DriverOps { setup; ops });
+fields!(WsHandshake { client, max_len, chunking; stream });
+fields!(WsFrames { max_message, chunking; stream });
 
 variants!(Offset { Near(a), Far(a), Past(a) });
 variants!(Width {
