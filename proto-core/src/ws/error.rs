@@ -44,11 +44,11 @@ pub enum WsError {
     /// A client rejected the server's handshake response.
     #[error("server's handshake response rejected: {0}")]
     BadHandshakeResponse(Cow<'static, str>),
-    /// The request or response head is longer than `max_handshake_len`.
-    #[error("handshake head longer than max_handshake_len {max} (at least {length} bytes)")]
+    /// The request or response head is longer than `max_handshake_len`
+    /// (noticed as soon as `max + 1` bytes hold no end of head, so how
+    /// much longer is not known).
+    #[error("handshake head longer than max_handshake_len {max}")]
     HandshakeTooLong {
-        /// Bytes received without the end of the head.
-        length: usize,
         /// The configured `max_handshake_len`.
         max: usize,
     },

@@ -58,7 +58,7 @@ pub(crate) fn answer_request(src: &[u8], config: &WebSocket) -> Option<(usize, A
     let consumed = match request.parse(src) {
         Ok(httparse::Status::Complete(n)) if n <= max => n,
         Ok(httparse::Status::Partial) if src.len() <= max => return None,
-        Ok(_) => return Some((src.len(), too_long(src.len(), max))),
+        Ok(_) => return Some((src.len(), too_long(max))),
         Err(httparse::Error::TooManyHeaders) => {
             return Some((
                 src.len(),
@@ -133,8 +133,8 @@ fn answer(
     }
 }
 
-fn too_long(length: usize, max: usize) -> Answer {
-    let error = WsError::HandshakeTooLong { length, max };
+fn too_long(max: usize) -> Answer {
+    let error = WsError::HandshakeTooLong { max };
     Answer::Refused {
         response: http_error(431, &error.to_string()),
         error,
@@ -221,10 +221,7 @@ pub(crate) fn check_response(
         Ok(httparse::Status::Complete(n)) if n <= max => n,
         Ok(httparse::Status::Partial) if src.len() <= max => return Ok(None),
         Ok(_) => {
-            return Err(WsError::HandshakeTooLong {
-                length: src.len(),
-                max,
-            });
+            return Err(WsError::HandshakeTooLong { max });
         }
         Err(err) => return Err(bad(format!("bad response head: {err}"))),
     };

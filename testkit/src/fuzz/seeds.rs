@@ -418,6 +418,18 @@ fn ws_handshake() -> Vec<Seed> {
         server("page", b"GET /?q HTTP/1.1\r\nHost: x\r\n\r\n"),
         server("evil_origin", &upgrade_request("/", &["Origin: http://evil"])),
         server("old_version", b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"),
+        // The error named how many bytes were buffered when the head passed
+        // its limit, which depends on the reads.
+        seed(
+            "ws_handshake",
+            "regress_too_long_depends_on_reads",
+            WsHandshake {
+                client: true,
+                max_len: 8,
+                chunking: Chunking(vec![3]),
+                stream: b(b"HTTP/1.1 101 Switching Protoco\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffls\x0d\x0aUpgrade: web\xc7\xc7\xc7socket\x0d\x0aConnection: UpgrgrrrrrrbSrerocket-Accept: ?\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91x\x0d\x0a\x0d\x0a\x81\x01a"),
+            },
+        ),
         seed(
             "ws_handshake",
             "client_wrong_accept",
