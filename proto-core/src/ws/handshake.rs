@@ -55,10 +55,12 @@ pub(crate) fn answer_request(src: &[u8], config: &WebSocket) -> Option<(usize, A
     let max = config.max_handshake_len;
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
-    let consumed = match request.parse(src) {
-        Ok(httparse::Status::Complete(n)) if n <= max => n,
+    // Only the first `max` bytes are parsed, so that which fault is found
+    // (a bad byte, or a head too long) does not depend on the reads.
+    let consumed = match request.parse(&src[..src.len().min(max)]) {
+        Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if src.len() <= max => return None,
-        Ok(_) => return Some((src.len(), too_long(max))),
+        Ok(httparse::Status::Partial) => return Some((src.len(), too_long(max))),
         Err(httparse::Error::TooManyHeaders) => {
             return Some((
                 src.len(),
@@ -217,12 +219,11 @@ pub(crate) fn check_response(
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
     let bad = |detail: String| WsError::BadHandshakeResponse(detail.into());
-    let consumed = match response.parse(src) {
-        Ok(httparse::Status::Complete(n)) if n <= max => n,
+    // As in `answer_request`: the first `max` bytes only.
+    let consumed = match response.parse(&src[..src.len().min(max)]) {
+        Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if src.len() <= max => return Ok(None),
-        Ok(_) => {
-            return Err(WsError::HandshakeTooLong { max });
-        }
+        Ok(httparse::Status::Partial) => return Err(WsError::HandshakeTooLong { max }),
         Err(err) => return Err(bad(format!("bad response head: {err}"))),
     };
     if response.code != Some(101) {

@@ -430,6 +430,18 @@ fn ws_handshake() -> Vec<Seed> {
                 stream: b(b"HTTP/1.1 101 Switching Protoco\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffls\x0d\x0aUpgrade: web\xc7\xc7\xc7socket\x0d\x0aConnection: UpgrgrrrrrrbSrerocket-Accept: ?\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91x\x0d\x0a\x0d\x0a\x81\x01a"),
             },
         ),
+        // A bad header past max_handshake_len was found or not depending
+        // on the reads (400 against 431).
+        seed(
+            "ws_handshake",
+            "regress_fault_past_the_limit",
+            WsHandshake {
+                client: false,
+                max_len: 0,
+                chunking: Chunking(vec![7, 1]),
+                stream: b(b"GET / HTTP/1.1\x0d\x0aHoslIHN\x01\x00GET / HTTP/1.1\x0d\x0aHoRlIHNh$bXB\x00(s\x01\x07Z0hbXB\x00(s\x01\x07Z0\x01\x01\x00G"),
+            },
+        ),
         seed(
             "ws_handshake",
             "client_wrong_accept",
