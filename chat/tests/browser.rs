@@ -15,7 +15,7 @@ mod webdriver;
 
 use std::path::Path;
 
-use common::{TestServer, TextUser, join, on_tokio, until_message};
+use common::{TestServer, TextUser, join, joined, on_tokio, until_message};
 use proto_chat::config::Settings;
 use proto_chat::protocol::Message;
 use proto_tokio::Tokio;
@@ -107,14 +107,7 @@ fn chromium_chats_with_binary_and_text_users() {
         };
 
         step(Step::WaitLine("* welcome, dora! you are session ".into())).await;
-        until_message(
-            &alice,
-            Message::Joined {
-                room: "lobby".into(),
-                name: "dora".into(),
-            },
-        )
-        .await;
+        until_message(&alice, joined("lobby", "dora")).await;
         bob.until("dora's arrival", |l| l == "* dora joined lobby")
             .await;
         step(Step::WaitMembers(vec![

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{TestServer, TextUser, WebUser, join, on_smol, on_tokio, until_message};
+use common::{TestServer, TextUser, WebUser, join, joined, on_smol, on_tokio, until_message};
 use proto_chat::config::Settings;
 use proto_chat::protocol::Message;
 use proto_chat::server::PAGE;
@@ -41,14 +41,7 @@ async fn three_doors<R: Runtime + Default>() {
     let alice = join::<R>(&server, "alice").await;
     let mut bob = TextUser::<R>::join(&server, "bob").await;
     let mut carol = WebUser::<R>::join(&server, "carol").await;
-    until_message(
-        &alice,
-        Message::Joined {
-            room: "lobby".into(),
-            name: "carol".into(),
-        },
-    )
-    .await;
+    until_message(&alice, joined("lobby", "carol")).await;
     bob.until("carol's arrival", |l| l == "* carol joined lobby")
         .await;
 
@@ -104,14 +97,7 @@ async fn three_doors<R: Runtime + Default>() {
         .until("bob's departure", |l| l == "* bob left den")
         .await;
     carol.send("/leave");
-    until_message(
-        &alice,
-        Message::Joined {
-            room: "lobby".into(),
-            name: "carol".into(),
-        },
-    )
-    .await;
+    until_message(&alice, joined("lobby", "carol")).await;
     carol.send("/quit");
     carol.until_closed("the goodbye", |l| l == "* bye").await;
     until_message(

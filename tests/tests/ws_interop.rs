@@ -135,14 +135,23 @@ fn with_timeout<T>(what: &str, future: impl Future<Output = T>) -> T {
     .unwrap_or_else(|| panic!("{what} timed out"))
 }
 
-#[test]
-fn tungstenite_client_talks_to_our_server_on_tokio() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+/// Runs `future` on a tokio runtime of two threads, within a deadline.
+fn on_tokio<T>(future: impl Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
-    rt.block_on(async {
+        .unwrap()
+        .block_on(async {
+            tokio::time::timeout(TIMEOUT * 2, future)
+                .await
+                .expect("in time")
+        })
+}
+
+#[test]
+fn tungstenite_client_talks_to_our_server_on_tokio() {
+    on_tokio(async {
         let (server, events) =
             proto_tokio::Server::bind("127.0.0.1:0", WebSocket::server(), Default::default())
                 .await
@@ -150,13 +159,9 @@ fn tungstenite_client_talks_to_our_server_on_tokio() {
         let addr = server.local_addr().unwrap();
         tokio::spawn(echo(server.hub().clone(), events));
         tokio::spawn(server.run());
-        tokio::time::timeout(
-            TIMEOUT * 2,
-            tokio::task::spawn_blocking(move || tungstenite_client(addr)),
-        )
-        .await
-        .expect("in time")
-        .unwrap();
+        tokio::task::spawn_blocking(move || tungstenite_client(addr))
+            .await
+            .unwrap();
     });
 }
 
@@ -177,12 +182,7 @@ fn tungstenite_client_talks_to_our_server_on_smol() {
 #[test]
 fn our_client_talks_to_a_tungstenite_server_on_tokio() {
     let addr = tungstenite_server();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    on_tokio(async {
         let codec = WebSocket::client(addr.to_string(), "/");
         let (client, events) = proto_tokio::Client::connect(addr, codec, Default::default())
             .await
@@ -190,9 +190,7 @@ fn our_client_talks_to_a_tungstenite_server_on_tokio() {
         for text in ["one", "two"] {
             client.send(Bytes::from(text)).unwrap();
         }
-        tokio::time::timeout(TIMEOUT, expect_echoes(events, &["one", "two"]))
-            .await
-            .expect("in time");
+        expect_echoes(events, &["one", "two"]).await;
     });
 }
 

@@ -120,6 +120,14 @@ pub async fn until<R: Runtime + Default>(
     .await
 }
 
+/// `name` joined `room`, as the room hears it.
+pub fn joined(room: &str, name: &str) -> Message {
+    Message::Joined {
+        room: room.into(),
+        name: name.into(),
+    }
+}
+
 /// Reads until `message` arrives.
 pub async fn until_message<R: Runtime + Default>(
     client: &ChatClient<R>,

@@ -2,7 +2,7 @@
 //! limits and simulator: the opening handshake and the framing, as a
 //! [`MessageResolver`](crate::frame::MessageResolver) ([`WsResolver`]) and a
 //! [`MessageBuilder`](crate::frame::MessageBuilder) ([`WsBuilder`]) made by
-//! a [`MessageFactory`](crate::frame::MessageFactory) ([`WebSocket`]).
+//! a [`MessageFactory`] ([`WebSocket`]).
 //! Sans-I/O like the rest of the crate: bytes in, frames and bytes out.
 //!
 //! ```
@@ -31,8 +31,9 @@
 //! A session holds a resolver (bytes → messages) and a builder (message →
 //! bytes), and sends only what the application queues. WebSocket also
 //! speaks on its own — the handshake answer, pongs, close replies — so the
-//! resolver has one more output, [`MessageResolver::poll_action`]
-//! (crate::frame::MessageResolver::poll_action): after every read (and
+//! resolver has one more output,
+//! [`MessageResolver::poll_action`](crate::frame::MessageResolver::poll_action):
+//! after every read (and
 //! once at creation, for a client's request) the session drains it and
 //! queues each [`ResolverAction::Transmit`](crate::frame::ResolverAction)
 //! outside the queue's limits, like a heartbeat pong, and carries out a
@@ -63,7 +64,7 @@
 //! send past it is refused) and goes out right after the `101` (server)
 //! or once the `101` arrived (client, as §4.1 requires): a session's
 //! resolver and builder share that gate, being made together by
-//! [`MessageFactory::new_codec_pair`](crate::frame::MessageFactory::new_codec_pair).
+//! [`MessageFactory::new_codec_pair`].
 //! A hub's broadcast frames do not pass the gate: add a session to groups
 //! once it has spoken (its first message proves the handshake done).
 //!
@@ -74,7 +75,7 @@
 //! builder sends each payload as one final frame of the configured
 //! [`MessageKind`]. A server's frames are not masked, so one encoded frame
 //! is shared by every member of a broadcast; a client masks each frame
-//! with a key drawn from a [`SplitMix64`](crate::rng::SplitMix64) seeded by
+//! with a key drawn from a [`SplitMix64`] seeded by
 //! [`WebSocket::mask_seed`] and the connection's number (the core reads no
 //! system RNG: seed it from the OS for browsers' threat model, where masks
 //! must be unpredictable to scripts).
@@ -88,8 +89,9 @@
 //! | control-frame payload (§5.5) | 125 bytes | accepted | close 1002 |
 //! | length encoding (§5.2) | minimal | accepted | close 1002 |
 //!
-//! The borrowed decode path ([`MessageResolver::resolve`]
-//! (crate::frame::MessageResolver::resolve), `for_each_frame`) cannot
+//! The borrowed decode path
+//! ([`MessageResolver::resolve`](crate::frame::MessageResolver::resolve),
+//! `for_each_frame`) cannot
 //! unmask or reassemble, and answers [`WsError::BorrowedPath`]; sessions
 //! use the owned path.
 
