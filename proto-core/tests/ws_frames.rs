@@ -38,6 +38,8 @@ fn assert_closed_with(
     reason: impl Fn(&CloseReason) -> bool,
 ) {
     let sent = sent_frames(s, now);
+    let closes = sent.iter().filter(|f| f.opcode == opcode::CLOSE).count();
+    assert_eq!(closes, 1, "one close frame: {sent:?}");
     let close = sent.last().expect("a close frame");
     assert_eq!(
         (close.opcode, close.mask),
@@ -355,4 +357,34 @@ fn client_masks_every_frame_with_a_fresh_key() {
         "{sent:?}"
     );
     assert_ne!(sent[0].mask, sent[1].mask);
+}
+
+#[test]
+fn a_graceful_close_of_ours_sends_1000_or_1001_at_shutdown_after_what_is_queued() {
+    for (reason, code) in [
+        (CloseReason::Local, close_code::NORMAL),
+        (CloseReason::Shutdown, close_code::GOING_AWAY),
+    ] {
+        let (mut s, now) = server();
+        s.send(Bytes::from_static(b"last words")).unwrap();
+        s.close(reason.clone(), now);
+        let sent = sent_frames(&mut s, now);
+        assert_eq!(
+            sent,
+            [
+                WireFrame::new(opcode::BINARY, "last words", None),
+                WireFrame::new(opcode::CLOSE, code.to_be_bytes(), None)
+            ]
+        );
+        assert_eq!(events(&mut s), [SessionEvent::Closed(reason)]);
+    }
+}
+
+#[test]
+fn no_close_frame_before_the_handshake_is_done() {
+    let now = Instant::now();
+    let mut s =
+        proto_core::session::Session::from_factory(&WebSocket::server(), Default::default(), now);
+    s.close(CloseReason::Local, now);
+    assert!(proto_testkit::by_hand::write_all(&mut s, now).is_empty());
 }

@@ -93,26 +93,30 @@ fn tungstenite_client(addr: SocketAddr) {
     ));
 }
 
-/// A tungstenite echo server for one connection, on a thread.
-fn tungstenite_server() -> SocketAddr {
+/// A tungstenite echo server for one connection, on a thread; joining
+/// the thread gives the code of the close frame it received, if any.
+fn tungstenite_server() -> (SocketAddr, std::thread::JoinHandle<Option<u16>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
+    let server = std::thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         let mut ws = tungstenite::accept(stream).unwrap();
         while let Ok(message) = ws.read() {
-            if message.is_text() || message.is_binary() {
-                ws.send(message).unwrap();
+            match message {
+                Message::Close(frame) => return frame.map(|f| u16::from(f.code)),
+                m if m.is_text() || m.is_binary() => ws.send(m).unwrap(),
+                _ => {}
             }
         }
+        None
     });
-    addr
+    (addr, server)
 }
 
 /// What our client must see from the tungstenite echo server: the
 /// messages it sent at once (before the handshake answer), echoed.
-async fn expect_echoes(mut events: Events, sent: &[&str]) {
+async fn expect_echoes(mut events: Events, sent: &[&str]) -> Events {
     let mut echoed = Vec::new();
     while echoed.len() < sent.len() {
         match events.recv().await.expect("events until the echoes") {
@@ -122,6 +126,7 @@ async fn expect_echoes(mut events: Events, sent: &[&str]) {
         }
     }
     assert_eq!(echoed, sent);
+    events
 }
 
 fn with_timeout<T>(what: &str, future: impl Future<Output = T>) -> T {
@@ -181,7 +186,7 @@ fn tungstenite_client_talks_to_our_server_on_smol() {
 
 #[test]
 fn our_client_talks_to_a_tungstenite_server_on_tokio() {
-    let addr = tungstenite_server();
+    let (addr, server) = tungstenite_server();
     on_tokio(async {
         let codec = WebSocket::client(addr.to_string(), "/");
         let (client, events) = proto_tokio::Client::connect(addr, codec, Default::default())
@@ -190,13 +195,20 @@ fn our_client_talks_to_a_tungstenite_server_on_tokio() {
         for text in ["one", "two"] {
             client.send(Bytes::from(text)).unwrap();
         }
-        expect_echoes(events, &["one", "two"]).await;
+        let mut events = expect_echoes(events, &["one", "two"]).await;
+        // A graceful close of ours says goodbye with 1000.
+        let id = client.hub().sessions()[0];
+        client
+            .hub()
+            .close(id, proto_core::session::CloseReason::Local);
+        while !matches!(events.recv().await, Some(Event::Closed { .. }) | None) {}
     });
+    assert_eq!(server.join().unwrap(), Some(1000));
 }
 
 #[test]
 fn our_client_talks_to_a_tungstenite_server_on_smol() {
-    let addr = tungstenite_server();
+    let (addr, _) = tungstenite_server();
     with_timeout("smol client", async {
         // The message waits for the handshake: room for it.
         let codec = WebSocket::client(addr.to_string(), "/").max_held_before_open(128 * 1024);

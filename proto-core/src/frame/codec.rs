@@ -202,11 +202,24 @@ pub trait MessageBuilder {
         joined.extend_from_slice(&payload);
         self.encode(joined.freeze(), dst)
     }
+
+    /// Appends the frame the protocol sends when its session begins a
+    /// graceful close (a WebSocket close frame: 1000, or 1001 when
+    /// `going_away`, the server shutting down), if it has one. Called once
+    /// per session; the default appends nothing.
+    fn encode_goodbye(&mut self, going_away: bool, dst: &mut WireBuf) -> Result<(), FrameError> {
+        let _ = (going_away, dst);
+        Ok(())
+    }
 }
 
 impl<B: MessageBuilder + ?Sized> MessageBuilder for &mut B {
     fn encode(&mut self, payload: Bytes, dst: &mut WireBuf) -> Result<(), FrameError> {
         (**self).encode(payload, dst)
+    }
+
+    fn encode_goodbye(&mut self, going_away: bool, dst: &mut WireBuf) -> Result<(), FrameError> {
+        (**self).encode_goodbye(going_away, dst)
     }
 
     fn encode_parts(
@@ -222,6 +235,10 @@ impl<B: MessageBuilder + ?Sized> MessageBuilder for &mut B {
 impl<B: MessageBuilder + ?Sized> MessageBuilder for Box<B> {
     fn encode(&mut self, payload: Bytes, dst: &mut WireBuf) -> Result<(), FrameError> {
         (**self).encode(payload, dst)
+    }
+
+    fn encode_goodbye(&mut self, going_away: bool, dst: &mut WireBuf) -> Result<(), FrameError> {
+        (**self).encode_goodbye(going_away, dst)
     }
 
     fn encode_parts(

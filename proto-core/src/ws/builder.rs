@@ -4,7 +4,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::gate::Gate;
 use super::head::{self, MAX_HEAD_LEN, Opcode};
-use super::{MessageKind, WsError, next_mask};
+use super::{MessageKind, WsError, close_code, next_mask};
 use crate::frame::{FrameError, MessageBuilder, WireBuf};
 use crate::rng::SplitMix64;
 
@@ -22,8 +22,11 @@ pub struct WsBuilder {
     opcode: Opcode,
     /// The mask stream, for a client.
     masks: Option<SplitMix64>,
-    /// Shared with the resolver until the handshake is done.
+    /// Shared with the resolver: holds frames until the handshake is
+    /// done, and says whether a close frame went out.
     gate: Option<Gate>,
+    /// The gate was seen open (no more looking on each frame).
+    open: bool,
     max_held: usize,
 }
 
@@ -41,6 +44,7 @@ impl WsBuilder {
         Self {
             opcode,
             masks,
+            open: gate.is_none(),
             gate,
             max_held,
         }
@@ -52,14 +56,13 @@ impl MessageBuilder for WsBuilder {
         if self.opcode == Opcode::Text && std::str::from_utf8(&payload).is_err() {
             return Err(WsError::InvalidUtf8ToSend.into());
         }
-        if let Some(gate) = &self.gate {
+        if let (false, Some(gate)) = (self.open, &self.gate) {
             let (opcode, masks) = (self.opcode, &mut self.masks);
             let frame = || head::frame_bytes(opcode, &payload, masks.as_mut().map(next_mask));
             if gate.hold(frame, self.max_held)? {
                 return Ok(());
             }
-            // Open for good: no more looking.
-            self.gate = None;
+            self.open = true;
         }
         let mask = self.masks.as_mut().map(next_mask);
         let mut header = [0; MAX_HEAD_LEN];
@@ -73,6 +76,24 @@ impl MessageBuilder for WsBuilder {
                 dst.put_bytes(masked.freeze());
             }
         }
+        Ok(())
+    }
+
+    /// A close frame with 1000 (1001 when `going_away`), unless the
+    /// handshake is not done (nothing is WebSocket yet) or a close frame
+    /// already went out (the resolver's reply to the peer's close, or its
+    /// answer to a protocol error).
+    fn encode_goodbye(&mut self, going_away: bool, dst: &mut WireBuf) -> Result<(), FrameError> {
+        if self.gate.as_ref().is_some_and(|gate| !gate.take_goodbye()) {
+            return Ok(());
+        }
+        let code = if going_away {
+            close_code::GOING_AWAY
+        } else {
+            close_code::NORMAL
+        };
+        let mask = self.masks.as_mut().map(next_mask);
+        dst.put_slice(&head::frame_bytes(Opcode::Close, &code.to_be_bytes(), mask));
         Ok(())
     }
 }

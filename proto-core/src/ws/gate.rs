@@ -19,6 +19,8 @@ pub(crate) struct Gate(Arc<Mutex<Held>>);
 struct Held {
     open: bool,
     bytes: BytesMut,
+    /// A close frame was sent (or the connection ends without one).
+    closed: bool,
 }
 
 impl Gate {
@@ -41,6 +43,22 @@ impl Gate {
         }
         held.bytes.extend_from_slice(&frame);
         Ok(true)
+    }
+
+    /// Notes that no close frame is to be sent any more (one was sent,
+    /// or the connection ends without WebSocket framing).
+    pub(crate) fn close(&self) {
+        self.lock().closed = true;
+    }
+
+    /// Whether the builder may send its goodbye close frame: the
+    /// handshake is done and no close frame went out yet. Notes that one
+    /// goes out now.
+    pub(crate) fn take_goodbye(&self) -> bool {
+        let mut held = self.lock();
+        let allowed = held.open && !held.closed;
+        held.closed = true;
+        allowed
     }
 
     /// Opens the gate for good and takes what was held.

@@ -55,6 +55,7 @@
 //! | open | a pong | (nothing) | open |
 //! | open | a close | transmit a close with its code, close (`RemoteClosed`) | done |
 //! | open | a frame that breaks RFC 6455 | transmit a close with 1002, 1007 or 1009, close | done |
+//! | open | the session closes gracefully (application, idle, shutdown) | the builder's goodbye: a close with 1000 (1001 at shutdown), then the TCP close | — |
 //! | done | anything | ignored | done |
 //!
 //! The handshake happens inside the session, so the session (and the

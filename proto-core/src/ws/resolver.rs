@@ -155,7 +155,7 @@ impl WsResolver {
     fn opened(&mut self, protocol: Option<String>) {
         self.protocol = protocol;
         self.phase = Phase::Open;
-        if let Some(held) = self.gate.take().map(|gate| gate.open()) {
+        if let Some(held) = self.gate.as_ref().map(Gate::open) {
             if !held.is_empty() {
                 self.actions.push_back(ResolverAction::Transmit(held));
             }
@@ -309,12 +309,19 @@ impl WsResolver {
         if let Some(code) = code {
             self.reply(Opcode::Close, &code.to_be_bytes());
         }
+        if let Some(gate) = &self.gate {
+            gate.close();
+        }
         self.phase = Phase::Done;
         self.actions.push_back(ResolverAction::Close(Some(error)));
     }
 
-    /// Ends the connection with `error` (`None`: an orderly close).
+    /// Ends the connection with `error` (`None`: an orderly close); the
+    /// builder sends no close frame after this.
     fn finish(&mut self, error: Option<WsError>) {
+        if let Some(gate) = &self.gate {
+            gate.close();
+        }
         self.phase = Phase::Done;
         self.actions
             .push_back(ResolverAction::Close(error.map(FrameError::from)));
