@@ -62,6 +62,7 @@ enum State {
 /// | open | end of stream from the peer | open, input closed: [`SessionEvent::EndOfStream`] after the last message |
 /// | open, input closed, `half_close` off | the [`poll_event`](Self::poll_event) after the one that returned `EndOfStream` | closing (`RemoteClosed`), or closed if nothing is queued |
 /// | open | [`close`](Self::close), [`close_until`](Self::close_until), [`send_final`](Self::send_final) | closing, or closed if nothing is queued |
+/// | open | the resolver asks to close ([`ResolverAction::Close`](crate::frame::ResolverAction::Close): a WebSocket close frame or protocol error) | closing (`RemoteClosed`, or the error's reason), after the resolver's own transmits |
 /// | open | a recoverable decode error under [`BadFramePolicy::Skip`](super::BadFramePolicy::Skip), within `max_skipped_frames` | open (the frame is skipped and counted) |
 /// | open | fatal error: any other decode error, idle/heartbeat/frame timeout, `write_timeout` without progress (`SlowConsumer`), I/O error, overflow under `Disconnect`, [`abort`](Self::abort) | closed |
 /// | closing | the queue drains ([`handle_written`](Self::handle_written)) | closed |
