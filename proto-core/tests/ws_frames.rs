@@ -388,3 +388,33 @@ fn no_close_frame_before_the_handshake_is_done() {
     s.close(CloseReason::Local, now);
     assert!(proto_testkit::by_hand::write_all(&mut s, now).is_empty());
 }
+
+#[test]
+fn a_broadcast_frame_is_encoded_once_and_its_payload_shared_by_every_member() {
+    use proto_core::frame::MessageFactory;
+    use proto_core::session::{SessionConfig, SharedFrame};
+    let payload = Bytes::from(vec![b'x'; 1000]);
+    let mut builder = WebSocket::server().new_builder();
+    let frame =
+        SharedFrame::encode(&mut builder, payload.clone(), &SessionConfig::default()).unwrap();
+    let (mut a, now) = server();
+    let (mut b, _) = server();
+    let mut wires = Vec::new();
+    for member in [&mut a, &mut b] {
+        member.send_shared(&frame).unwrap();
+        let mut chunks = Vec::new();
+        member.transmit_chunks(&mut chunks);
+        // The payload goes out as the very bytes the broadcaster gave.
+        assert!(
+            chunks.iter().any(|c| c.as_ptr() == payload.as_ptr()),
+            "{chunks:?}"
+        );
+        wires.push(chunks.concat());
+        member.handle_written(wires.last().unwrap().len(), now);
+    }
+    assert_eq!(wires[0], wires[1]);
+    assert_eq!(
+        proto_testkit::ws::parse_frames(&wires[0]),
+        [WireFrame::new(opcode::BINARY, payload.to_vec(), None)]
+    );
+}
