@@ -5,9 +5,10 @@
 # reply verified. Writes one JSON line per run to bench/results/RUN.jsonl,
 # then BENCHMARKS-side-by-side.md and SVG charts from them (benchreport).
 #
-#   bench/side_by_side.sh [--rounds N] [--seconds S] [--quick]
+#   bench/side_by_side.sh [--rounds N] [--seconds S] [--quick] [--ws]
 #
 # --quick: a seconds-long smoke of every scenario at small scale (CI).
+# --ws: only the WebSocket scenarios (ours beside tokio-tungstenite).
 # Loopback only; every server and load stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,12 +16,14 @@ cd "$(dirname "$0")/.."
 rounds=3
 seconds=4
 quick=0
+ws_only=0
 while (($#)); do
   case $1 in
     --rounds) rounds=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --quick) quick=1; rounds=1; seconds=1; shift ;;
-    *) echo "usage: $0 [--rounds N] [--seconds S] [--quick]" >&2; exit 2 ;;
+    --ws) ws_only=1; shift ;;
+    *) echo "usage: $0 [--rounds N] [--seconds S] [--quick] [--ws]" >&2; exit 2 ;;
   esac
 done
 
@@ -51,7 +54,8 @@ port=$((21000 + RANDOM % 10000))
 pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
 
 # server NAME -> the command that serves echo (or broadcast) on $port,
-# speaking tokio-util's LengthDelimitedCodec defaults.
+# speaking tokio-util's LengthDelimitedCodec defaults (WebSocket for
+# ours-ws* and tungstenite: see codec_of).
 server_cmd() {
   local addr="127.0.0.1:$port"
   case $1 in
@@ -63,6 +67,17 @@ server_cmd() {
     raw) echo "$ex/peer_servers raw-echo --addr $addr --run-for 600" ;;
     ours-broadcast) echo "$ex/broadcast_server --addr $addr --run-for 600" ;;
     tokio-broadcast) echo "$ex/peer_servers broadcast --addr $addr --run-for 600" ;;
+    ours-ws) echo "$dir/echo_server --addr $addr --preset websocket --max-sessions 20000 --run-for 600" ;;
+    ours-ws-handler) echo "$dir/echo_server --addr $addr --preset websocket --max-sessions 20000 --handler --run-for 600" ;;
+    tungstenite) echo "$ex/peer_servers ws-echo --addr $addr --run-for 600" ;;
+  esac
+}
+
+# server NAME -> the load generator's --codec for it.
+codec_of() {
+  case $1 in
+    ours-ws*|tungstenite) echo websocket ;;
+    *) echo tokio-util ;;
   esac
 }
 
@@ -80,7 +95,7 @@ one() {
   local extra=()
   [ "$1" = idle ] && extra=(--server-pid "$spid")
   local line
-  if line=$(pin "$lcpu" "$loadgen" "$@" --addr "127.0.0.1:$port" --codec tokio-util \
+  if line=$(pin "$lcpu" "$loadgen" "$@" --addr "127.0.0.1:$port" --codec "$(codec_of "$server")" \
       --label "$server" --json --quiet "${extra[@]}"); then :; else
     echo "  $scenario / $server: the load generator reported a failure" >&2
   fi
@@ -96,6 +111,8 @@ if [ "$quick" = 1 ]; then
 else
   c10k=10000; idles=(1000 10000 19000); members=1000; rates=(250 500 1000)
 fi
+ws_idle=$([ "$quick" = 1 ] && echo 100 || echo 1000)
+[ "$ws_only" = 1 ] && { echo_servers=(); idles=(); rates=(); }
 s=$seconds
 for round in $(seq 1 "$rounds"); do
   echo "== round $round of $rounds" >&2
@@ -105,6 +122,12 @@ for round in $(seq 1 "$rounds"); do
     one 100x32 "$server" 1 0 -- echo --connections 100 --window 32 --seconds "$s"
     one 1000x4x256B "$server" 1 0 -- echo --connections 1000 --window 4 --size 256 --seconds "$s"
     one c10k-open-loop "$server" 1 0 -- rate --connections "$c10k" --rate 10 --seconds $((s * 2 + 4)) --warmup 3
+  done
+  for server in ours-ws ours-ws-handler tungstenite; do
+    one ws-50x16 "$server" 1 0 -- echo --connections 50 --window 16 --seconds "$s"
+  done
+  for server in ours-ws tungstenite; do
+    one "ws-idle-$ws_idle" "$server" 1 0 -- idle --connections "$ws_idle" --seconds 3
   done
   for n in "${idles[@]}"; do
     for server in ours-tokio-events framed; do

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! chat_server --port 7000 --text-port 7001 --max-clients 2000 --no-history --redis redis://127.0.0.1:6379 &
-//! chat_server --port 7100 --text-port 7101 --max-clients 2000 --no-history --redis redis://127.0.0.1:6379 &
+//! chat_server --port 7100 --text-port 7101 --ws-port 7102 --max-clients 2000 --no-history --redis redis://127.0.0.1:6379 &
 //! cargo run --release -p proto-chat --example chat_fanout -- --server 127.0.0.1:7000 --server 127.0.0.1:7100
 //! ```
 #![allow(clippy::print_stdout)]

@@ -22,6 +22,11 @@ pub struct Settings {
     pub port: u16,
     /// The text door's port (0: any free port).
     pub text_port: u16,
+    /// The web door's port (0: any free port): the chat page at `/` and
+    /// its WebSocket at `/ws`.
+    pub ws_port: u16,
+    /// Whether the web door is open.
+    pub web: bool,
     /// Most clients at once, across both doors; the next is told the
     /// server is full and closed.
     pub max_clients: usize,
@@ -81,6 +86,8 @@ impl Default for Settings {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 7000,
             text_port: 7001,
+            ws_port: 7002,
+            web: true,
             max_clients: 200,
             heartbeat_interval: 15.0,
             heartbeat_timeout: 10.0,
@@ -158,6 +165,11 @@ impl Settings {
         SocketAddr::new(self.host, self.text_port)
     }
 
+    /// The web door's address, if it is open.
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web.then(|| SocketAddr::new(self.host, self.ws_port))
+    }
+
     /// Checks the values: durations positive and finite, limits at
     /// least 1.
     pub fn check(&self) -> Result<(), SettingsError> {
@@ -196,7 +208,7 @@ pub(crate) fn secs(s: f64) -> Duration {
 #[command(
     name = "chat_server",
     version,
-    about = "A chat server: binary clients on one port, nc/telnet users on another, in the same rooms"
+    about = "A chat server: binary clients on one port, nc/telnet users on another, browsers on a third, in the same rooms"
 )]
 pub struct ServerArgs {
     /// The async runtime to run on.
@@ -215,6 +227,12 @@ pub struct ServerArgs {
     /// Text door port, for nc and telnet [default: 7001].
     #[arg(long)]
     pub text_port: Option<u16>,
+    /// Web door port: the chat page and its WebSocket [default: 7002].
+    #[arg(long)]
+    pub ws_port: Option<u16>,
+    /// Keep the web door closed.
+    #[arg(long)]
+    pub no_web: bool,
     /// Most clients at once, across both doors [default: 200].
     #[arg(long)]
     pub max_clients: Option<usize>,
@@ -299,6 +317,7 @@ impl ServerArgs {
             host,
             port,
             text_port,
+            ws_port,
             max_clients,
             heartbeat_interval,
             heartbeat_timeout,
@@ -330,6 +349,9 @@ impl ServerArgs {
         }
         if self.metrics.is_some() {
             s.metrics = self.metrics;
+        }
+        if self.no_web {
+            s.web = false;
         }
         s.check()?;
         Ok(s)

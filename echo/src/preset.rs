@@ -1,6 +1,7 @@
 //! [`Preset`]: the wire formats the echo programs speak (`--preset`).
 
 use proto_core::frame::{LengthField, Line};
+use proto_core::ws::WebSocket;
 
 /// Wire formats.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -14,6 +15,8 @@ pub enum Preset {
     TokioUtil,
     /// Text lines ended by `\n`.
     Line,
+    /// WebSocket (RFC 6455) binary messages, after the opening handshake.
+    Websocket,
 }
 
 /// A codec factory for each preset, so that generic code is written once.
@@ -37,6 +40,7 @@ impl Preset {
             Self::Netty => f.call(LengthField::netty()).await,
             Self::TokioUtil => f.call(LengthField::tokio_util()).await,
             Self::Line => f.call(Line::default()).await,
+            Self::Websocket => f.call(WebSocket::server()).await,
         }
     }
 }

@@ -4,7 +4,10 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+
+use crate::wire::Codec;
 
 /// Connections per source address (the local ports of one address run
 /// out near 28,000).
@@ -42,9 +45,49 @@ pub(crate) fn raise_fd_limit(connections: usize) -> Result<u64, String> {
     Ok(hard)
 }
 
+/// Connects connection number `n` to `target` as [`connect_tcp`] does,
+/// then opens the WebSocket for [`Codec::Websocket`].
+pub(crate) async fn connect(target: SocketAddr, n: usize, codec: Codec) -> io::Result<TcpStream> {
+    let mut stream = connect_tcp(target, n).await?;
+    if codec == Codec::Websocket {
+        open_websocket(&mut stream, target).await?;
+    }
+    Ok(stream)
+}
+
+/// The client's opening handshake (RFC 6455 §4.1): the request, then the
+/// server's `101` head, and nothing after it (an echo server speaks only
+/// when spoken to).
+async fn open_websocket(stream: &mut TcpStream, target: SocketAddr) -> io::Result<()> {
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: {target}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut head = Vec::with_capacity(256);
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        if stream.read(&mut byte).await? == 0 || head.len() > 8192 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "no WebSocket handshake answer",
+            ));
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    // The accept key of the RFC's sample key (§1.3).
+    if !head.starts_with("HTTP/1.1 101") || !head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("WebSocket upgrade refused: {head}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Connects connection number `n` to `target`, from 127.0.0.(1 + n / 20,000)
 /// when the target is IPv4 loopback, with TCP_NODELAY.
-pub(crate) async fn connect(target: SocketAddr, n: usize) -> io::Result<TcpStream> {
+async fn connect_tcp(target: SocketAddr, n: usize) -> io::Result<TcpStream> {
     let stream = match target.ip() {
         // The first PER_SOURCE connections come from the kernel's own
         // choice of address and port: binding to a source address with

@@ -18,21 +18,60 @@ pub(crate) enum Codec {
     /// u32 big-endian payload length (tokio-util `LengthDelimitedCodec`,
     /// Netty `LengthFieldPrepender(4)`).
     TokioUtil,
+    /// WebSocket (RFC 6455) binary messages, after the opening handshake:
+    /// each connection masks its frames (as clients must), the server's
+    /// come back unmasked.
+    Websocket,
 }
 
 impl Codec {
-    pub(crate) fn header(self, len: usize) -> [u8; 4] {
-        let len = len as u32;
+    /// Appends the header of a frame of `len` payload bytes (message `seq`);
+    /// returns the key the payload is to be masked with, if any.
+    pub(crate) fn put_header(self, out: &mut Vec<u8>, len: usize, seq: u64) -> Option<[u8; 4]> {
         match self {
-            Self::Laster40net => len.to_le_bytes(),
-            Self::TokioUtil => len.to_be_bytes(),
+            Self::Laster40net => out.extend_from_slice(&(len as u32).to_le_bytes()),
+            Self::TokioUtil => out.extend_from_slice(&(len as u32).to_be_bytes()),
+            Self::Websocket => {
+                out.push(0x82); // FIN, binary
+                match len {
+                    0..=125 => out.push(0x80 | len as u8),
+                    126..=0xFFFF => {
+                        out.push(0x80 | 126);
+                        out.extend_from_slice(&(len as u16).to_be_bytes());
+                    }
+                    _ => {
+                        out.push(0x80 | 127);
+                        out.extend_from_slice(&(len as u64).to_be_bytes());
+                    }
+                }
+                let key = (seq as u32 | 1).wrapping_mul(0x9e37_79b9).to_le_bytes();
+                out.extend_from_slice(&key);
+                return Some(key);
+            }
         }
+        None
     }
 
-    pub(crate) fn length(self, header: [u8; 4]) -> usize {
+    /// The header's length and the payload's length of the frame at the
+    /// start of `buf`, once its header is whole (a server's WebSocket
+    /// frames are binary, final and unmasked; anything else is reported as
+    /// a payload that fails its check).
+    pub(crate) fn frame(self, buf: &[u8]) -> Option<(usize, usize)> {
+        let word = |at: usize| -> Option<[u8; 4]> { buf.get(at..at + 4)?.try_into().ok() };
         match self {
-            Self::Laster40net => u32::from_le_bytes(header) as usize,
-            Self::TokioUtil => u32::from_be_bytes(header) as usize,
+            Self::Laster40net => Some((4, u32::from_le_bytes(word(0)?) as usize)),
+            Self::TokioUtil => Some((4, u32::from_be_bytes(word(0)?) as usize)),
+            Self::Websocket => match *buf.get(1)? {
+                126 => Some((
+                    4,
+                    usize::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?)),
+                )),
+                127 => Some((
+                    10,
+                    u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize,
+                )),
+                len => Some((2, usize::from(len & 0x7F))),
+            },
         }
     }
 }
@@ -40,11 +79,17 @@ impl Codec {
 /// Appends the frame of message `seq` of connection `conn` to `out`.
 pub(crate) fn encode(codec: Codec, out: &mut Vec<u8>, size: usize, conn: u32, seq: u64, sent: u64) {
     let size = size.max(HEADER);
-    out.extend_from_slice(&codec.header(size));
+    let mask = codec.put_header(out, size, seq);
+    let start = out.len();
     out.extend_from_slice(&seq.to_le_bytes());
     out.extend_from_slice(&sent.to_le_bytes());
     out.extend_from_slice(&conn.to_le_bytes());
     out.extend((HEADER..size).map(|i| filler(conn, seq, i)));
+    if let Some(key) = mask {
+        for (i, byte) in out[start..].iter_mut().enumerate() {
+            *byte ^= key[i % 4];
+        }
+    }
 }
 
 fn filler(conn: u32, seq: u64, i: usize) -> u8 {
@@ -88,8 +133,7 @@ mod tests {
         for codec in [Codec::Laster40net, Codec::TokioUtil] {
             let mut out = Vec::new();
             encode(codec, &mut out, 64, 7, 42, 1234);
-            let len = codec.length(out[..4].try_into().expect("4 bytes"));
-            assert_eq!(len, 64);
+            assert_eq!(codec.frame(&out), Some((4, 64)));
             let decoded = check(&out[4..], 64).expect("intact");
             assert_eq!(
                 decoded,
@@ -105,6 +149,35 @@ mod tests {
                 let result = check(&bad[4..], 64);
                 assert!(result.is_err() || result != Ok(decoded), "byte {i}");
             }
+        }
+    }
+
+    #[test]
+    fn a_websocket_frame_is_masked_and_an_unmasked_echo_checks() {
+        for size in [64, 200, 70_000] {
+            let mut out = Vec::new();
+            encode(Codec::Websocket, &mut out, size, 3, 9, 77);
+            let head = if size < 126 {
+                2
+            } else if size <= 0xFFFF {
+                4
+            } else {
+                10
+            };
+            assert_eq!(out[0], 0x82);
+            assert_eq!(out[1] & 0x80, 0x80, "masked");
+            let key: [u8; 4] = out[head..head + 4].try_into().expect("a key");
+            let payload: Vec<u8> = out[head + 4..]
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b ^ key[i % 4])
+                .collect();
+            // The server's echo: the same header, unmasked.
+            let mut echo = out[..head].to_vec();
+            echo[1] &= 0x7F;
+            echo.extend_from_slice(&payload);
+            assert_eq!(Codec::Websocket.frame(&echo), Some((head, size)));
+            assert_eq!(check(&payload, size).expect("intact").seq, 9);
         }
     }
 }

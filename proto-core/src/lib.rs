@@ -29,6 +29,9 @@
 //! - [`policy`]: rate limits with time passed in ([`Rate`](policy::Rate),
 //!   [`RateMeter`](policy::RateMeter)), which sessions apply to what a
 //!   peer sends and admission to how fast an address connects.
+//! - [`ws`]: WebSocket (RFC 6455) as one more codec under the same
+//!   sessions: the opening handshake and the framing, as a resolver and a
+//!   builder.
 //! - [`rng`]: [`SplitMix64`](rng::SplitMix64), the seeded generator behind
 //!   reconnect jitter and the simulator (the core reads no system RNG).
 //!
@@ -69,6 +72,7 @@ pub mod message;
 pub mod policy;
 pub mod rng;
 pub mod session;
+pub mod ws;
 
 /// The `bytes` crate, re-exported: frames are [`bytes::Bytes`] and read
 /// buffers [`bytes::BytesMut`], so a custom codec can name them without

@@ -47,4 +47,6 @@
 //! The traits are defined beside the built-in codecs, in [`crate::frame`],
 //! and re-exported here.
 
-pub use crate::frame::{Frames, MessageBuilder, MessageFactory, MessageResolver, Resolved};
+pub use crate::frame::{
+    Frames, MessageBuilder, MessageFactory, MessageResolver, Resolved, ResolverAction,
+};

@@ -9,7 +9,10 @@
 //!   flushing once (the faster way to write it);
 //! - `raw-echo`: bytes copied back as they come (no framing: the ceiling);
 //! - `broadcast`: every message to every connection through a
-//!   `tokio::sync::broadcast` channel and `Framed`.
+//!   `tokio::sync::broadcast` channel and `Framed`;
+//! - `ws-echo`: a WebSocket echo server on tokio-tungstenite, as its own
+//!   echo example writes it (`read.forward(write)`, which feeds what is
+//!   ready and flushes once); `loadgen --codec websocket`.
 //!
 //! ```text
 //! cargo run --release -p proto-tokio --example peer_servers -- framed-echo --addr 127.0.0.1:7100
@@ -35,6 +38,7 @@ enum Kind {
     FramedEchoBatched,
     RawEcho,
     Broadcast,
+    WsEcho,
 }
 
 /// A peer server for the benchmarks.
@@ -87,6 +91,7 @@ async fn serve(listener: TcpListener, kind: Kind) -> std::io::Result<()> {
             Kind::FramedEchoBatched => tokio::spawn(framed_echo_batched(stream)),
             Kind::RawEcho => tokio::spawn(raw_echo(stream)),
             Kind::Broadcast => tokio::spawn(broadcast_member(stream, tx.clone())),
+            Kind::WsEcho => tokio::spawn(ws_echo(stream)),
         };
     }
 }
@@ -115,6 +120,18 @@ async fn framed_echo_batched(stream: TcpStream) {
             return;
         }
     }
+}
+
+async fn ws_echo(stream: TcpStream) {
+    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else {
+        return;
+    };
+    let (write, read) = ws.split();
+    // Data messages back; control frames are answered by tungstenite.
+    let data = read.filter(|m| {
+        std::future::ready(!matches!(m, Ok(m) if m.is_close() || m.is_ping() || m.is_pong()))
+    });
+    let _ = data.forward(write).await;
 }
 
 async fn raw_echo(mut stream: TcpStream) {

@@ -1,11 +1,11 @@
 //! Helpers for tests that drive one session by hand, with virtual time:
 //! a session with the laster40Net codec (1 KiB frames), wire frames, its
-//! events, and a socket that takes everything.
+//! events, and a socket that takes everything (these two for any codec).
 
 use std::io::IoSlice;
 use std::time::{Duration, Instant};
 
-use proto_core::frame::{LengthField, LengthFieldCodec};
+use proto_core::frame::{LengthField, LengthFieldCodec, MessageBuilder, MessageResolver};
 use proto_core::session::{Session, SessionConfig, SessionEvent};
 
 /// The session every helper drives.
@@ -24,12 +24,15 @@ pub fn session(config: SessionConfig, now: Instant) -> S {
 pub use crate::mock::frame;
 
 /// The events the session has ready.
-pub fn events(s: &mut S) -> Vec<SessionEvent> {
+pub fn events<R: MessageResolver, B: MessageBuilder>(s: &mut Session<R, B>) -> Vec<SessionEvent> {
     std::iter::from_fn(|| s.poll_event()).collect()
 }
 
 /// Writes everything the session offers, as a socket taking it all.
-pub fn write_all(s: &mut S, now: Instant) -> Vec<u8> {
+pub fn write_all<R: MessageResolver, B: MessageBuilder>(
+    s: &mut Session<R, B>,
+    now: Instant,
+) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         let mut slices = [IoSlice::new(&[]); 64];

@@ -30,6 +30,7 @@ pub mod seeds;
 pub mod session;
 #[cfg(test)]
 mod tests;
+pub mod ws;
 
 use arbitrary::{Arbitrary, Unstructured};
 
@@ -49,6 +50,8 @@ pub const TARGETS: &[&str] = &[
     "session_ops",
     "driver_ops",
     "rate_limit",
+    "ws_handshake",
+    "ws_frames",
 ];
 
 /// Decodes `data` as `arbitrary` does for a fuzz target (the whole input,
@@ -78,6 +81,8 @@ pub fn run_bytes(target: &str, data: &[u8], start: std::time::Instant) -> bool {
         "session_ops" => run(data, |ops| session_ops(ops, start)),
         "driver_ops" => run(data, |ops| driver_ops(ops, start)),
         "rate_limit" => run(data, |ops| rate_limit(ops, start)),
+        "ws_handshake" => run(data, ws::ws_handshake),
+        "ws_frames" => run(data, ws::ws_frames),
         other => panic!("no fuzz target {other}"),
     }
 }

@@ -25,6 +25,8 @@
 //!   for simulated links and echo payloads.
 //! - [`model`]: reference models of the built-in wire formats, written from
 //!   their documentation.
+//! - [`ws`]: a reference WebSocket peer written from RFC 6455 (frames,
+//!   fragments, the opening request).
 //! - `fuzz` (feature `fuzz`): the fuzz harness behind the targets in
 //!   `fuzz/`; not for users' builds.
 //!
@@ -96,3 +98,4 @@ pub mod paths;
 pub mod sim;
 #[cfg(feature = "proptest")]
 pub mod strategy;
+pub mod ws;

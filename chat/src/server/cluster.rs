@@ -240,7 +240,7 @@ impl Chat {
     /// An error for a nickname held elsewhere.
     pub(crate) fn refuse_name(&mut self, key: UserKey, name: &str) {
         let again = match key.door {
-            super::Door::Text => "; your nickname?",
+            super::Door::Text | super::Door::Web => "; your nickname?",
             super::Door::Binary => "",
         };
         self.tell_error(

@@ -40,7 +40,7 @@ impl Chat {
                 let key = UserKey { door, id };
                 match door {
                     Door::Binary => self.binary_message(key, payload),
-                    Door::Text => self.text_line(key, payload),
+                    Door::Text | Door::Web => self.text_line(key, payload),
                 }
             }
             Event::Closed { id, reason, .. } => self.closed(UserKey { door, id }, &reason),
@@ -83,6 +83,8 @@ impl Chat {
                 Bytes::from_static(b"* welcome to the chat (text door); your nickname?"),
             );
         }
+        // A web user is greeted once it speaks: a WebSocket session opens
+        // with the TCP connection, and the page loads over one too.
     }
 
     /// A new session's nickname deadline passed: closed if it has none.

@@ -1,9 +1,10 @@
-//! [`ChatServer`]: both front doors and the room task, on any runtime.
+//! [`ChatServer`]: the front doors and the room task, on any runtime.
 //!
 //! Each door is a [`Server`] with a hub of its own: the binary door
 //! speaks length-field frames (laster40Net preset) with heartbeats on, the
 //! text door speaks lines and has an idle timeout instead (a text user
-//! must never receive heartbeat bytes). The two hubs' [`Events`] streams
+//! must never receive heartbeat bytes), and the web door serves the chat
+//! page and speaks the text door's lines over WebSocket. The hubs' [`Events`] streams
 //! are consumed by one task that owns all the room state (`Chat`): no
 //! locks, and every decision (admission across both doors, names, rooms,
 //! transfers) sees one consistent state. Room messages are encoded once
@@ -17,6 +18,7 @@ mod launch;
 mod requests;
 mod state;
 mod transfer;
+mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,12 +28,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 use proto_core::driver::{BindError, Runtime, Server, ServerConfig};
 use proto_core::frame::{LengthField, Line};
-use proto_core::hub::{AdmissionConfig, Event, Events, HubConfig, HubStats};
+use proto_core::hub::{AdmissionConfig, Event, Events, Hub, HubConfig, HubStats};
+use proto_core::message::MessageFactory;
 use proto_core::session::{Heartbeat, SessionConfig};
+use proto_core::ws::WebSocket;
 
 pub use door::{Door, UserKey};
 pub use history::open_history;
 pub use state::LOBBY;
+pub use web::{PAGE, WS_PATH, web_codec};
 
 use crate::config::{Settings, secs};
 use crate::history::HistoryStore;
@@ -65,6 +70,8 @@ pub struct ServerReport {
     pub binary: HubStats,
     /// The text door's counters.
     pub text: HubStats,
+    /// The web door's counters, if it was open.
+    pub web: Option<HubStats>,
     /// Messages that sessions refused (queue full or closing).
     pub refused_sends: u64,
     /// The history writer's counters, after its drain (`None`: no
@@ -78,6 +85,7 @@ pub struct ChatServer<R: Runtime> {
     settings: Settings,
     binary: Server<LengthField, R>,
     text: Server<Line, R>,
+    web: Option<(Server<WebSocket, R>, Events)>,
     binary_events: Events,
     text_events: Events,
     history: Option<Box<dyn HistoryStore>>,
@@ -90,6 +98,10 @@ impl<R: Runtime> std::fmt::Debug for ChatServer<R> {
         f.debug_struct("ChatServer")
             .field("binary", &self.binary.local_addr().ok())
             .field("text", &self.text.local_addr().ok())
+            .field(
+                "web",
+                &self.web.as_ref().and_then(|(web, _)| web.local_addr().ok()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -123,7 +135,11 @@ impl<R: Runtime + Default> ChatServer<R> {
                 .await?;
         let line = Line::default().max_line_length(MAX_LINE);
         let (text, text_events) =
-            Server::<Line, R>::bind(settings.text_addr(), line, text_config).await?;
+            Server::<Line, R>::bind(settings.text_addr(), line, text_config.clone()).await?;
+        let web = match settings.web_addr() {
+            Some(addr) => Some(Server::bind(addr, web_codec(settings.host), text_config).await?),
+            None => None,
+        };
         let observed = Arc::new(Observed::default());
         let metrics = match settings.metrics {
             Some(addr) => {
@@ -144,6 +160,7 @@ impl<R: Runtime + Default> ChatServer<R> {
             settings,
             binary,
             text,
+            web,
             binary_events,
             text_events,
             history: None,
@@ -179,7 +196,13 @@ impl<R: Runtime + Default> ChatServer<R> {
             .unwrap_or_else(|_| self.settings.text_addr())
     }
 
-    /// Accepts on both doors and runs the room task until `stop`
+    /// The web door's address, if it is open.
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        let (web, _) = self.web.as_ref()?;
+        web.local_addr().ok().or_else(|| self.settings.web_addr())
+    }
+
+    /// Accepts on every door and runs the room task until `stop`
     /// completes; then shuts both doors down gracefully (queued messages
     /// flushed, for up to `grace`) and returns once every session has
     /// closed.
@@ -189,6 +212,7 @@ impl<R: Runtime + Default> ChatServer<R> {
             settings,
             binary,
             text,
+            web,
             mut binary_events,
             mut text_events,
             history,
@@ -202,6 +226,15 @@ impl<R: Runtime + Default> ChatServer<R> {
         if let Some(stats) = history.stats_handle() {
             observed.set_history(stats);
         }
+        let (web_hub, mut web_events) = match web {
+            Some((web, events)) => {
+                let hub = web.hub().clone();
+                tracing::info!(web = %web.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()), "web door: the chat page at /, its WebSocket at {WS_PATH}");
+                runtime.spawn(web.run());
+                (Some(hub), Some(events))
+            }
+            None => (None, None),
+        };
         let grace = secs(settings.grace);
         let (binary_hub, text_hub) = (binary.hub().clone(), text.hub().clone());
         let addrs = (binary.local_addr(), text.local_addr());
@@ -227,6 +260,7 @@ impl<R: Runtime + Default> ChatServer<R> {
             settings,
             binary_hub.clone(),
             text_hub.clone(),
+            web_hub.clone(),
             deadlines,
             observed.clone(),
         );
@@ -235,7 +269,7 @@ impl<R: Runtime + Default> ChatServer<R> {
         let cluster_events = chat.cluster.as_ref().map(|c| c.incoming.clone());
         let mut stop = pin!(stop);
         let (mut stopping, mut binary_open, mut text_open) = (false, true, true);
-        while binary_open || text_open {
+        while binary_open || text_open || web_events.is_some() {
             let next = {
                 let binary = async {
                     if binary_open {
@@ -274,7 +308,13 @@ impl<R: Runtime + Default> ChatServer<R> {
                         None => std::future::pending().await,
                     }
                 };
-                let doors = smol::future::or(binary, text);
+                let web = async {
+                    match web_events.as_mut() {
+                        Some(events) => Next::Event(Door::Web, events.recv().await),
+                        None => std::future::pending().await,
+                    }
+                };
+                let doors = smol::future::or(binary, smol::future::or(text, web));
                 let others = smol::future::or(deadline, cluster);
                 smol::future::or(stop, smol::future::or(doors, others)).await
             };
@@ -282,21 +322,18 @@ impl<R: Runtime + Default> ChatServer<R> {
                 Next::Event(door, Some(event)) => chat.handle(door, event),
                 Next::Event(Door::Binary, None) => binary_open = false,
                 Next::Event(Door::Text, None) => text_open = false,
+                Next::Event(Door::Web, None) => web_events = None,
                 Next::HelloExpired(key) => chat.hello_expired(key),
                 Next::Cluster(incoming) => chat.cluster_event(incoming),
                 Next::Stop => {
                     stopping = true;
                     tracing::info!("chat server stopping");
                     chat.farewell();
-                    let (b, t) = (binary_hub.clone(), text_hub.clone());
-                    let rt = runtime.clone();
-                    runtime.spawn(async move {
-                        proto_core::driver::shutdown(&b, rt.sleep(grace)).await;
-                    });
-                    let rt = runtime.clone();
-                    runtime.spawn(async move {
-                        proto_core::driver::shutdown(&t, rt.sleep(grace)).await;
-                    });
+                    spawn_shutdown(&runtime, binary_hub.clone(), grace);
+                    spawn_shutdown(&runtime, text_hub.clone(), grace);
+                    if let Some(web) = web_hub.clone() {
+                        spawn_shutdown(&runtime, web, grace);
+                    }
                 }
             }
         }
@@ -306,6 +343,7 @@ impl<R: Runtime + Default> ChatServer<R> {
         let report = ServerReport {
             binary: binary_hub.stats(),
             text: text_hub.stats(),
+            web: web_hub.as_ref().map(Hub::stats),
             refused_sends: observed.refused_sends(),
             history: chat.history.drain().await,
         };
@@ -313,6 +351,19 @@ impl<R: Runtime + Default> ChatServer<R> {
         tracing::info!(?report, "chat server stopped");
         report
     }
+}
+
+/// Shuts `hub`'s door down gracefully on a task of its own (queued
+/// messages flushed for up to `grace`).
+fn spawn_shutdown<R: Runtime, F: MessageFactory + 'static>(
+    runtime: &R,
+    hub: Hub<F>,
+    grace: std::time::Duration,
+) {
+    let rt = runtime.clone();
+    runtime.spawn(async move {
+        proto_core::driver::shutdown(&hub, rt.sleep(grace)).await;
+    });
 }
 
 /// What the room task woke up for.

@@ -114,7 +114,7 @@ impl Chat {
     /// `Hello`: a unique, valid nickname gets the lobby and a welcome.
     fn hello(&mut self, key: UserKey, name: String) {
         let again = match key.door {
-            Door::Text => "; your nickname?",
+            Door::Text | Door::Web => "; your nickname?",
             Door::Binary => "",
         };
         if self.name_of(key).is_some() {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use proto_core::frame::{LengthField, Line};
 use proto_core::hub::{BroadcastReport, Hub, SessionHandle};
+use proto_core::ws::WebSocket;
 
 use super::door::{Door, UserKey};
 use super::history::History;
@@ -50,7 +51,7 @@ impl std::fmt::Debug for Deadlines {
 pub(crate) fn payload_for(door: Door, message: &Message) -> Option<Bytes> {
     match door {
         Door::Binary => Some(message.encode()),
-        Door::Text => render(message).map(Bytes::from),
+        Door::Text | Door::Web => render(message).map(Bytes::from),
     }
 }
 
@@ -60,6 +61,8 @@ pub(crate) struct Chat {
     pub(crate) settings: Settings,
     pub(crate) binary: Hub<LengthField>,
     pub(crate) text: Hub<Line>,
+    /// The web door's hub, if the door is open.
+    pub(crate) web: Option<Hub<WebSocket>>,
     pub(crate) users: HashMap<UserKey, User>,
     /// Lower-cased nickname → user.
     pub(crate) names: HashMap<String, UserKey>,
@@ -81,6 +84,7 @@ impl Chat {
         settings: Settings,
         binary: Hub<LengthField>,
         text: Hub<Line>,
+        web: Option<Hub<WebSocket>>,
         hello_deadlines: Deadlines,
         observed: Arc<Observed>,
     ) -> Self {
@@ -88,6 +92,7 @@ impl Chat {
             settings,
             binary,
             text,
+            web,
             users: HashMap::new(),
             names: HashMap::new(),
             rooms: BTreeMap::new(),
@@ -174,10 +179,17 @@ impl Chat {
         if let Some(line) = render(message) {
             let line = Bytes::from(line);
             let text = match room {
-                Some(room) => self.text.broadcast_group(room, line),
-                None => self.text.broadcast(line),
+                Some(room) => self.text.broadcast_group(room, line.clone()),
+                None => self.text.broadcast(line.clone()),
             };
             self.count_failures(label, text);
+            if let Some(web) = &self.web {
+                let sent = match room {
+                    Some(room) => web.broadcast_group(room, line),
+                    None => web.broadcast(line),
+                };
+                self.count_failures(label, sent);
+            }
         }
     }
 
@@ -208,6 +220,7 @@ impl Chat {
         match key.door {
             Door::Binary => self.binary.join(room, key.id),
             Door::Text => self.text.join(room, key.id),
+            Door::Web => self.web.as_ref().is_some_and(|web| web.join(room, key.id)),
         };
         *self.rooms.entry(room.to_string()).or_default() += 1;
         self.publish_rooms();
@@ -226,6 +239,7 @@ impl Chat {
         match key.door {
             Door::Binary => self.binary.leave(room, key.id),
             Door::Text => self.text.leave(room, key.id),
+            Door::Web => self.web.as_ref().is_some_and(|web| web.leave(room, key.id)),
         };
         if let Some(n) = self.rooms.get_mut(room) {
             *n -= 1;

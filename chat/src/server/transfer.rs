@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::door::{Door, UserKey};
+use super::door::UserKey;
 use super::state::Chat;
 use crate::protocol::{ErrorCode, Message};
 
@@ -53,7 +53,7 @@ impl Chat {
         if target == key {
             return refuse(self, "that is you".into());
         }
-        if target.door == Door::Text {
+        if target.door.is_lines() {
             return refuse(
                 self,
                 format!("{to} is on the text door, which has no file transfer"),

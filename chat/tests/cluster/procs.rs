@@ -167,6 +167,8 @@ impl Instance {
             "--text-port",
             &(port + 1).to_string(),
         ])
+        // No web door: its default port would collide between instances.
+        .arg("--no-web")
         .args(["--instance", options.name])
         .args(["--presence-ttl", &options.presence_ttl.to_string()])
         .args(["--grace", "1"]);

@@ -14,6 +14,8 @@ use proto_chat::server::{ChatServer, ServerReport};
 use proto_core::driver::{Client, ClientConfig, Runtime};
 use proto_core::frame::Line;
 use proto_core::hub::{Event, Events};
+use proto_core::message::MessageFactory;
+use proto_core::ws::{MessageKind, WebSocket};
 
 /// How long any one expected thing may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -40,6 +42,7 @@ pub async fn within<R: Runtime + Default, T>(
 pub struct TestServer {
     pub binary: SocketAddr,
     pub text: SocketAddr,
+    pub web: Option<SocketAddr>,
     stop: smol::channel::Sender<()>,
     done: smol::channel::Receiver<ServerReport>,
 }
@@ -59,8 +62,9 @@ impl TestServer {
         let mut settings = settings;
         settings.port = 0;
         settings.text_port = 0;
+        settings.ws_port = 0;
         let server = configure(ChatServer::<R>::bind(settings).await.expect("bind"));
-        let (binary, text) = (server.binary_addr(), server.text_addr());
+        let (binary, text, web) = (server.binary_addr(), server.text_addr(), server.web_addr());
         let (stop, stopped) = smol::channel::bounded::<()>(1);
         let (finished, done) = smol::channel::bounded(1);
         R::default().spawn(async move {
@@ -74,6 +78,7 @@ impl TestServer {
         Self {
             binary,
             text,
+            web,
             stop,
             done,
         }
@@ -125,6 +130,14 @@ pub async fn until<R: Runtime + Default>(
     .await
 }
 
+/// `name` joined `room`, as the room hears it.
+pub fn joined(room: &str, name: &str) -> Message {
+    Message::Joined {
+        room: room.into(),
+        name: name.into(),
+    }
+}
+
 /// Reads until `message` arrives.
 pub async fn until_message<R: Runtime + Default>(
     client: &ChatClient<R>,
@@ -134,11 +147,18 @@ pub async fn until_message<R: Runtime + Default>(
     until(client, &what, |u| *u == Update::Message(message.clone())).await
 }
 
-/// A text-door user: lines in, lines out.
-pub struct TextUser<R: Runtime> {
-    client: Client<Line, R>,
+/// A user who speaks lines: on the text door (`nc`), or on the web door
+/// (one line per WebSocket text message, as the chat page does).
+pub struct LineUser<F: MessageFactory, R: Runtime> {
+    client: Client<F, R>,
     events: Events,
 }
+
+/// A text-door user.
+pub type TextUser<R> = LineUser<Line, R>;
+
+/// A web-door user, speaking WebSocket as the chat page does.
+pub type WebUser<R> = LineUser<WebSocket, R>;
 
 impl<R: Runtime + Default> TextUser<R> {
     /// Connects to the text door and gives `name` at the prompt.
@@ -149,19 +169,41 @@ impl<R: Runtime + Default> TextUser<R> {
     /// Connects to the text door at `text` and gives `name` at the
     /// prompt.
     pub async fn join_at(text: SocketAddr, name: &str) -> Self {
-        let (client, events) = within::<R, _>(
-            DEADLINE,
-            "the text door",
-            Client::<Line, R>::connect(text, Line::default(), ClientConfig::default()),
-        )
-        .await
-        .expect("connect to the text door");
-        let mut user = Self { client, events };
+        let mut user = Self::connect(text, Line::default()).await;
         user.until("the nickname prompt", |l| l.contains("nickname"))
             .await;
-        user.send(name);
-        user.until("the welcome", |l| l.contains("welcome,")).await;
+        user.welcomed(name).await;
         user
+    }
+}
+
+impl<R: Runtime + Default> WebUser<R> {
+    /// Connects to the web door's WebSocket and gives `name` (the page
+    /// sends the nickname as its first message, without a prompt).
+    pub async fn join(server: &TestServer, name: &str) -> Self {
+        let addr = server.web.expect("the web door is open");
+        let codec = WebSocket::client(addr.to_string(), "/ws").message_kind(MessageKind::Text);
+        let mut user = Self::connect(addr, codec).await;
+        user.welcomed(name).await;
+        user
+    }
+}
+
+impl<F: MessageFactory + 'static, R: Runtime + Default> LineUser<F, R> {
+    async fn connect(addr: SocketAddr, codec: F) -> Self {
+        let (client, events) = within::<R, _>(
+            DEADLINE,
+            "a line door",
+            Client::<F, R>::connect(addr, codec, ClientConfig::default()),
+        )
+        .await
+        .expect("connect to a line door");
+        Self { client, events }
+    }
+
+    async fn welcomed(&mut self, name: &str) {
+        self.send(name);
+        self.until("the welcome", |l| l.contains("welcome,")).await;
     }
 
     /// Sends a line.

@@ -30,7 +30,7 @@ pub(crate) async fn run(c: &Common, members: usize, senders: usize, rate: f64) -
     let mut streams = Vec::with_capacity(members);
     let mut failed = 0;
     for n in 0..members {
-        match conn::connect(c.target, n).await {
+        match conn::connect(c.target, n, c.codec).await {
             Ok(stream) => streams.push(stream),
             Err(_) => failed += 1,
         }

@@ -29,7 +29,7 @@ pub(crate) async fn run(c: &Common, connections: usize, window: usize) -> (Tally
 }
 
 async fn one(c: &Common, n: usize, window: usize) -> std::io::Result<(Tally, u64)> {
-    let stream = conn::connect(c.target, n).await?;
+    let stream = conn::connect(c.target, n, c.codec).await?;
     let (read, mut write) = stream.into_split();
     let permits = Arc::new(Semaphore::new(window));
     let conn_id = n as u32;

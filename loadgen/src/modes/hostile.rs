@@ -154,7 +154,7 @@ pub(crate) async fn run(c: &Common, legit: usize, rate: f64, attack: Attack) -> 
 async fn one(c: &Common, n: usize, kind: Kind, max_frame: usize, gate: &Semaphore) -> End {
     let stream = {
         let _slot = gate.acquire().await;
-        match conn::connect(c.target, n).await {
+        match conn::connect(c.target, n, c.codec).await {
             Ok(stream) => stream,
             Err(_) => return End::FailedConnect,
         }
@@ -168,12 +168,20 @@ async fn one(c: &Common, n: usize, kind: Kind, max_frame: usize, gate: &Semaphor
             send_then_wait(stream, &bytes, until).await
         }
         Kind::Oversize => {
-            let header = c.codec.header(max_frame.saturating_add(1));
+            let header = header(c.codec, max_frame.saturating_add(1));
             send_then_wait(stream, &header, until).await
         }
         Kind::Trickle => trickle(stream, c.codec, until).await,
         Kind::NeverRead => never_read(stream, c.codec, max_frame, until).await,
     }
+}
+
+/// The header of a frame of `len` payload bytes (a WebSocket frame's
+/// payload goes unmasked: its bytes are arbitrary anyway).
+fn header(codec: Codec, len: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    codec.put_header(&mut out, len, 0);
+    out
 }
 
 async fn send_then_wait(mut stream: TcpStream, bytes: &[u8], until: Instant) -> End {
@@ -199,7 +207,7 @@ async fn wait_for_close(mut stream: TcpStream, until: Instant) -> End {
 async fn trickle(stream: TcpStream, codec: Codec, until: Instant) -> End {
     let (mut read, mut write) = stream.into_split();
     let writer = tokio::spawn(async move {
-        if write.write_all(&codec.header(100)).await.is_err() {
+        if write.write_all(&header(codec, 100)).await.is_err() {
             return;
         }
         for _ in 0..100 {
@@ -226,8 +234,8 @@ async fn trickle(stream: TcpStream, codec: Codec, until: Instant) -> End {
 /// `until` passes.
 async fn never_read(mut stream: TcpStream, codec: Codec, max_frame: usize, until: Instant) -> End {
     let len = max_frame.min(64 * 1024);
-    let mut frame = codec.header(len).to_vec();
-    frame.resize(4 + len, 7);
+    let mut frame = header(codec, len);
+    frame.resize(frame.len() + len, 7);
     let mut at = 0;
     loop {
         if Instant::now() >= until {
@@ -253,7 +261,7 @@ async fn churn_loop(c: &Common, first: usize, count: usize) -> Outcome {
         ..Outcome::default()
     };
     for i in 0..count {
-        match conn::connect(c.target, first + i).await {
+        match conn::connect(c.target, first + i, c.codec).await {
             Ok(mut stream) => {
                 if i % 2 == 0 {
                     // Zero linger: the close resets at once (nothing blocks).

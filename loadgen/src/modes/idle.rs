@@ -76,7 +76,7 @@ pub(crate) async fn run(c: &Common, connections: usize, server_pid: Option<u32>)
 }
 
 async fn once(c: &Common, n: usize) -> std::io::Result<(tokio::net::TcpStream, Tally)> {
-    let mut stream = conn::connect(c.target, n).await?;
+    let mut stream = conn::connect(c.target, n, c.codec).await?;
     let mut frame = Vec::new();
     wire::encode(c.codec, &mut frame, c.size, n as u32, 0, c.now_ns());
     stream.write_all(&frame).await?;

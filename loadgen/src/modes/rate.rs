@@ -39,7 +39,7 @@ async fn one(
     interval: Duration,
     offset: Duration,
 ) -> std::io::Result<(Tally, u64)> {
-    let stream = conn::connect(c.target, n).await?;
+    let stream = conn::connect(c.target, n, c.codec).await?;
     // The schedule starts once connected: connecting is not latency.
     let begin = std::time::Instant::now().max(c.start);
     let (read, mut write) = stream.into_split();

@@ -41,14 +41,14 @@ impl<R: AsyncRead + Unpin> Replies<R> {
     /// it was sent after the warm-up), or `End` by `until`.
     pub(crate) async fn next(&mut self, c: &Common, tally: &mut Tally, until: Instant) -> Reply {
         loop {
-            if let Some(len) = self.whole_frame(c) {
-                let payload = &self.buf[self.at + 4..self.at + 4 + len];
-                self.at += 4 + len;
+            if let Some((head, len)) = self.whole_frame(c) {
+                let payload = &self.buf[self.at + head..self.at + head + len];
+                self.at += head + len;
                 return match wire::check(payload, c.size) {
                     Ok(decoded) => {
                         if decoded.sent >= c.warmup.as_nanos() as u64 {
                             let micros = c.now_ns().saturating_sub(decoded.sent) / 1_000;
-                            tally.record(micros, len + 4);
+                            tally.record(micros, len + head);
                             c.progress.fetch_add(1, Ordering::Relaxed);
                         }
                         Reply::Ok(decoded)
@@ -72,11 +72,11 @@ impl<R: AsyncRead + Unpin> Replies<R> {
         }
     }
 
-    /// The length of the frame at the head of the buffer, if it is whole.
-    fn whole_frame(&self, c: &Common) -> Option<usize> {
-        let head = self.buf.get(self.at..self.at + 4)?;
-        let len = c.codec.length(head.try_into().ok()?);
-        (self.buf.len() - self.at >= 4 + len).then_some(len)
+    /// The header's and the payload's length of the frame at the head of
+    /// the buffer, if it is whole.
+    fn whole_frame(&self, c: &Common) -> Option<(usize, usize)> {
+        let (head, len) = c.codec.frame(&self.buf[self.at..])?;
+        (self.buf.len() - self.at >= head + len).then_some((head, len))
     }
 }
 

@@ -32,6 +32,20 @@ pub enum Resolved {
     Incomplete,
 }
 
+/// What a resolver asks its session to do, besides delivering frames
+/// ([`MessageResolver::poll_action`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResolverAction {
+    /// Write these wire bytes, already encoded, after what is queued. They
+    /// are queued outside the queue's limits, like a heartbeat's pong.
+    Transmit(Bytes),
+    /// Close gracefully once what is queued (a close reply among it) is
+    /// written: `None` when the peer closed in order, `Some(error)` when it
+    /// broke the protocol.
+    Close(Option<FrameError>),
+}
+
 /// Finds whole frames in a byte stream (laster40Net's `IMessageResolver`).
 ///
 /// Implementors write [`resolve`](Self::resolve); everything else is provided.
@@ -81,6 +95,15 @@ pub trait MessageResolver {
         }
     }
 
+    /// What the resolver asks of its session besides frames, drained by
+    /// the session after each read (and once when it is created) until
+    /// `None`: bytes to write on its own (a handshake answer, a WebSocket
+    /// pong or close reply) and a graceful close. Protocols whose frames
+    /// carry no conversation of their own keep the default, `None`.
+    fn poll_action(&mut self) -> Option<ResolverAction> {
+        None
+    }
+
     /// Drains every whole frame in `src` as owned [`Bytes`], stopping at the
     /// first error (which the iterator yields, then ends).
     fn frames<'a>(&'a mut self, src: &'a mut BytesMut) -> Frames<'a, Self>
@@ -99,11 +122,27 @@ impl<R: MessageResolver + ?Sized> MessageResolver for &mut R {
     fn resolve(&mut self, src: &[u8]) -> Result<Resolved, FrameError> {
         (**self).resolve(src)
     }
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        (**self).decode(src)
+    }
+
+    fn poll_action(&mut self) -> Option<ResolverAction> {
+        (**self).poll_action()
+    }
 }
 
 impl<R: MessageResolver + ?Sized> MessageResolver for Box<R> {
     fn resolve(&mut self, src: &[u8]) -> Result<Resolved, FrameError> {
         (**self).resolve(src)
+    }
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        (**self).decode(src)
+    }
+
+    fn poll_action(&mut self) -> Option<ResolverAction> {
+        (**self).poll_action()
     }
 }
 
@@ -163,11 +202,24 @@ pub trait MessageBuilder {
         joined.extend_from_slice(&payload);
         self.encode(joined.freeze(), dst)
     }
+
+    /// Appends the frame the protocol sends when its session begins a
+    /// graceful close (a WebSocket close frame: 1000, or 1001 when
+    /// `going_away`, the server shutting down), if it has one. Called once
+    /// per session; the default appends nothing.
+    fn encode_goodbye(&mut self, going_away: bool, dst: &mut WireBuf) -> Result<(), FrameError> {
+        let _ = (going_away, dst);
+        Ok(())
+    }
 }
 
 impl<B: MessageBuilder + ?Sized> MessageBuilder for &mut B {
     fn encode(&mut self, payload: Bytes, dst: &mut WireBuf) -> Result<(), FrameError> {
         (**self).encode(payload, dst)
+    }
+
+    fn encode_goodbye(&mut self, going_away: bool, dst: &mut WireBuf) -> Result<(), FrameError> {
+        (**self).encode_goodbye(going_away, dst)
     }
 
     fn encode_parts(
@@ -183,6 +235,10 @@ impl<B: MessageBuilder + ?Sized> MessageBuilder for &mut B {
 impl<B: MessageBuilder + ?Sized> MessageBuilder for Box<B> {
     fn encode(&mut self, payload: Bytes, dst: &mut WireBuf) -> Result<(), FrameError> {
         (**self).encode(payload, dst)
+    }
+
+    fn encode_goodbye(&mut self, going_away: bool, dst: &mut WireBuf) -> Result<(), FrameError> {
+        (**self).encode_goodbye(going_away, dst)
     }
 
     fn encode_parts(
@@ -282,6 +338,15 @@ pub trait MessageFactory: Send + Sync {
     fn new_resolver(&self) -> Self::Resolver;
     /// A fresh builder.
     fn new_builder(&self) -> Self::Builder;
+
+    /// A resolver and a builder for one connection, made together:
+    /// sessions are made with this, so a protocol whose two halves share
+    /// state can pair them (a WebSocket builder holds what is sent before
+    /// the handshake completes, and its resolver releases it). The default
+    /// makes the two independently.
+    fn new_codec_pair(&self) -> (Self::Resolver, Self::Builder) {
+        (self.new_resolver(), self.new_builder())
+    }
 
     /// The wire length (header included) of the largest frame the
     /// resolvers accept, or `None` if there is no such bound (or it is not

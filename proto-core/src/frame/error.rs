@@ -109,6 +109,11 @@ pub enum FrameError {
         /// Bytes buffered that did not make a whole frame.
         buffered: usize,
     },
+    /// The WebSocket codec refused the peer's bytes (its handshake or a
+    /// frame) or a payload to send; the error carries the close code the
+    /// peer was sent.
+    #[error("websocket: {0}")]
+    WebSocket(#[from] crate::ws::WsError),
     /// A user protocol rejected the bytes.
     #[error("malformed frame: {0}")]
     Malformed(Cow<'static, str>),

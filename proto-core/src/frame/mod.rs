@@ -29,7 +29,9 @@ mod wire;
 
 use bytes::{Buf, BytesMut};
 
-pub use codec::{Frames, MessageBuilder, MessageFactory, MessageResolver, Resolved};
+pub use codec::{
+    Frames, MessageBuilder, MessageFactory, MessageResolver, Resolved, ResolverAction,
+};
 pub use error::FrameError;
 pub use length::{Endian, FieldWidth, LengthField, LengthFieldCodec, LengthMode};
 pub use line::{DEFAULT_MAX_LINE_LENGTH, Line, LineCodec, Utf8Line};

@@ -64,6 +64,7 @@ enum State {
 /// | open | end of stream from the peer | open, input closed: [`SessionEvent::EndOfStream`] after the last message |
 /// | open, input closed, `half_close` off | the [`poll_event`](Self::poll_event) after the one that returned `EndOfStream` | closing (`RemoteClosed`), or closed if nothing is queued |
 /// | open | [`close`](Self::close), [`close_until`](Self::close_until), [`send_final`](Self::send_final) | closing, or closed if nothing is queued |
+/// | open | the resolver asks to close ([`ResolverAction::Close`](crate::frame::ResolverAction::Close): a WebSocket close frame or protocol error) | closing (`RemoteClosed`, or the error's reason), after the resolver's own transmits |
 /// | open | a recoverable decode error under [`BadFramePolicy::Skip`](super::BadFramePolicy::Skip), within `max_skipped_frames` | open (the frame is skipped and counted) |
 /// | open | fatal error: any other decode error, idle/heartbeat/frame timeout, `write_timeout` without progress (`SlowConsumer`), I/O error, overflow under `Disconnect`, [`abort`](Self::abort) | closed |
 /// | closing | the queue drains ([`handle_written`](Self::handle_written)) | closed |
@@ -173,7 +174,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         let config = config.into();
         let queue = LazyQueue::new(config.max_queue_messages, config.queue_bytes_for(None));
         let rate = config.rate_limit.is_limited().then(Box::default);
-        Self {
+        let mut session = Self {
             config,
             reader: FrameReader::new(resolver),
             builder,
@@ -195,7 +196,10 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             stall_start: None,
             rate,
             rate_held: false,
-        }
+        };
+        // A resolver may speak first (a WebSocket client's request).
+        session.apply_resolver_actions(now);
+        session
     }
 
     /// A new open session with a fresh resolver and builder from `factory`
@@ -212,7 +216,8 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
         if config.max_queue_bytes.is_none() {
             config = Arc::new(config.fitted_to(factory));
         }
-        Self::new(factory.new_resolver(), factory.new_builder(), config, now)
+        let (resolver, builder) = factory.new_codec_pair();
+        Self::new(resolver, builder, config, now)
     }
 
     /// The configuration.

@@ -20,6 +20,7 @@ use super::input::{
 };
 use super::rate::{RateOp, RateOps, RateStep};
 use super::session::{Beat, Marks, Policy, RateSetup, SessionOp, SessionOps, SessionSetup, Timing};
+use super::ws::{WsFrames, WsHandshake};
 
 /// A value written as `arbitrary` reads it.
 pub trait Encode {
@@ -188,6 +189,8 @@ variants!(RateOp {
     Take,
     Check
 });
+fields!(WsHandshake { client, max_len, chunking; stream });
+fields!(WsFrames { max_message, chunking; stream });
 
 variants!(Offset { Near(a), Far(a), Past(a) });
 variants!(Width {

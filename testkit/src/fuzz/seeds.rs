@@ -21,6 +21,8 @@ use super::input::{
 };
 use super::rate::{RateOp, RateOps, RateStep};
 use super::session::{Beat, Marks, Policy, RateSetup, SessionOp, SessionOps, SessionSetup, Timing};
+use super::ws::{WsFrames, WsHandshake};
+use crate::ws::{WireFrame, fragments, opcode, upgrade_request};
 
 /// One seed.
 #[derive(Debug)]
@@ -74,6 +76,8 @@ pub fn all() -> Vec<Seed> {
         session_ops(),
         driver_ops(),
         rate_limit(),
+        ws_handshake(),
+        ws_frames(),
     ]
     .into_iter()
     .flatten()
@@ -401,6 +405,111 @@ fn driver_ops() -> Vec<Seed> {
         seed("driver_ops", "handler_shutdown", DriverOps { setup: DriverSetup { max_queue_messages: 3, queue: 50, max_transmit: 7, timing: Timing { heartbeat: None, idle_timeout: None, frame_timeout: None, close_timeout: 50, half_close: false }, backpressure: true, write_timeout: Some(50), max_sessions: 0, per_ip: 2, event_capacity: 0, memory_budget: None, budget_disconnect: false }, ops: vec![DriverOp::Open(OpenFlags { handler: true, ip: 0, unopened: false, held: false }), DriverOp::Open(OpenFlags { handler: false, ip: 1, unopened: false, held: false }), DriverOp::PeerFrame { s: 0, ping: false, body: b(b"hi") }, DriverOp::PeerFrame { s: 1, ping: false, body: b(b"!") }, DriverOp::WriteMode { s: 0, mode: Writes::Partial(1) }, DriverOp::Broadcast { to: Target::Everyone, len: 6 }, DriverOp::HubWide(true), DriverOp::Open(OpenFlags { handler: false, ip: 0, unopened: false, held: false }), DriverOp::ReadEvents(1), DriverOp::Time(10), DriverOp::HubWide(false), DriverOp::ReadEvents(0)] }),
         // Heartbeats on, half close on: pings, end of stream, a reply, timeouts.
         seed("driver_ops", "heartbeat_half_close", DriverOps { setup: DriverSetup { max_queue_messages: 0, queue: 255, max_transmit: 63, timing: Timing { heartbeat: Some(Beat { interval: 3, timeout: 4 }), idle_timeout: Some(10), frame_timeout: Some(10), close_timeout: 10, half_close: true }, backpressure: true, write_timeout: Some(10), max_sessions: 0, per_ip: 0, event_capacity: 3, memory_budget: None, budget_disconnect: false }, ops: vec![DriverOp::Open(OpenFlags { handler: false, ip: 0, unopened: false, held: false }), DriverOp::Time(0), DriverOp::PeerFrame { s: 0, ping: true, body: b(b"") }, DriverOp::Time(0), DriverOp::PeerFrame { s: 0, ping: false, body: b(b"\x01\x02") }, DriverOp::PeerEof(0), DriverOp::ReadEvents(0), DriverOp::SendHandle { s: 0, how: HandleSend::With(Policy::Reject), len: 4 }, DriverOp::Close { s: 0, how: CloseHow::HandleClose }, DriverOp::Time(0), DriverOp::Time(0), DriverOp::ReadEvents(0)] }),
+    ]
+}
+
+/// The seeds of `ws_handshake`.
+fn ws_handshake() -> Vec<Seed> {
+    let server = |name, stream: &[u8]| {
+        seed(
+            "ws_handshake",
+            name,
+            WsHandshake {
+                client: false,
+                max_len: 40,
+                chunking: Chunking(vec![7, 1]),
+                stream: b(stream),
+            },
+        )
+    };
+    vec![
+        server("upgrade", &upgrade_request("/", &["Sec-WebSocket-Protocol: chat"])),
+        server("page", b"GET /?q HTTP/1.1\r\nHost: x\r\n\r\n"),
+        server("evil_origin", &upgrade_request("/", &["Origin: http://evil"])),
+        server("old_version", b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"),
+        // The error named how many bytes were buffered when the head passed
+        // its limit, which depends on the reads.
+        seed(
+            "ws_handshake",
+            "regress_too_long_depends_on_reads",
+            WsHandshake {
+                client: true,
+                max_len: 8,
+                chunking: Chunking(vec![3]),
+                stream: b(b"HTTP/1.1 101 Switching Protoco\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffls\x0d\x0aUpgrade: web\xc7\xc7\xc7socket\x0d\x0aConnection: UpgrgrrrrrrbSrerocket-Accept: ?\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91x\x0d\x0a\x0d\x0a\x81\x01a"),
+            },
+        ),
+        // A bad header past max_handshake_len was found or not depending
+        // on the reads (400 against 431).
+        seed(
+            "ws_handshake",
+            "regress_fault_past_the_limit",
+            WsHandshake {
+                client: false,
+                max_len: 0,
+                chunking: Chunking(vec![7, 1]),
+                stream: b(b"GET / HTTP/1.1\x0d\x0aHoslIHN\x01\x00GET / HTTP/1.1\x0d\x0aHoRlIHNh$bXB\x00(s\x01\x07Z0hbXB\x00(s\x01\x07Z0\x01\x01\x00G"),
+            },
+        ),
+        seed(
+            "ws_handshake",
+            "client_wrong_accept",
+            WsHandshake {
+                client: true,
+                max_len: 8,
+                chunking: Chunking(vec![3]),
+                stream: b(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n\x81\x01a"),
+            },
+        ),
+    ]
+}
+
+/// The seeds of `ws_frames`.
+fn ws_frames() -> Vec<Seed> {
+    let mask = Some([1, 2, 3, 4]);
+    let frames = |name, max_message, frames: Vec<WireFrame>| {
+        let stream: Vec<u8> = frames.iter().flat_map(WireFrame::encode).collect();
+        seed(
+            "ws_frames",
+            name,
+            WsFrames {
+                max_message,
+                chunking: Chunking(vec![5, 2, 0]),
+                stream: Blob(stream),
+            },
+        )
+    };
+    let mut fragmented = fragments(opcode::TEXT, "frägments".as_bytes(), &[3, 1], mask);
+    fragmented.insert(1, WireFrame::new(opcode::PING, "ping", mask));
+    vec![
+        frames(
+            "text_and_binary",
+            8,
+            vec![
+                WireFrame::new(opcode::TEXT, "Hello", mask),
+                WireFrame::new(opcode::BINARY, [0, 1, 2], mask),
+            ],
+        ),
+        frames("fragments_and_ping", 8, fragmented),
+        frames(
+            "close",
+            8,
+            vec![WireFrame::new(
+                opcode::CLOSE,
+                [0x03, 0xe8, b'o', b'k'],
+                mask,
+            )],
+        ),
+        frames(
+            "too_big",
+            1,
+            vec![WireFrame::new(opcode::BINARY, [7; 5], mask)],
+        ),
+        frames(
+            "unmasked",
+            8,
+            vec![WireFrame::new(opcode::BINARY, [7; 5], None)],
+        ),
     ]
 }
 

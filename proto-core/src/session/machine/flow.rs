@@ -118,6 +118,14 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             return;
         }
         self.saw(now);
+        // A protocol's own goodbye (a WebSocket close frame) goes out after
+        // what is queued. The built-in codecs have none; one that cannot be
+        // encoded is left out, and the connection still closes.
+        let going_away = reason == CloseReason::Shutdown;
+        let builder = &mut self.builder;
+        let _ = self
+            .queue
+            .push_control(|wire| builder.encode_goodbye(going_away, wire));
         if self.queue.is_empty() {
             self.finish(reason);
         } else {

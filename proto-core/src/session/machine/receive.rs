@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::Session;
 use super::rate::Admit;
 use crate::frame::FrameError;
-use crate::message::{MessageBuilder, MessageResolver};
+use crate::message::{MessageBuilder, MessageResolver, ResolverAction};
 use crate::session::control::{self, Control};
 use crate::session::{BadFramePolicy, CloseReason};
 
@@ -35,6 +35,7 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
                 }
             }
         }
+        self.apply_resolver_actions(now);
         // The frame deadline runs from the first byte of the frame now at
         // the head of the buffer.
         if self.reader.buffered() == 0 {
@@ -106,6 +107,28 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             }
         }
         true
+    }
+
+    /// Carries out what the resolver asked for ([`ResolverAction`]): its
+    /// own transmits (a handshake answer, a WebSocket pong or close reply)
+    /// are queued outside the limits, and a close is graceful, so those
+    /// transmits are written first.
+    pub(in crate::session) fn apply_resolver_actions(&mut self, now: Instant) {
+        while let Some(action) = self.reader.resolver_mut().poll_action() {
+            match action {
+                ResolverAction::Transmit(bytes) => {
+                    let pushed = self.queue.push_control(|wire| {
+                        wire.put_bytes(bytes);
+                        Ok(())
+                    });
+                    debug_assert!(pushed.is_ok(), "putting bytes cannot fail");
+                }
+                ResolverAction::Close(None) => self.close(CloseReason::RemoteClosed, now),
+                ResolverAction::Close(Some(err)) => {
+                    self.close(CloseReason::from_frame_error(err), now);
+                }
+            }
+        }
     }
 
     pub(super) fn send_control(&mut self, kind: u8) {
