@@ -30,7 +30,16 @@ impl ServerProcess {
     /// Starts `chat_server` on free ports and waits for its "ready" log line.
     fn start() -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_chat_server"))
-            .args(["--port", "0", "--text-port", "0", "--ws-port", "0", "--run-for", "300"])
+            .args([
+                "--port",
+                "0",
+                "--text-port",
+                "0",
+                "--ws-port",
+                "0",
+                "--run-for",
+                "300",
+            ])
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
