@@ -49,6 +49,15 @@ pub struct Settings {
     /// Malformed messages in a row a client may send; one more and it is
     /// disconnected.
     pub max_malformed: u32,
+    /// Messages a second a binary client may send on average, with
+    /// bursts of twice that (0: no limit). Past it the server stops
+    /// reading from that client until it is back within the rate: nothing
+    /// is lost, the flood just slows down (file chunks count too: 500 a
+    /// second is 32 MB/s of transfer).
+    pub binary_rate: u32,
+    /// Messages a second a text or web user may send on average, with
+    /// bursts of twice that (0: no limit), as for `binary_rate`.
+    pub text_rate: u32,
     /// Seconds queued messages may take to flush on shutdown.
     pub grace: f64,
     /// The SQLite file that keeps room history (created on first run);
@@ -96,6 +105,8 @@ impl Default for Settings {
             max_file_size: 1 << 30,
             transfer_window: crate::DEFAULT_WINDOW,
             max_malformed: 5,
+            binary_rate: 500,
+            text_rate: 20,
             grace: 5.0,
             history_file: PathBuf::from("chat-history.sqlite3"),
             history_lines: 100,
@@ -259,6 +270,14 @@ pub struct ServerArgs {
     /// [default: 5].
     #[arg(long)]
     pub max_malformed: Option<u32>,
+    /// Messages a second a binary client may send, bursts of twice that
+    /// (0: no limit) [default: 500].
+    #[arg(long)]
+    pub binary_rate: Option<u32>,
+    /// Messages a second a text or web user may send, bursts of twice
+    /// that (0: no limit) [default: 20].
+    #[arg(long)]
+    pub text_rate: Option<u32>,
     /// Seconds queued messages may take to flush on shutdown [default: 5].
     #[arg(long)]
     pub grace: Option<f64>,
@@ -326,6 +345,8 @@ impl ServerArgs {
             max_file_size,
             transfer_window,
             max_malformed,
+            binary_rate,
+            text_rate,
             grace,
             history_lines,
             history_on_join,

@@ -321,3 +321,52 @@ fn drops_connections_without_a_nickname_and_silent_text_users() {
         server.stop::<Tokio>().await;
     });
 }
+
+/// `text_rate` 20 (bursts of 40): a text user who pastes 60 lines at once
+/// loses none of them (what the server read is handled, every line reaches
+/// the room in order), but then the server reads nothing more from that
+/// user until the 20 lines past the burst are paid for (1 s): the next
+/// line comes no sooner. The other users go on meanwhile.
+#[test]
+fn a_flooding_text_user_is_slowed_to_its_rate_and_loses_nothing() {
+    on_tokio(async {
+        let settings = Settings {
+            text_rate: 20,
+            ..Settings::default()
+        };
+        let server = TestServer::start::<Tokio>(settings).await;
+        let mut listener = TextUser::<Tokio>::join(&server, "listener").await;
+        let flooder = TextUser::<Tokio>::join(&server, "flooder").await;
+        let started = std::time::Instant::now();
+        for i in 0..60 {
+            flooder.send(&format!("line {i}"));
+        }
+        let mut seen = listener
+            .until("the flooder's 60th line", |l| {
+                l.ends_with("flooder: line 59")
+            })
+            .await;
+        flooder.send("line 60");
+        seen.extend(
+            listener
+                .until("the line after the flood", |l| {
+                    l.ends_with("flooder: line 60")
+                })
+                .await,
+        );
+        let took = started.elapsed();
+        let lines: Vec<_> = seen
+            .iter()
+            .filter_map(|l| l.split("flooder: ").nth(1))
+            .collect();
+        let expected: Vec<_> = (0..=60).map(|i| format!("line {i}")).collect();
+        assert_eq!(lines, expected, "every line, in order");
+        assert!(
+            took >= Duration::from_secs(1),
+            "the line after 60 at 20 a second with bursts of 40 came after {took:?}"
+        );
+        // Another user is not held up.
+        let _alice = join::<Tokio>(&server, "alice").await;
+        server.stop::<Tokio>().await;
+    });
+}

@@ -30,7 +30,8 @@ use proto_core::driver::{BindError, Runtime, Server, ServerConfig};
 use proto_core::frame::{LengthField, Line};
 use proto_core::hub::{AdmissionConfig, Event, Events, Hub, HubConfig, HubStats};
 use proto_core::message::MessageFactory;
-use proto_core::session::{Heartbeat, SessionConfig};
+use proto_core::policy::Rate;
+use proto_core::session::{Heartbeat, RateLimit, SessionConfig};
 use proto_core::ws::WebSocket;
 
 pub use door::{Door, UserKey};
@@ -117,7 +118,8 @@ impl<R: Runtime + Default> ChatServer<R> {
                 .session(
                     SessionConfig::default()
                         .heartbeat(Some(heartbeat(&settings)))
-                        .idle_timeout(None),
+                        .idle_timeout(None)
+                        .rate_limit(rate_limit(settings.binary_rate)),
                 )
                 .admission(admission)
                 .refusal_message(Some(events::full_message(max).encode())),
@@ -125,7 +127,9 @@ impl<R: Runtime + Default> ChatServer<R> {
         let text_config = ServerConfig::default().hub(
             HubConfig::default()
                 .session(
-                    SessionConfig::default().idle_timeout(Some(secs(settings.text_idle_timeout))),
+                    SessionConfig::default()
+                        .idle_timeout(Some(secs(settings.text_idle_timeout)))
+                        .rate_limit(rate_limit(settings.text_rate)),
                 )
                 .admission(admission)
                 .refusal_message(Some(Bytes::from(events::full_line(max)))),
@@ -351,6 +355,16 @@ impl<R: Runtime + Default> ChatServer<R> {
         tracing::info!(?report, "chat server stopped");
         report
     }
+}
+
+/// `per_second` messages a second with bursts of twice that, reading
+/// paused past it (0: none).
+fn rate_limit(per_second: u32) -> RateLimit {
+    if per_second == 0 {
+        return RateLimit::none();
+    }
+    let per_second = u64::from(per_second);
+    RateLimit::messages(Rate::per_second(per_second).burst(2 * per_second))
 }
 
 /// Shuts `hub`'s door down gracefully on a task of its own (queued
