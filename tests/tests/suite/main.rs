@@ -16,6 +16,7 @@ mod peers;
 mod rt_async_std;
 mod rt_smol;
 mod rt_tokio;
+mod tls;
 
 use std::time::Duration;
 
@@ -30,7 +31,7 @@ macro_rules! suite {
         mod $name {
             use super::{
                 BULK_LIMIT, LIMIT, behaviours as b, connecting, flow, harness::run, heartbeat,
-                limits,
+                limits, tls,
             };
 
             #[test]
@@ -204,6 +205,21 @@ macro_rules! suite {
             #[test]
             fn send_async_paces_a_producer() {
                 run::<$rt, _, _>(LIMIT, flow::send_async_paces_a_producer::<$rt>);
+            }
+
+            #[test]
+            fn tls_handshake_and_echo() {
+                run::<$rt, _, _>(LIMIT, tls::handshake_and_echo::<$rt>);
+            }
+
+            #[test]
+            fn tls_wrong_certificate_rejected() {
+                run::<$rt, _, _>(LIMIT, tls::wrong_certificate_rejected::<$rt>);
+            }
+
+            #[test]
+            fn tls_silent_client_closed_by_idle_timeout() {
+                run::<$rt, _, _>(LIMIT, tls::silent_client_closed_by_idle_timeout::<$rt>);
             }
         }
     };
