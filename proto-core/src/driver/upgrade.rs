@@ -29,8 +29,6 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-
 use super::{BoxFuture, Runtime, Transport};
 
 /// A layer set up over a connected stream `S`: a TLS acceptor or
@@ -161,15 +159,6 @@ impl<S, U: Upgrade<S>> Layered<S, U> {
 impl<S: Send + Unpin, U: Upgrade<S>> Transport for Layered<S, U> {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         ready!(self.poll_open(cx))?.poll_read(cx, buf)
-    }
-
-    fn poll_read_buf(
-        &mut self,
-        cx: &mut Context<'_>,
-        buf: &mut BytesMut,
-        max: usize,
-    ) -> Poll<io::Result<usize>> {
-        ready!(self.poll_open(cx))?.poll_read_buf(cx, buf, max)
     }
 
     fn poll_write_vectored(

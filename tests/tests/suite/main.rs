@@ -252,3 +252,20 @@ mod interop {
     interop!(smol_server_async_std_client, server: Smol, client: AsyncStd);
     interop!(async_std_server_smol_client, server: AsyncStd, client: Smol);
 }
+
+/// TLS across adapters: one `#[test]` per (server runtime, client runtime).
+mod tls_interop {
+    use super::{LIMIT, harness, tls};
+    use crate::rt_smol::Smol;
+    use crate::rt_tokio::Tokio;
+
+    #[test]
+    fn tokio_server_smol_client() {
+        harness::run::<Smol, _, _>(LIMIT, tls::cross_runtime::<Tokio, Smol>);
+    }
+
+    #[test]
+    fn smol_server_tokio_client() {
+        harness::run::<Tokio, _, _>(LIMIT, tls::cross_runtime::<Smol, Tokio>);
+    }
+}

@@ -6,6 +6,7 @@
 //! anyone else's accept.
 
 use std::io::Read;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 
 use crate::behaviours::codec;
 use crate::harness::{
-    EchoServer, Runtime, Served, blocking, expect_message, expect_opened, local, numbered,
+    EchoServer, Runtime, Served, WAIT, blocking, expect_message, expect_opened, local, numbered,
+    within,
 };
 use crate::rt_async_std::AsyncStd;
 use crate::rt_smol::Smol;
@@ -123,7 +125,12 @@ fn localhost() -> ServerName<'static> {
 
 /// A TLS echo server with `identity`'s certificate and `hub`'s limits.
 async fn serve<R: TlsRuntime>(identity: &Identity, hub: HubConfig) -> EchoServer {
-    let runtime = R::tls_server(identity.server_config());
+    serve_with::<R>(identity.server_config(), hub).await
+}
+
+/// A TLS echo server with `tls` and `hub`'s limits.
+async fn serve_with<R: TlsRuntime>(tls: Arc<rustls::ServerConfig>, hub: HubConfig) -> EchoServer {
+    let runtime = R::tls_server(tls);
     let config = ServerConfig::default().hub(hub);
     let (server, events) = Server::bind_on(runtime, local(), codec(), config)
         .await
@@ -139,9 +146,17 @@ async fn connect<R: TlsRuntime>(
     server: &EchoServer,
     trusted: &Identity,
 ) -> Result<(SessionHandle, Events), ConnectError> {
+    connect_to::<R>(server.addr, trusted).await
+}
+
+/// A TLS client of `addr` trusting `trusted`.
+async fn connect_to<R: TlsRuntime>(
+    addr: SocketAddr,
+    trusted: &Identity,
+) -> Result<(SessionHandle, Events), ConnectError> {
     let runtime = R::tls_client(trusted.trusted_by(), localhost());
     let (client, mut events) =
-        Client::connect_on(runtime, server.addr, codec(), ClientConfig::default()).await?;
+        Client::connect_on(runtime, addr, codec(), ClientConfig::default()).await?;
     let handle = expect_opened::<R>(&mut events).await;
     drop(client);
     Ok((handle, events))
@@ -246,4 +261,38 @@ pub(crate) async fn silent_client_closed_by_idle_timeout<R: TlsRuntime>() {
                 .is_err_and(|e| e.kind() != std::io::ErrorKind::WouldBlock),
         "the silent peer's connection is closed: {read:?}"
     );
+}
+
+/// A TLS server on `S` (its own thread) and a TLS client on `C`: the
+/// handshake and an echo across adapters (tokio-rustls and
+/// futures-rustls).
+pub(crate) async fn cross_runtime<S: TlsRuntime, C: TlsRuntime>() {
+    let identity = Identity::new();
+    let tls = identity.server_config();
+    let (addr_tx, addr_rx) = futures::channel::oneshot::channel();
+    let (stop_tx, stop_rx) = futures::channel::oneshot::channel::<()>();
+    let server_thread = std::thread::spawn(move || {
+        S::block_on(async move {
+            let server = serve_with::<S>(tls, HubConfig::default()).await;
+            let _ = addr_tx.send(server.addr);
+            let _ = stop_rx.await;
+            S::shutdown(server.hub.clone(), Duration::from_secs(5)).await;
+            server.assert_no_failures();
+        });
+    });
+    let addr = within::<C, _>(WAIT, "the server to bind", addr_rx)
+        .await
+        .expect("the server thread");
+    let (handle, mut events) = connect_to::<C>(addr, &identity)
+        .await
+        .expect("a TLS client on another runtime connects");
+    for n in 0..10 {
+        handle.send(numbered(n, 2_000)).expect("queued");
+    }
+    for n in 0..10 {
+        let echo = expect_message::<C>(&mut events, handle.id()).await;
+        assert_eq!(echo, numbered(n, 2_000), "echo {n}");
+    }
+    drop(stop_tx);
+    blocking(move || server_thread.join().expect("the server thread")).await;
 }
