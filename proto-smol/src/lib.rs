@@ -18,6 +18,7 @@
 //! - [`FuturesIo`] and [`AsyncIoTimer`]: the driver's transport and timer,
 //!   for running a [`Conn`](proto_core::driver::Conn) over any futures-io
 //!   stream (TLS, async-std's `TcpStream`, …).
+//! - `tls` (feature `tls`): the same server and client over TLS (rustls).
 //!
 //! Tasks are started by the [`Smol`] runtime value: smol's global executor
 //! by default (`Server::bind`, `Client::connect`); async-std users pass
@@ -59,6 +60,8 @@ mod io;
 mod runtime;
 mod shutdown;
 mod tcp;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use io::{AsyncIoTimer, FuturesIo};
 pub use proto_core::driver::{BindError, ClientConfig, ConnectError, ServerConfig};

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use async_io::Async;
-use futures_io::AsyncWrite;
+use futures_io::{AsyncRead, AsyncWrite};
 use proto_core::driver::Transport;
 
 /// An async-io TCP stream as a driver [`Transport`]: what [`Smol`](crate::Smol)
@@ -82,5 +82,43 @@ impl Transport for AsyncTcp {
 
     fn poll_shutdown(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(self.io.get_ref().shutdown(Shutdown::Write))
+    }
+}
+
+/// The futures-io traits over the same reads and writes, so that a layer
+/// (TLS) can wrap an `AsyncTcp` and still reach it.
+impl AsyncRead for AsyncTcp {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Transport::poll_read(self.get_mut(), cx, buf)
+    }
+}
+
+impl AsyncWrite for AsyncTcp {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Transport::poll_write_vectored(self.get_mut(), cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Transport::poll_flush(self.get_mut(), cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Transport::poll_shutdown(self.get_mut(), cx)
     }
 }

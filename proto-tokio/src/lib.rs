@@ -11,6 +11,8 @@
 //! - [`shutdown`]: stops accepting, closes every session with
 //!   `Shutdown` after flushing its queue, and reports what was flushed and
 //!   dropped.
+//! - `tls` (feature `tls`): the same server and client over TLS
+//!   (rustls).
 //!
 //! All protocol logic lives in proto-core, and so do [`Server`] and
 //! [`Client`] (written once against [`Runtime`](proto_core::driver::Runtime));
@@ -48,6 +50,8 @@
 mod io;
 mod runtime;
 mod shutdown;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use io::{TokioIo, TokioTimer};
 pub use proto_core::driver::{BindError, ClientConfig, ConnectError, ServerConfig};

@@ -14,6 +14,8 @@
 //! errors, refusal messages), the [`Client`] (connect timeout, reconnect
 //! with seeded jitter) and graceful [`shutdown`]. An adapter implements
 //! [`Runtime`], [`Transport`] and [`Timer`] and re-exports the rest.
+//! [`Upgraded`] runs a runtime's connections through a layer such as TLS
+//! (the adapters' `tls` features), with the same `Server` and `Client`.
 //!
 //! Memory: reads go through a 1 KiB stack buffer until one fills it (bulk
 //! traffic), and only then into the session's read buffer; whenever the
@@ -32,6 +34,7 @@ mod refusal;
 mod runtime;
 mod server;
 mod shutdown;
+mod upgrade;
 
 use std::io::{self, IoSlice};
 use std::task::{Context, Poll};
@@ -49,6 +52,7 @@ pub use refusal::Refusal;
 pub use runtime::{BoxFuture, Runtime};
 pub use server::{BindError, Server};
 pub use shutdown::shutdown;
+pub use upgrade::{Layered, Upgrade, Upgraded};
 
 /// A byte stream as the driver uses it: the `poll_*` methods of an async
 /// socket. The adapters implement it for their runtimes' streams.

@@ -16,6 +16,7 @@ mod peers;
 mod rt_async_std;
 mod rt_smol;
 mod rt_tokio;
+mod tls;
 
 use std::time::Duration;
 
@@ -30,7 +31,7 @@ macro_rules! suite {
         mod $name {
             use super::{
                 BULK_LIMIT, LIMIT, behaviours as b, connecting, flow, harness::run, heartbeat,
-                limits,
+                limits, tls,
             };
 
             #[test]
@@ -205,6 +206,21 @@ macro_rules! suite {
             fn send_async_paces_a_producer() {
                 run::<$rt, _, _>(LIMIT, flow::send_async_paces_a_producer::<$rt>);
             }
+
+            #[test]
+            fn tls_handshake_and_echo() {
+                run::<$rt, _, _>(LIMIT, tls::handshake_and_echo::<$rt>);
+            }
+
+            #[test]
+            fn tls_wrong_certificate_rejected() {
+                run::<$rt, _, _>(LIMIT, tls::wrong_certificate_rejected::<$rt>);
+            }
+
+            #[test]
+            fn tls_silent_client_closed_by_idle_timeout() {
+                run::<$rt, _, _>(LIMIT, tls::silent_client_closed_by_idle_timeout::<$rt>);
+            }
         }
     };
 }
@@ -235,4 +251,21 @@ mod interop {
     interop!(async_std_server_tokio_client, server: AsyncStd, client: Tokio);
     interop!(smol_server_async_std_client, server: Smol, client: AsyncStd);
     interop!(async_std_server_smol_client, server: AsyncStd, client: Smol);
+}
+
+/// TLS across adapters: one `#[test]` per (server runtime, client runtime).
+mod tls_interop {
+    use super::{LIMIT, harness, tls};
+    use crate::rt_smol::Smol;
+    use crate::rt_tokio::Tokio;
+
+    #[test]
+    fn tokio_server_smol_client() {
+        harness::run::<Smol, _, _>(LIMIT, tls::cross_runtime::<Tokio, Smol>);
+    }
+
+    #[test]
+    fn smol_server_tokio_client() {
+        harness::run::<Tokio, _, _>(LIMIT, tls::cross_runtime::<Smol, Tokio>);
+    }
 }
