@@ -218,6 +218,11 @@ macro_rules! suite {
             }
 
             #[test]
+            fn wss_handshake_and_echo() {
+                run::<$rt, _, _>(LIMIT, tls::wss_echo::<$rt>);
+            }
+
+            #[test]
             fn tls_silent_client_closed_by_idle_timeout() {
                 run::<$rt, _, _>(LIMIT, tls::silent_client_closed_by_idle_timeout::<$rt>);
             }

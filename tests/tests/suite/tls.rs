@@ -296,3 +296,49 @@ pub(crate) async fn cross_runtime<S: TlsRuntime, C: TlsRuntime>() {
     drop(stop_tx);
     blocking(move || server_thread.join().expect("the server thread")).await;
 }
+
+/// WebSocket over TLS (`wss`): the WebSocket codec under the same TLS
+/// runtime, server and client; the opening handshake and several
+/// messages each way, echoed whole and in order.
+pub(crate) async fn wss_echo<R: TlsRuntime>() {
+    use proto_core::hub::Event;
+    use proto_core::ws::WebSocket;
+
+    let identity = Identity::new();
+    let (server, mut server_events) = Server::bind_on(
+        R::tls_server(identity.server_config()),
+        local(),
+        WebSocket::server(),
+        ServerConfig::default(),
+    )
+    .await
+    .expect("bind the wss server");
+    let addr = server.local_addr().expect("its address");
+    let hub = server.hub().clone();
+    R::spawn(server.run());
+    R::spawn(async move {
+        while let Some(event) = server_events.recv().await {
+            if let Event::Message { id, payload } = event {
+                let _ = hub.send(id, payload);
+            }
+        }
+    });
+    let runtime = R::tls_client(identity.trusted_by(), localhost());
+    // Sends made before the 101 arrives wait in the client (the
+    // messages below add up to about 260 KB).
+    let codec = WebSocket::client(format!("localhost:{}", addr.port()), "/")
+        .max_held_before_open(512 * 1024);
+    let (client, mut events) = Client::connect_on(runtime, addr, codec, ClientConfig::default())
+        .await
+        .expect("a wss client trusting the server connects");
+    let handle = expect_opened::<R>(&mut events).await;
+    let sizes = [1, 125, 126, 65_535, 65_536, 100_000, 3];
+    for (n, size) in (0u32..).zip(sizes) {
+        handle.send(numbered(n, size)).expect("queued");
+    }
+    for (n, size) in (0u32..).zip(sizes) {
+        let echo = expect_message::<R>(&mut events, handle.id()).await;
+        assert_eq!(echo, numbered(n, size), "wss echo {n} of {size} bytes");
+    }
+    drop(client);
+}
