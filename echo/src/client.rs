@@ -52,7 +52,9 @@ impl Main for ClientArgs {
             Some(count) => check(&client, events, count, &self).await,
             None => interactive(&client, events).await,
         };
-        proto_core::driver::shutdown(client.hub(), R::default().sleep(Duration::from_secs(1)))
+        client
+            .hub()
+            .shutdown(R::default().sleep(Duration::from_secs(1)))
             .await;
         result
     }

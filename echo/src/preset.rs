@@ -27,9 +27,7 @@ pub trait WithCodec {
     /// Runs with the preset's codec factory.
     fn call<F>(self, codec: F) -> impl Future<Output = Self::Output>
     where
-        F: proto_core::message::MessageFactory + 'static,
-        F::Resolver: std::fmt::Debug + 'static,
-        F::Builder: std::fmt::Debug + 'static;
+        F: proto_core::message::MessageFactory + 'static;
 }
 
 impl Preset {

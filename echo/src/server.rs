@@ -104,8 +104,6 @@ impl<R: Runtime + Default> WithCodec for Serve<R> {
     async fn call<F>(self, codec: F) -> Self::Output
     where
         F: MessageFactory + 'static,
-        F::Resolver: std::fmt::Debug + 'static,
-        F::Builder: std::fmt::Debug + 'static,
     {
         serve::<F, R>(codec, &self.args).await
     }
@@ -116,13 +114,13 @@ impl<R: Runtime + Default> WithCodec for Serve<R> {
 pub async fn serve<F, R>(codec: F, args: &ServerArgs) -> std::io::Result<()>
 where
     F: MessageFactory + 'static,
-    F::Resolver: std::fmt::Debug + 'static,
-    F::Builder: std::fmt::Debug + 'static,
     R: Runtime + Default,
 {
     let runtime = R::default();
-    let (server, mut events) =
-        Server::<F, R>::bind(args.addr.clone(), codec, args.config()).await?;
+    let mut server = Server::<F, R>::bind(args.addr.clone(), codec, args.config()).await?;
+    // With handlers, the stream carries no session's events; it ends when
+    // the shutdown completes, which the loop below waits for either way.
+    let mut events = server.events();
     let hub = server.hub().clone();
     if args.handler {
         runtime.spawn(server.run_with(|_: &SessionHandle| {
@@ -157,7 +155,7 @@ where
                 }
             };
             smol::future::or(signalled, limit).await;
-            proto_core::driver::shutdown(&hub, runtime.sleep(grace)).await;
+            hub.shutdown(runtime.sleep(grace)).await;
         }
     });
     // The event loop runs on a task of the runtime that drives the

@@ -89,9 +89,10 @@ fn hostile_clients_are_closed_with_their_reasons_and_legitimate_ones_lose_nothin
             .admission(proto_core::hub::AdmissionConfig::default().max_sessions(20_000)),
     );
     let codec = LengthField::laster40net().max_frame_length(max_frame);
-    let (server, mut events) = runtime
+    let mut server = runtime
         .block_on(Server::bind("127.0.0.1:0", codec, config))
         .unwrap();
+    let mut events = server.events();
     let addr = server.local_addr().unwrap();
     let hub = server.hub().clone();
     runtime.spawn(server.run());

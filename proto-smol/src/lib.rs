@@ -10,9 +10,10 @@
 //!   exponential backoff and jitter; or runs a session over a stream you
 //!   connected yourself (`Client::from_stream(FuturesIo(stream), ..)`). The
 //!   same events and handles as a server.
-//! - [`shutdown`]: stops accepting, closes every session with
-//!   `Shutdown` after flushing its queue, and reports what was flushed and
-//!   dropped.
+//! - Graceful shutdown is the hub's:
+//!   [`Hub::shutdown`](proto_core::hub::Hub::shutdown) stops accepting,
+//!   closes every session with `Shutdown` after flushing its queue, and
+//!   reports what was flushed and dropped.
 //! - [`AsyncTcp`]: the transport `Smol` accepts and connects, an async-io
 //!   TCP stream that reads only when epoll says there is something to read.
 //! - [`FuturesIo`] and [`AsyncIoTimer`]: the driver's transport and timer,
@@ -41,7 +42,8 @@
 //! fn main() -> std::io::Result<()> {
 //!     smol::block_on(async {
 //!         let codec = LengthField::laster40net();
-//!         let (server, mut events) = Server::bind("127.0.0.1:7000", codec, ServerConfig::default()).await?;
+//!         let mut server = Server::bind("127.0.0.1:7000", codec, ServerConfig::default()).await?;
+//!         let mut events = server.events();
 //!         let hub = server.hub().clone();
 //!         smol::spawn(server.run()).detach();
 //!         while let Some(event) = events.recv().await {
@@ -58,7 +60,6 @@
 
 mod io;
 mod runtime;
-mod shutdown;
 mod tcp;
 #[cfg(feature = "tls")]
 pub mod tls;
@@ -66,7 +67,6 @@ pub mod tls;
 pub use io::{AsyncIoTimer, FuturesIo};
 pub use proto_core::driver::{BindError, ClientConfig, ConnectError, ServerConfig};
 pub use runtime::{BoxTask, Smol};
-pub use shutdown::shutdown;
 pub use tcp::AsyncTcp;
 
 /// A listening server on async-io: [`proto_core::driver::Server`] on [`Smol`].

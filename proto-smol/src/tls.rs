@@ -17,8 +17,9 @@
 //! # async fn run(tls: Arc<rustls::ServerConfig>) -> std::io::Result<()> {
 //! let runtime = SmolTls::server(tls).runtime(Smol::default());
 //! let codec = LengthField::laster40net();
-//! let (server, events) =
+//! let mut server =
 //!     TlsServer::bind_on(runtime, "127.0.0.1:7443", codec, ServerConfig::default()).await?;
+//! let events = server.events();
 //! smol::spawn(server.run()).detach();
 //! # drop(events); Ok(()) }
 //! ```

@@ -15,7 +15,7 @@ use smol::future;
 /// Starts an echo server on an ephemeral port; returns its address and hub.
 async fn echo_server(runtime: Smol) -> (SocketAddr, Hub<LengthField>) {
     let codec = LengthField::laster40net();
-    let (server, mut events) = Server::bind_on(
+    let mut server = Server::bind_on(
         runtime.clone(),
         "127.0.0.1:0",
         codec,
@@ -23,6 +23,7 @@ async fn echo_server(runtime: Smol) -> (SocketAddr, Hub<LengthField>) {
     )
     .await
     .expect("bind an ephemeral loopback port");
+    let mut events = server.events();
     let addr = server
         .local_addr()
         .expect("a bound listener has an address");
@@ -80,7 +81,9 @@ fn echo_round_trip_under_smol() {
                 .expect("connect to the loopback server");
         round_trip(&client, &mut events).await;
 
-        let report = proto_smol::shutdown(&server_hub, Duration::from_secs(2)).await;
+        let report = server_hub
+            .shutdown(async_io::Timer::after(Duration::from_secs(2)))
+            .await;
         assert_eq!(report.sessions, 1);
         assert_eq!(report.dropped, 0);
         // The server's FIN ends the client's session: EndOfStream, then,
@@ -117,7 +120,10 @@ fn echo_round_trip_under_async_std() {
         round_trip(&client, &mut events).await;
 
         // Closing from the client side: the server sees the peer leave.
-        let report = proto_smol::shutdown(client.hub(), Duration::from_secs(2)).await;
+        let report = client
+            .hub()
+            .shutdown(async_io::Timer::after(Duration::from_secs(2)))
+            .await;
         assert_eq!(report.sessions, 1);
         server_hub.drained().await;
         assert_eq!(server_hub.stats().messages_in, 3);
@@ -157,6 +163,9 @@ fn client_reconnects_after_the_server_drops_it() {
         // A new session on a new connection, which echoes as before.
         round_trip(&client, &mut events).await;
         assert_eq!(server_hub.stats().accepted, 2);
-        proto_smol::shutdown(client.hub(), Duration::from_secs(2)).await;
+        client
+            .hub()
+            .shutdown(async_io::Timer::after(Duration::from_secs(2)))
+            .await;
     });
 }

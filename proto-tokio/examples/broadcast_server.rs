@@ -58,8 +58,7 @@ async fn serve(args: &Args) -> std::io::Result<()> {
                 .max_sessions_per_ip(None),
         ),
     );
-    let (server, _events) =
-        Server::bind(args.addr.clone(), LengthField::tokio_util(), config).await?;
+    let server = Server::bind(args.addr.clone(), LengthField::tokio_util(), config).await?;
     let hub = server.hub().clone();
     let run = server.run_with({
         let hub = hub.clone();
@@ -72,7 +71,9 @@ async fn serve(args: &Args) -> std::io::Result<()> {
         () = run => {}
         () = tokio::time::sleep(Duration::from_secs(args.run_for)) => {}
     }
-    let report = proto_tokio::shutdown(&hub, Duration::from_secs(2)).await;
+    let report = hub
+        .shutdown(tokio::time::sleep(Duration::from_secs(2)))
+        .await;
     tracing::info!(?report, stats = ?hub.stats(), "stopped");
     Ok(())
 }

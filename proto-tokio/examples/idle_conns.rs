@@ -83,8 +83,8 @@ async fn measure_ours(n: usize, silent: bool) -> Result<(), Box<dyn std::error::
                 .max_sessions_per_ip(None),
         ),
     );
-    let (server, mut events) =
-        Server::bind("127.0.0.1:0", LengthField::tokio_util(), config).await?;
+    let mut server = Server::bind("127.0.0.1:0", LengthField::tokio_util(), config).await?;
+    let mut events = server.events();
     let addr = server.local_addr()?;
     let hub = server.hub().clone();
     tokio::spawn(server.run());
@@ -99,7 +99,8 @@ async fn measure_ours(n: usize, silent: bool) -> Result<(), Box<dyn std::error::
     let live = run_clients(addr, n, silent, || hub.len()).await?;
     echo.abort();
     report("proto-tokio", n, live);
-    proto_tokio::shutdown(&hub, Duration::from_secs(1)).await;
+    hub.shutdown(tokio::time::sleep(Duration::from_secs(1)))
+        .await;
     Ok(())
 }
 

@@ -8,9 +8,10 @@
 //!   exponential backoff and jitter; or runs a session over a stream you
 //!   connected yourself (`Client::from_stream(TokioIo(stream), ..)`). The
 //!   same events and handles as a server.
-//! - [`shutdown`]: stops accepting, closes every session with
-//!   `Shutdown` after flushing its queue, and reports what was flushed and
-//!   dropped.
+//! - Graceful shutdown is the hub's:
+//!   [`Hub::shutdown`](proto_core::hub::Hub::shutdown) stops accepting,
+//!   closes every session with `Shutdown` after flushing its queue, and
+//!   reports what was flushed and dropped.
 //! - `tls` (feature `tls`): the same server and client over TLS
 //!   (rustls).
 //!
@@ -19,9 +20,10 @@
 //! this crate is [`Tokio`], that runtime on tokio, plus the driver's
 //! [`TokioIo`] transport and [`TokioTimer`].
 //!
-//! An echo server:
+//! An echo server that shuts down gracefully on Ctrl-C:
 //!
 //! ```no_run
+//! use std::time::Duration;
 //! use proto_core::frame::LengthField;
 //! use proto_core::hub::Event;
 //! use proto_tokio::{Server, ServerConfig};
@@ -29,18 +31,35 @@
 //! #[tokio::main]
 //! async fn main() -> std::io::Result<()> {
 //!     let codec = LengthField::laster40net();
-//!     let (server, mut events) = Server::bind("127.0.0.1:7000", codec, ServerConfig::default()).await?;
+//!     let mut server = Server::bind("127.0.0.1:7000", codec, ServerConfig::default()).await?;
+//!     let mut events = server.events();
 //!     let hub = server.hub().clone();
 //!     tokio::spawn(server.run());
+//!     // Shut down on a task of its own while events are still handled:
+//!     // replies to what was read go out, and every `Closed` arrives.
+//!     let stopper = tokio::spawn({
+//!         let hub = hub.clone();
+//!         async move {
+//!             let _ = tokio::signal::ctrl_c().await;
+//!             hub.shutdown(tokio::time::sleep(Duration::from_secs(10))).await
+//!         }
+//!     });
 //!     while let Some(event) = events.recv().await {
-//!         if let Event::Message { id, payload } = event {
+//!         match event {
 //!             // Back-pressure keeps room for the reply: the session reads
 //!             // no more from its peer than its queue can answer.
-//!             if let Err(err) = hub.send(id, payload) {
-//!                 tracing::warn!(%id, %err, "reply refused");
+//!             Event::Message { id, payload } => {
+//!                 if let Err(err) = hub.send(id, payload) {
+//!                     tracing::warn!(%id, %err, "reply refused");
+//!                 }
 //!             }
+//!             Event::Closed { id, reason, .. } => tracing::info!(%id, %reason, "save the player"),
+//!             _ => {}
 //!         }
 //!     }
+//!     // The stream ended: the shutdown is complete.
+//!     let report = stopper.await.expect("the shutdown task");
+//!     assert_eq!((report.dropped, report.refused, report.unread), (0, 0, 0));
 //!     Ok(())
 //! }
 //! ```
@@ -49,14 +68,12 @@
 
 mod io;
 mod runtime;
-mod shutdown;
 #[cfg(feature = "tls")]
 pub mod tls;
 
 pub use io::{TokioIo, TokioTimer};
 pub use proto_core::driver::{BindError, ClientConfig, ConnectError, ServerConfig};
 pub use runtime::Tokio;
-pub use shutdown::shutdown;
 
 /// A listening server on tokio: [`proto_core::driver::Server`] on [`Tokio`].
 pub type Server<F> = proto_core::driver::Server<F, Tokio>;

@@ -17,8 +17,9 @@
 //! # async fn run(tls: Arc<rustls::ServerConfig>) -> std::io::Result<()> {
 //! let runtime = TokioTls::server(tls).runtime();
 //! let codec = LengthField::laster40net();
-//! let (server, events) =
+//! let mut server =
 //!     TlsServer::bind_on(runtime, "127.0.0.1:7443", codec, ServerConfig::default()).await?;
+//! let events = server.events();
 //! tokio::spawn(server.run());
 //! # drop(events); Ok(()) }
 //! ```

@@ -41,10 +41,10 @@ fn start_server() -> (SocketAddr, Hub<LengthField>) {
             .expect("runtime");
         rt.block_on(async move {
             let config = ServerConfig::default().accept_error_pause(PAUSE);
-            let (server, mut events) =
-                Server::bind("127.0.0.1:0", LengthField::laster40net(), config)
-                    .await
-                    .expect("bind");
+            let mut server = Server::bind("127.0.0.1:0", LengthField::laster40net(), config)
+                .await
+                .expect("bind");
+            let mut events = server.events();
             let hub = server.hub().clone();
             tx.send((server.local_addr().expect("addr"), hub.clone()))
                 .expect("test waits");

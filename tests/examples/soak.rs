@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use proto_core::driver::{Runtime, Server, ServerConfig};
 use proto_core::frame::LengthField;
-use proto_core::hub::{Event, Hub, HubConfig};
+use proto_core::hub::{Event, HubConfig};
 use proto_core::rng::SplitMix64;
 use proto_core::session::SessionConfig;
 
@@ -126,9 +126,10 @@ async fn soak<R: Runtime + Clone>(runtime: R, seconds: u64) -> Result<String, St
         .write_timeout(Some(Duration::from_secs(2)));
     let config = ServerConfig::default().hub(HubConfig::default().session(session));
     let codec = LengthField::laster40net().max_frame_length(64 * 1024);
-    let (server, mut events) = Server::bind_on(runtime.clone(), "127.0.0.1:0", codec, config)
+    let mut server = Server::bind_on(runtime.clone(), "127.0.0.1:0", codec, config)
         .await
         .map_err(|e| e.to_string())?;
+    let mut events = server.events();
     let addr = server.local_addr().map_err(|e| e.to_string())?;
     let hub = server.hub().clone();
     runtime.spawn(server.run());
@@ -153,11 +154,11 @@ async fn soak<R: Runtime + Clone>(runtime: R, seconds: u64) -> Result<String, St
     // runtime's pools fill up), then the memory level to hold.
     let total = Duration::from_secs(seconds);
     let started = Instant::now();
-    wait(&runtime, total / 4).await;
+    runtime.sleep(total / 4).await;
     let rss_warm = rss_kib().unwrap_or(0);
     let mut rss_peak = rss_warm;
     while started.elapsed() < total {
-        wait(&runtime, Duration::from_millis(500)).await;
+        runtime.sleep(Duration::from_millis(500)).await;
         rss_peak = rss_peak.max(rss_kib().unwrap_or(0));
     }
     stop.store(true, Ordering::Relaxed);
@@ -167,7 +168,7 @@ async fn soak<R: Runtime + Clone>(runtime: R, seconds: u64) -> Result<String, St
     // Every session goes (the misbehaving ones by their deadlines).
     let deadline = Instant::now() + Duration::from_secs(15);
     while !hub.is_empty() && Instant::now() < deadline {
-        wait(&runtime, Duration::from_millis(100)).await;
+        runtime.sleep(Duration::from_millis(100)).await;
     }
     let rss_end = rss_kib().unwrap_or(0);
     let fds_after = open_fds();
@@ -184,7 +185,7 @@ async fn soak<R: Runtime + Clone>(runtime: R, seconds: u64) -> Result<String, St
         fds_before,
         fds_after,
     );
-    shut_down(&runtime, &hub).await;
+    hub.shutdown(runtime.sleep(Duration::from_secs(2))).await;
     if !hub.is_empty() {
         return Err(format!("{} sessions left; {summary}", hub.len()));
     }
@@ -208,14 +209,6 @@ async fn soak<R: Runtime + Clone>(runtime: R, seconds: u64) -> Result<String, St
         ));
     }
     Ok(summary)
-}
-
-async fn wait<R: Runtime>(runtime: &R, duration: Duration) {
-    runtime.sleep(duration).await;
-}
-
-async fn shut_down<R: Runtime>(runtime: &R, hub: &Hub<LengthField>) {
-    proto_core::driver::shutdown(hub, runtime.sleep(Duration::from_secs(2))).await;
 }
 
 /// One client thread: until `stop`, a random behaviour per connection.

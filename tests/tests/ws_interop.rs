@@ -157,10 +157,11 @@ fn on_tokio<T>(future: impl Future<Output = T>) -> T {
 #[test]
 fn tungstenite_client_talks_to_our_server_on_tokio() {
     on_tokio(async {
-        let (server, events) =
+        let mut server =
             proto_tokio::Server::bind("127.0.0.1:0", WebSocket::server(), Default::default())
                 .await
                 .unwrap();
+        let events = server.events();
         let addr = server.local_addr().unwrap();
         tokio::spawn(echo(server.hub().clone(), events));
         tokio::spawn(server.run());
@@ -173,10 +174,11 @@ fn tungstenite_client_talks_to_our_server_on_tokio() {
 #[test]
 fn tungstenite_client_talks_to_our_server_on_smol() {
     with_timeout("smol server", async {
-        let (server, events) =
+        let mut server =
             proto_smol::Server::bind("127.0.0.1:0", WebSocket::server(), Default::default())
                 .await
                 .unwrap();
+        let events = server.events();
         let addr = server.local_addr().unwrap();
         smol::spawn(echo(server.hub().clone(), events)).detach();
         smol::spawn(server.run()).detach();

@@ -241,7 +241,7 @@ impl<R: Runtime + Default> ChatClient<R> {
     /// for up to a second).
     pub async fn close(self) {
         let grace = R::default().sleep(Duration::from_secs(1));
-        proto_core::driver::shutdown(self.client.hub(), grace).await;
+        self.client.hub().shutdown(grace).await;
     }
 }
 

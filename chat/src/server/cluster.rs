@@ -159,6 +159,11 @@ impl Chat {
                         room.clone()
                     }
                     Message::Said { room, from, text } => {
+                        // Whoever speaks in a room is in it there: the
+                        // directory learns a user from their first line,
+                        // even if this instance subscribed after their
+                        // join and before the next presence refresh.
+                        directory.joined(instance, from, room, now);
                         // Each instance keeps the whole room's history.
                         let room = room.clone();
                         self.record(&room, from, text);

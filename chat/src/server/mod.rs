@@ -134,14 +134,20 @@ impl<R: Runtime + Default> ChatServer<R> {
                 .admission(admission)
                 .refusal_message(Some(Bytes::from(events::full_line(max)))),
         );
-        let (binary, binary_events) =
+        let mut binary =
             Server::<LengthField, R>::bind(settings.binary_addr(), binary_codec(), binary_config)
                 .await?;
+        let binary_events = binary.events();
         let line = Line::default().max_line_length(MAX_LINE);
-        let (text, text_events) =
+        let mut text =
             Server::<Line, R>::bind(settings.text_addr(), line, text_config.clone()).await?;
+        let text_events = text.events();
         let web = match settings.web_addr() {
-            Some(addr) => Some(Server::bind(addr, web_codec(settings.host), text_config).await?),
+            Some(addr) => {
+                let mut web = Server::bind(addr, web_codec(settings.host), text_config).await?;
+                let events = web.events();
+                Some((web, events))
+            }
             None => None,
         };
         let observed = Arc::new(Observed::default());
@@ -374,9 +380,9 @@ fn spawn_shutdown<R: Runtime, F: MessageFactory + 'static>(
     hub: Hub<F>,
     grace: std::time::Duration,
 ) {
-    let rt = runtime.clone();
+    let grace = runtime.sleep(grace);
     runtime.spawn(async move {
-        proto_core::driver::shutdown(&hub, rt.sleep(grace)).await;
+        hub.shutdown(grace).await;
     });
 }
 

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
@@ -192,7 +192,7 @@ async fn send_then_wait(mut stream: TcpStream, bytes: &[u8], until: Instant) -> 
 }
 
 /// Reads (discarding) until the server closes or `until` passes.
-async fn wait_for_close(mut stream: TcpStream, until: Instant) -> End {
+async fn wait_for_close(mut stream: impl AsyncRead + Unpin, until: Instant) -> End {
     let mut buf = [0u8; 4096];
     loop {
         match tokio::time::timeout_at(until.into(), stream.read(&mut buf)).await {
@@ -205,7 +205,7 @@ async fn wait_for_close(mut stream: TcpStream, until: Instant) -> End {
 
 /// Announces a 100-byte frame, then sends one byte a second.
 async fn trickle(stream: TcpStream, codec: Codec, until: Instant) -> End {
-    let (mut read, mut write) = stream.into_split();
+    let (read, mut write) = stream.into_split();
     let writer = tokio::spawn(async move {
         if write.write_all(&header(codec, 100)).await.is_err() {
             return;
@@ -217,14 +217,7 @@ async fn trickle(stream: TcpStream, codec: Codec, until: Instant) -> End {
             }
         }
     });
-    let mut buf = [0u8; 64];
-    let end = loop {
-        match tokio::time::timeout_at(until.into(), read.read(&mut buf)).await {
-            Err(_) => break End::StillOpen,
-            Ok(Ok(0) | Err(_)) => break End::ClosedByServer,
-            Ok(Ok(_)) => {}
-        }
-    };
+    let end = wait_for_close(read, until).await;
     writer.abort();
     end
 }

@@ -58,8 +58,6 @@ pub enum ConnectError {
 fn open_client<F>(hub: &Hub<F>, addr: SocketAddr, now: Instant) -> Result<Conn<F>, ConnectError>
 where
     F: MessageFactory,
-    F::Resolver: fmt::Debug + 'static,
-    F::Builder: fmt::Debug + 'static,
 {
     match hub.admit(addr, now) {
         Ok(admission) => Ok(Conn::new(admission.register(now))),
@@ -71,8 +69,9 @@ where
 /// the same [`Events`] and [`SessionHandle`] as a server's. The session is
 /// open when the constructor returns, so [`send`](Self::send) works at
 /// once. With `reconnect` set, a lost connection is made again (each one a
-/// new session, announced by `Opened`); [`shutdown`](super::shutdown()) on
-/// [`hub`](Self::hub) ends it for good.
+/// new session, announced by `Opened`);
+/// [`Hub::shutdown`](crate::hub::Hub::shutdown) on [`hub`](Self::hub) ends
+/// it for good.
 pub struct Client<F: MessageFactory, R: Runtime> {
     hub: Hub<F>,
     runtime: R,
@@ -89,8 +88,6 @@ impl<F: MessageFactory, R: Runtime> fmt::Debug for Client<F, R> {
 impl<F, R> Client<F, R>
 where
     F: MessageFactory + 'static,
-    F::Resolver: fmt::Debug + 'static,
-    F::Builder: fmt::Debug + 'static,
     R: Runtime,
 {
     /// Connects to `addr` on the default runtime value (the first
@@ -229,8 +226,6 @@ async fn client_loop<F, R>(
     config: ClientConfig,
 ) where
     F: MessageFactory,
-    F::Resolver: fmt::Debug + 'static,
-    F::Builder: fmt::Debug + 'static,
     R: Runtime,
 {
     let mut retries = config

@@ -12,7 +12,8 @@
 //! Around that loop, written once against the [`Runtime`] seam (spawn,
 //! time, accept, connect): the [`Server`] (listener, admission, accept
 //! errors, refusal messages), the [`Client`] (connect timeout, reconnect
-//! with seeded jitter) and graceful [`shutdown`]. An adapter implements
+//! with seeded jitter); graceful shutdown is the hub's
+//! ([`Hub::shutdown`](crate::hub::Hub::shutdown)). An adapter implements
 //! [`Runtime`], [`Transport`] and [`Timer`] and re-exports the rest.
 //! [`Upgraded`] runs a runtime's connections through a layer such as TLS
 //! (the adapters' `tls` features), with the same `Server` and `Client`.
@@ -33,7 +34,6 @@ mod handler;
 mod refusal;
 mod runtime;
 mod server;
-mod shutdown;
 mod upgrade;
 
 use std::io::{self, IoSlice};
@@ -51,7 +51,6 @@ pub use handler::Handler;
 pub use refusal::Refusal;
 pub use runtime::{BoxFuture, Runtime};
 pub use server::{BindError, Server};
-pub use shutdown::shutdown;
 pub use upgrade::{Layered, Upgrade, Upgraded};
 
 /// A byte stream as the driver uses it: the `poll_*` methods of an async

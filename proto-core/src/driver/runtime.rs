@@ -13,8 +13,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What the driver needs from an async runtime: spawning, time, and TCP.
 /// An adapter implements it once (proto-tokio's `Tokio`, proto-smol's
-/// `Smol`); [`Server`](super::Server), [`Client`](super::Client) and
-/// [`shutdown`](super::shutdown) are written against it. A value is cheap
+/// `Smol`); [`Server`](super::Server) and [`Client`](super::Client) are
+/// written against it. A value is cheap
 /// to clone and carries whatever the runtime needs (an executor's spawner,
 /// say).
 ///

@@ -56,11 +56,17 @@ impl From<BindError> for io::Error {
 
 /// A listening server: accepts connections, admits them through its hub and
 /// runs each session on a task of its own, spawned on the runtime `R`.
+///
+/// Its sessions' events go either to the [`Events`] stream (take it with
+/// [`events`](Self::events), then [`run`](Self::run)) or to a [`Handler`]
+/// per session ([`run_with`](Self::run_with)), never both.
 pub struct Server<F: MessageFactory, R: Runtime> {
     runtime: R,
     listener: R::Listener,
     hub: Hub<F>,
     config: ServerConfig,
+    /// The event stream, until [`events`](Self::events) takes it.
+    events: Option<Events>,
 }
 
 impl<F: MessageFactory, R: Runtime> fmt::Debug for Server<F, R> {
@@ -76,19 +82,12 @@ impl<F: MessageFactory, R: Runtime> fmt::Debug for Server<F, R> {
 impl<F, R> Server<F, R>
 where
     F: MessageFactory + 'static,
-    F::Resolver: fmt::Debug + 'static,
-    F::Builder: fmt::Debug + 'static,
     R: Runtime,
 {
     /// Binds `addr` (the first address it resolves to) on the default
-    /// runtime value and makes the hub; returns the server and the stream
-    /// of its sessions' events. Nothing is accepted until
-    /// [`run`](Self::run).
-    pub async fn bind<A>(
-        addr: A,
-        factory: F,
-        config: ServerConfig,
-    ) -> Result<(Self, Events), BindError>
+    /// runtime value and makes the hub. Nothing is accepted until
+    /// [`run`](Self::run) or [`run_with`](Self::run_with).
+    pub async fn bind<A>(addr: A, factory: F, config: ServerConfig) -> Result<Self, BindError>
     where
         A: ToSocketAddrs + fmt::Debug + Send + 'static,
         R: Default,
@@ -103,7 +102,7 @@ where
         addr: A,
         factory: F,
         config: ServerConfig,
-    ) -> Result<(Self, Events), BindError>
+    ) -> Result<Self, BindError>
     where
         A: ToSocketAddrs + fmt::Debug + Send + 'static,
     {
@@ -120,13 +119,13 @@ where
         let listener = runtime.bind(addr, config.backlog).map_err(listen)?;
         let local = runtime.local_addr(&listener).map_err(listen)?;
         tracing::info!(addr = %local, "listening");
-        let server = Self {
+        Ok(Self {
             runtime,
             listener,
             hub,
             config,
-        };
-        Ok((server, events))
+            events: Some(events),
+        })
     }
 
     /// The address the listener is bound to.
@@ -139,10 +138,31 @@ where
         &self.hub
     }
 
+    /// Takes the stream of this server's sessions' events, for
+    /// [`run`](Self::run). It ends after a [`Hub::shutdown`].
+    ///
+    /// # Panics
+    ///
+    /// If called twice: there is one stream.
+    pub fn events(&mut self) -> Events {
+        self.events
+            .take()
+            .expect("Server::events called twice: the server has one event stream")
+    }
+
     /// Accepts connections until the hub begins shutting down (see
-    /// [`shutdown`](super::shutdown())); then the listener is closed. Each
-    /// admitted connection runs on a task spawned on the runtime.
+    /// [`Hub::shutdown`]); then the listener is closed. Each admitted
+    /// connection runs on a task spawned on the runtime, and its events go
+    /// to the stream [`events`](Self::events) took. If it was not taken,
+    /// nothing reads them: they are discarded and counted
+    /// ([`HubStats::messages_unread`](crate::hub::HubStats::messages_unread)),
+    /// and a warning says so.
     pub async fn run(self) {
+        if self.events.is_some() {
+            tracing::warn!(
+                "Server::run without Server::events: every received message will be discarded"
+            );
+        }
         self.serve(|conn| conn).await;
     }
 
@@ -168,12 +188,15 @@ where
     /// why on a task of its own. A failed accept (out of file descriptors,
     /// say) is counted, logged, and followed by a pause of
     /// `accept_error_pause`: never a crash or a busy loop.
-    async fn serve(self, mut prepare: impl FnMut(Conn<F>) -> Conn<F>) {
+    async fn serve(mut self, mut prepare: impl FnMut(Conn<F>) -> Conn<F>) {
+        // Dropped: a stream nobody reads discards and counts.
+        self.events = None;
         let Self {
             runtime,
             listener,
             hub,
             config,
+            ..
         } = &self;
         loop {
             let accepted = {

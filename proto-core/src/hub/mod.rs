@@ -66,6 +66,7 @@ mod event;
 mod group;
 mod id;
 mod registry;
+mod shutdown;
 mod slot;
 mod stats;
 
@@ -391,11 +392,12 @@ impl<F: MessageFactory> Hub<F> {
         stats.sends_rejected + stats.sends_refused_closed + stats.sends_over_budget
     }
 
-    /// Begins a graceful shutdown: refuse new connections and ask every
+    /// The first step of [`shutdown`](Self::shutdown) (which an application
+    /// calls), for those who drive time themselves: refuse new connections and ask every
     /// session to close with [`CloseReason::Shutdown`], writing what it has
     /// queued first, with no deadline of its own: the caller's grace period
     /// is the one deadline (end it with [`abort_all`](Self::abort_all), as
-    /// [`driver::shutdown`](crate::driver::shutdown) does). Wait with
+    /// [`shutdown`](Self::shutdown) does). Wait with
     /// [`drained`](Self::drained); read the outcome with
     /// [`shutdown_report`](Self::shutdown_report). Calling it again does
     /// nothing.

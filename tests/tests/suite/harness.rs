@@ -95,7 +95,8 @@ pub(crate) trait Runtime: Send + 'static {
     ) -> impl Future<Output = io::Result<Served>> + Send {
         async move {
             let config = ServerConfig::default().hub(hub);
-            let (server, events) = Server::bind_on(Self::rt(), addr, codec, config).await?;
+            let mut server = Server::bind_on(Self::rt(), addr, codec, config).await?;
+            let events = server.events();
             let addr = server.local_addr()?;
             let hub = server.hub().clone();
             Self::spawn(server.run());
@@ -118,7 +119,7 @@ pub(crate) trait Runtime: Send + 'static {
 
     /// Graceful shutdown, `grace` on the runtime's timer.
     fn shutdown(hub: TestHub, grace: Duration) -> impl Future<Output = ShutdownReport> + Send {
-        async move { driver::shutdown(&hub, Self::sleep(grace)).await }
+        async move { hub.shutdown(Self::sleep(grace)).await }
     }
 }
 

@@ -132,9 +132,10 @@ async fn serve<R: TlsRuntime>(identity: &Identity, hub: HubConfig) -> EchoServer
 async fn serve_with<R: TlsRuntime>(tls: Arc<rustls::ServerConfig>, hub: HubConfig) -> EchoServer {
     let runtime = R::tls_server(tls);
     let config = ServerConfig::default().hub(hub);
-    let (server, events) = Server::bind_on(runtime, local(), codec(), config)
+    let mut server = Server::bind_on(runtime, local(), codec(), config)
         .await
         .expect("bind the TLS server");
+    let events = server.events();
     let addr = server.local_addr().expect("its address");
     let hub = server.hub().clone();
     R::spawn(server.run());
@@ -305,7 +306,7 @@ pub(crate) async fn wss_echo<R: TlsRuntime>() {
     use proto_core::ws::WebSocket;
 
     let identity = Identity::new();
-    let (server, mut server_events) = Server::bind_on(
+    let mut server = Server::bind_on(
         R::tls_server(identity.server_config()),
         local(),
         WebSocket::server(),
@@ -313,6 +314,7 @@ pub(crate) async fn wss_echo<R: TlsRuntime>() {
     )
     .await
     .expect("bind the wss server");
+    let mut server_events = server.events();
     let addr = server.local_addr().expect("its address");
     let hub = server.hub().clone();
     R::spawn(server.run());

@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::{Session, State};
 use crate::message::{MessageBuilder, MessageResolver};
 use crate::policy::RateMeter;
-use crate::session::{CloseReason, RatePolicy};
+use crate::session::{CloseReason, RateLimit, RatePolicy};
 
 /// The meters of a session's rate limit (boxed in the session, which
 /// holds `None` when no limit is set).
@@ -14,6 +14,29 @@ use crate::session::{CloseReason, RatePolicy};
 pub(super) struct RateMeters {
     messages: RateMeter,
     bytes: RateMeter,
+}
+
+impl RateMeters {
+    /// Whether a message of `len` bytes fits both of `limit`'s rates.
+    fn allow(&self, limit: &RateLimit, len: u64, now: Instant) -> bool {
+        let messages = limit
+            .messages
+            .is_none_or(|rate| self.messages.allows(&rate, 1, now));
+        messages
+            && limit
+                .bytes
+                .is_none_or(|rate| self.bytes.allows(&rate, len, now))
+    }
+
+    /// Charges a message of `len` bytes to both of `limit`'s rates.
+    fn take(&mut self, limit: &RateLimit, len: u64, now: Instant) {
+        if let Some(rate) = &limit.messages {
+            self.messages.take(rate, 1, now);
+        }
+        if let Some(rate) = &limit.bytes {
+            self.bytes.take(rate, len, now);
+        }
+    }
 }
 
 /// What [`Session::rate_admits`] decided for a message.
@@ -33,39 +56,19 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
             return Admit::Deliver;
         };
         let len = len as u64;
-        match limit.policy {
-            RatePolicy::Pause => {
-                if let Some(rate) = &limit.messages {
-                    meters.messages.take(rate, 1, now);
-                }
-                if let Some(rate) = &limit.bytes {
-                    meters.bytes.take(rate, len, now);
-                }
-                Admit::Deliver
-            }
-            policy => {
-                let within = limit
-                    .messages
-                    .is_none_or(|rate| meters.messages.allows(&rate, 1, now))
-                    && limit
-                        .bytes
-                        .is_none_or(|rate| meters.bytes.allows(&rate, len, now));
-                if within {
-                    if let Some(rate) = &limit.messages {
-                        meters.messages.take(rate, 1, now);
-                    }
-                    if let Some(rate) = &limit.bytes {
-                        meters.bytes.take(rate, len, now);
-                    }
-                    Admit::Deliver
-                } else if policy == RatePolicy::Drop {
-                    self.stats.messages_rate_dropped += 1;
-                    Admit::Drop
-                } else {
-                    self.fail(CloseReason::RateLimited);
-                    Admit::Close
-                }
-            }
+        // Pause charges every message (reading waits for the debt to be
+        // paid); the others charge only what they let through.
+        let within = limit.policy == RatePolicy::Pause || meters.allow(&limit, len, now);
+        if within {
+            meters.take(&limit, len, now);
+            return Admit::Deliver;
+        }
+        if limit.policy == RatePolicy::Drop {
+            self.stats.messages_rate_dropped += 1;
+            Admit::Drop
+        } else {
+            self.fail(CloseReason::RateLimited);
+            Admit::Close
         }
     }
 
