@@ -6,7 +6,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, TestServer, get, join, on_tokio, sample, until_message};
+use common::{DEADLINE, TestServer, WebUser, get, join, on_tokio, sample, until_message};
 use proto_chat::client::{ChatClient, ClientOptions, JoinError};
 use proto_chat::config::Settings;
 use proto_chat::history::SqliteStore;
@@ -118,5 +118,39 @@ fn scraped_values_move_with_the_traffic() {
         alice.close().await;
         server.stop::<Tokio>().await;
         let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
+#[test]
+fn the_web_door_is_counted_beside_the_others() {
+    on_tokio(async {
+        let settings = Settings {
+            metrics: Some(([127, 0, 0, 1], 0).into()),
+            ..Settings::default()
+        };
+        let mut addr = None;
+        let server = TestServer::start_with::<Tokio>(settings, |s| {
+            addr = s.metrics_addr();
+            s
+        })
+        .await;
+        let addr = addr.expect("metrics served");
+        let body = wait_for(addr, "chat_sessions_live{door=\"web\"}", 0.0).await;
+        assert_eq!(
+            sample(&body, "chat_sessions_live{door=\"binary\"}"),
+            Some(0.0)
+        );
+
+        let wendy = WebUser::<Tokio>::join(&server, "wendy").await;
+        let body = wait_for(addr, "chat_sessions_live{door=\"web\"}", 1.0).await;
+        let at = |name: &str| sample(&body, name).unwrap_or_else(|| panic!("no {name}:\n{body}"));
+        assert_eq!(at("chat_sessions_accepted_total{door=\"web\"}"), 1.0);
+        assert!(
+            at("chat_messages_in_total{door=\"web\"}") >= 1.0,
+            "the nickname"
+        );
+        assert_eq!(at("chat_sessions_live{door=\"binary\"}"), 0.0);
+        drop(wendy);
+        server.stop::<Tokio>().await;
     });
 }

@@ -8,6 +8,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeCounterValue, NoLabel
 use prometheus_client::metrics::MetricType;
 use proto_core::frame::{LengthField, Line};
 use proto_core::hub::{Hub, HubStats};
+use proto_core::ws::WebSocket;
 
 use super::Observed;
 use crate::cluster::LinkStats;
@@ -20,6 +21,8 @@ type Fmt = Result<(), std::fmt::Error>;
 pub(crate) struct ChatCollector {
     pub(crate) binary: Hub<LengthField>,
     pub(crate) text: Hub<Line>,
+    /// The web door's hub, when it is open.
+    pub(crate) web: Option<Hub<WebSocket>>,
     pub(crate) observed: Arc<Observed>,
     /// Whether the server was started with `--redis`.
     pub(crate) redis: bool,
@@ -317,7 +320,8 @@ impl ChatCollector {
 
 impl Collector for ChatCollector {
     fn encode(&self, mut e: DescriptorEncoder<'_>) -> Fmt {
-        let doors = [("binary", self.binary.stats()), ("text", self.text.stats())];
+        let mut doors = vec![("binary", self.binary.stats()), ("text", self.text.stats())];
+        doors.extend(self.web.as_ref().map(|web| ("web", web.stats())));
         self.encode_sessions(&mut e, &doors)?;
         self.encode_traffic(&mut e, &doors)?;
         let rooms = gauge_i64(self.observed.rooms());

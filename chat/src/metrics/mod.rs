@@ -5,7 +5,7 @@
 //! Everything is read at scrape time — the hubs' [`HubStats`], the room
 //! task's [`Observed`] counters (atomics) and the history queue's
 //! [`JobStats`](crate::jobs::JobStats) — so serving metrics adds nothing
-//! to the message path. The families (`door` is `binary` or `text`):
+//! to the message path. The families (`door` is `binary`, `text` or `web`, the last while the web door is open):
 //!
 //! | metric | type | labels |
 //! | --- | --- | --- |

@@ -156,6 +156,7 @@ impl<R: Runtime + Default> ChatServer<R> {
                 let collector = ChatCollector {
                     binary: binary.hub().clone(),
                     text: text.hub().clone(),
+                    web: web.as_ref().map(|(web, _)| web.hub().clone()),
                     observed: observed.clone(),
                     redis: settings.redis.is_some(),
                 };
