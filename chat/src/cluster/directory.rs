@@ -13,6 +13,13 @@ struct Remote {
     users: BTreeMap<String, (String, String)>,
 }
 
+/// How a presence snapshot changed an instance's users, `(name, room)`s.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Changes {
+    pub(crate) left: Vec<(String, String)>,
+    pub(crate) joined: Vec<(String, String)>,
+}
+
 /// The users of the other instances.
 #[derive(Debug, Default)]
 pub(crate) struct Directory {
@@ -50,13 +57,33 @@ impl Directory {
         }
     }
 
-    /// `instance`'s users, in full.
-    pub(crate) fn presence(&mut self, instance: &str, users: Vec<(String, String)>, now: Instant) {
+    /// `instance`'s users, in full. Returns how that differs from what
+    /// the directory held: the `(name, room)`s that left and those that
+    /// joined since (announcements this instance missed, or an instance
+    /// back after it was counted gone).
+    pub(crate) fn presence(
+        &mut self,
+        instance: &str,
+        users: Vec<(String, String)>,
+        now: Instant,
+    ) -> Changes {
         let remote = self.remote(instance, now);
-        remote.users = users
+        let users: BTreeMap<String, (String, String)> = users
             .into_iter()
             .map(|(name, room)| (name.to_ascii_lowercase(), (name, room)))
             .collect();
+        let old = std::mem::replace(&mut remote.users, users);
+        let new = &remote.users;
+        let differs = |a: &BTreeMap<_, (String, String)>, b: &BTreeMap<_, _>| {
+            a.iter()
+                .filter(|(key, user)| b.get(*key) != Some(*user))
+                .map(|(_, user)| user.clone())
+                .collect::<Vec<_>>()
+        };
+        Changes {
+            left: differs(&old, new),
+            joined: differs(new, &old),
+        }
     }
 
     /// `instance` is gone: its users, `(name, room)`.
@@ -146,5 +173,28 @@ mod tests {
         assert!(d.has("carol"), "a leave of another room keeps the user");
         d.left("c", "carol", "games", t0 + ttl);
         assert!(!d.has("carol"));
+    }
+
+    #[test]
+    fn a_presence_snapshot_reports_what_changed() {
+        let t0 = Instant::now();
+        let user = |name: &str, room: &str| (name.to_string(), room.to_string());
+        let mut d = Directory::default();
+        d.joined("b", "bob", "lobby", t0);
+        d.joined("b", "bea", "games", t0);
+        // The same users: nothing to announce.
+        let same = d.presence("b", vec![user("bob", "lobby"), user("bea", "games")], t0);
+        assert_eq!(same, Changes::default());
+        // Bea moved and Bo came; bob left, all unannounced here.
+        let changes = d.presence("b", vec![user("bea", "lobby"), user("bo", "lobby")], t0);
+        assert_eq!(changes.left, [user("bea", "games"), user("bob", "lobby")]);
+        assert_eq!(changes.joined, [user("bea", "lobby"), user("bo", "lobby")]);
+        // An instance counted gone comes back: its users join again.
+        d.remove("b");
+        let back = d.presence("b", vec![user("bo", "lobby")], t0);
+        assert_eq!(
+            (back.left, back.joined),
+            (vec![], vec![user("bo", "lobby")])
+        );
     }
 }

@@ -13,8 +13,11 @@
 //!   welcome; each instance refreshes its keys and publishes its users
 //!   every third of the TTL. An instance not heard from for the TTL (a
 //!   SIGKILL, a network split) is gone: the others announce its users as
-//!   left to their rooms. `/who`, `/rooms` and `/pm` use this directory
-//!   of the other instances' users.
+//!   left to their rooms, and as joined again if it comes back. A presence
+//!   snapshot that differs from what an instance knew (announcements it
+//!   missed) is announced the same way, and a user's line teaches it that
+//!   the user is in that room. `/who`, `/rooms` and `/pm` use this
+//!   directory of the other instances' users.
 //! - **Outages**: every instance keeps serving its local users, logs the
 //!   outage once, and reconnects with exponential backoff (100 ms doubling
 //!   to 5 s, ±50 % jitter); on reconnecting it subscribes again, claims

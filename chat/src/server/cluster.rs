@@ -178,7 +178,25 @@ impl Chat {
                     self.tell(target, &message);
                 }
             }
-            Envelope::Presence(users) => directory.presence(instance, users, now),
+            Envelope::Presence(users) => {
+                // What we missed (or all of an instance counted gone that
+                // is back) is announced to the rooms here, as it happens.
+                let changes = directory.presence(instance, users, now);
+                for (name, room) in changes.left {
+                    let left = Message::Left {
+                        room: room.clone(),
+                        name,
+                    };
+                    self.deliver(&room, &left);
+                }
+                for (name, room) in changes.joined {
+                    let joined = Message::Joined {
+                        room: room.clone(),
+                        name,
+                    };
+                    self.deliver(&room, &joined);
+                }
+            }
             Envelope::Bye => {
                 let users = directory.remove(instance);
                 self.announce_gone(instance, users);

@@ -253,7 +253,8 @@ fn a_killed_instance_s_users_are_announced_as_left_within_the_ttl() {
 fn a_frozen_instance_stalls_no_other() {
     // B stops (SIGSTOP) with a subscription it no longer reads: A and C
     // go on talking, and B's user is announced as left when its presence
-    // lapses; once B runs again, its user is back in the directory.
+    // lapses; once B runs again, its user is announced as back and is in
+    // the directory again.
     let redis = Redis::start();
     let options = |name| Options {
         redis: Some(&redis),
@@ -286,6 +287,14 @@ fn a_frozen_instance_stalls_no_other() {
         )
         .await;
         b.signal("CONT");
+        until_message(
+            &carol,
+            Message::Joined {
+                room: "lobby".into(),
+                name: "bob".into(),
+            },
+        )
+        .await;
         until_present(&carol, "lobby", &["alice", "bob", "carol"]).await;
     });
 }
