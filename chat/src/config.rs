@@ -263,7 +263,11 @@ pub(crate) fn secs(s: f64) -> Duration {
 #[command(
     name = "chat_server",
     version,
-    about = "A chat server: binary clients on one port, nc/telnet users on another, browsers on a third, in the same rooms"
+    about = "A chat server: binary clients on one port, nc/telnet users on another, browsers on a third, in the same rooms",
+    after_help = "TLS: with --tls-cert and --tls-key every door is served over TLS and nothing in the clear: \
+binary clients need chat_client --tls-ca, text users `openssl s_client -quiet -connect HOST:PORT` \
+(or `ncat --ssl`) instead of nc, browsers https:// (the page's WebSocket is then wss://). \
+Only --metrics stays plain HTTP, and a --redis link is not encrypted: keep both on loopback or a private network."
 )]
 pub struct ServerArgs {
     /// The async runtime to run on.
@@ -360,10 +364,7 @@ pub struct ServerArgs {
     #[arg(long)]
     pub presence_ttl: Option<f64>,
     /// Serve every door over TLS with this certificate chain (PEM, the
-    /// server's own certificate first; needs --tls-key): binary clients
-    /// connect with chat_client --tls-ca, text users with `openssl
-    /// s_client` or `ncat --ssl` instead of nc, browsers at https:// (the
-    /// page's WebSocket is then wss://). Metrics stay plain HTTP
+    /// server's own certificate first; needs --tls-key): see "TLS" below
     /// [default: no TLS].
     #[arg(long, value_name = "PATH")]
     pub tls_cert: Option<PathBuf>,

@@ -5,18 +5,23 @@
 //! private message and a file; a text user (as `openssl s_client` would)
 //! and a web user (wss) talk with them; a client that trusts another CA,
 //! or speaks plain TCP, is refused with rustls' reason while the server
-//! keeps serving; `chat_client` exits non-zero on a certificate it does
-//! not trust; and the settings refuse a certificate without its key and
-//! a key file that is not PEM, naming the file.
+//! keeps serving; connections that never handshake are closed at
+//! `hello_timeout`; the programs themselves serve and connect over TLS,
+//! and `chat_client` exits non-zero on a certificate it does not trust;
+//! and the settings refuse a certificate without its key and a key file
+//! that is not PEM, naming the file.
 
 mod common;
 
+use std::ffi::OsStr;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use common::process::ServerProcess;
 use common::{
     DEADLINE, TestServer, TextUser, WebUser, join_on, joined, on_smol, on_tokio, until,
     until_message, within,
@@ -297,45 +302,66 @@ fn connections_that_never_handshake_are_closed_at_hello_timeout() {
     });
 }
 
-/// The `chat_client` program, given a CA that did not sign the server's
-/// certificate, prints rustls' reason and exits non-zero (no hang).
+/// The programs: `chat_server` (on smol) with `--tls-cert` and
+/// `--tls-key` serves a TLS client; `chat_client --tls-ca` connects to it,
+/// and given a CA that did not sign the server's certificate, prints
+/// rustls' reason and exits non-zero at once (no hang).
 #[test]
-fn chat_client_exits_non_zero_on_an_untrusted_certificate() {
+fn the_programs_chat_over_tls_and_the_client_refuses_an_untrusted_certificate() {
+    let pki = Pki::new();
+    let server = ServerProcess::start(&[
+        OsStr::new("--runtime"),
+        OsStr::new("smol"),
+        OsStr::new("--no-history"),
+        OsStr::new("--tls-cert"),
+        pki.cert.as_os_str(),
+        OsStr::new("--tls-key"),
+        pki.key.as_os_str(),
+    ]);
     on_tokio(async {
-        let pki = Pki::new();
-        let server = TestServer::start_tls::<Tokio>(pki.settings()).await;
-        let addr = server.binary.to_string();
-        let other_ca = pki.other_ca.clone();
-        let (code, output) = smol::unblock(move || {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_chat_client"))
-                .args(["--addr", &addr, "--name", "eve", "--tls-ca"])
-                .arg(&other_ca)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("start chat_client");
-            let started = Instant::now();
-            let code = loop {
-                if let Some(status) = child.try_wait().expect("the client's status") {
-                    break status;
-                }
-                if started.elapsed() > DEADLINE {
-                    let _ = child.kill();
-                    panic!("chat_client still running after {DEADLINE:?}");
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            };
-            let output = child.wait_with_output().expect("the client's output");
-            let (stdout, stderr) = (output.stdout, output.stderr);
-            let text = String::from_utf8_lossy(&[stdout, stderr].concat()).to_string();
-            (code, text)
-        })
-        .await;
-        assert!(!code.success(), "exit {code}: {output}");
-        assert!(output.contains("invalid peer certificate"), "{output}");
-        server.stop::<Tokio>().await;
+        let runtime = pki.client::<Tokio>(&pki.ca, "localhost");
+        let options = ClientOptions::default();
+        let alice = ChatClient::connect_on(runtime, server.binary, "alice", options)
+            .await
+            .expect("alice joins the program over TLS");
+        alice.say("through the program").expect("queued");
+        until_message(&alice, said("alice", "through the program")).await;
+        alice.close().await;
     });
+    let (code, output) = chat_client(server.binary, &pki.ca, "carl");
+    assert!(code.success(), "exit {code}: {output}");
+    assert!(output.contains("* connected to"), "{output}");
+    let (code, output) = chat_client(server.binary, &pki.other_ca, "eve");
+    assert!(!code.success(), "exit {code}: {output}");
+    assert!(output.contains("invalid peer certificate"), "{output}");
+}
+
+/// Runs `chat_client --tls-ca ca` against `addr` as `name`, with nothing
+/// on its input (it leaves once connected); its exit status and output.
+/// Fails the test if it runs past [`DEADLINE`].
+fn chat_client(addr: SocketAddr, ca: &Path, name: &str) -> (ExitStatus, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chat_client"))
+        .args(["--addr", &addr.to_string(), "--name", name, "--tls-ca"])
+        .arg(ca)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chat_client");
+    let started = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("the client's status") {
+            break status;
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            panic!("chat_client still running after {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = child.wait_with_output().expect("the client's output");
+    let text = [output.stdout, output.stderr].concat();
+    (code, String::from_utf8_lossy(&text).into_owned())
 }
 
 #[test]

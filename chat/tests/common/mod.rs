@@ -2,6 +2,8 @@
 //! binary and text clients, and deadlines on every wait.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod process;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
