@@ -118,6 +118,11 @@ impl<R: Runtime + Default> ChatServer<R> {
     /// [`Settings::tls`] and [`bind_on`](ChatServer::bind_on) a TLS
     /// runtime).
     pub async fn bind(settings: Settings) -> Result<Self, BindError> {
+        if settings.tls_cert.is_some() {
+            tracing::warn!(
+                "tls_cert is set, but ChatServer::bind serves plain TCP: bind_on a TLS runtime"
+            );
+        }
         Self::bind_on(R::default(), settings).await
     }
 }
