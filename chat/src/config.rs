@@ -7,8 +7,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use proto_cli::tls::{self, TlsError, rustls};
 use serde::Deserialize;
 
 /// Everything the chat server can be told. `Default` is the embedded
@@ -87,6 +89,14 @@ pub struct Settings {
     /// Seconds an instance that stopped refreshing its presence (killed,
     /// cut off) keeps its users; then the others announce them as left.
     pub presence_ttl: f64,
+    /// The server's certificate chain (PEM, its own certificate first).
+    /// With [`tls_key`](Self::tls_key), every door is served over TLS:
+    /// binary clients, text users (`openssl s_client`, `ncat --ssl`) and
+    /// the web door (`https://`, `wss://`); none by default.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of [`tls_cert`](Self::tls_cert) (PEM: PKCS#8,
+    /// PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -117,6 +127,8 @@ impl Default for Settings {
             redis_prefix: "chat".into(),
             instance: String::new(),
             presence_ttl: 10.0,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -146,6 +158,10 @@ pub enum SettingsError {
     /// A value is out of range.
     #[error("invalid setting: {0}")]
     Invalid(String),
+    /// The TLS certificate or key cannot be used (the error names the
+    /// file).
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 impl Settings {
@@ -181,8 +197,36 @@ impl Settings {
         self.web.then(|| SocketAddr::new(self.host, self.ws_port))
     }
 
+    /// The TLS configuration of every door, read from
+    /// [`tls_cert`](Self::tls_cert) and [`tls_key`](Self::tls_key);
+    /// `None` when they are not set (plain TCP). An unreadable file, one
+    /// that is not PEM, or a key that does not fit the certificate is an
+    /// error that names the file.
+    pub fn tls(&self) -> Result<Option<Arc<rustls::ServerConfig>>, SettingsError> {
+        self.check_tls_pair()?;
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some(tls::server_config(cert, key)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// A TLS certificate comes with its key, and a key with its
+    /// certificate.
+    fn check_tls_pair(&self) -> Result<(), SettingsError> {
+        if self.tls_cert.is_some() == self.tls_key.is_some() {
+            return Ok(());
+        }
+        let (given, missing) = match self.tls_cert {
+            Some(_) => ("tls_cert (--tls-cert)", "tls_key (--tls-key)"),
+            None => ("tls_key (--tls-key)", "tls_cert (--tls-cert)"),
+        };
+        Err(SettingsError::Invalid(format!(
+            "{given} is set but {missing} is not: TLS needs both the certificate and its key"
+        )))
+    }
+
     /// Checks the values: durations positive and finite, limits at
-    /// least 1.
+    /// least 1, a TLS certificate with its key.
     pub fn check(&self) -> Result<(), SettingsError> {
         let durations = [
             ("heartbeat_interval", self.heartbeat_interval),
@@ -204,7 +248,7 @@ impl Settings {
                 "max_clients, transfer_window and history_queue must be at least 1".into(),
             ));
         }
-        Ok(())
+        self.check_tls_pair()
     }
 }
 
@@ -219,7 +263,11 @@ pub(crate) fn secs(s: f64) -> Duration {
 #[command(
     name = "chat_server",
     version,
-    about = "A chat server: binary clients on one port, nc/telnet users on another, browsers on a third, in the same rooms"
+    about = "A chat server: binary clients on one port, nc/telnet users on another, browsers on a third, in the same rooms",
+    after_help = "TLS: with --tls-cert and --tls-key every door is served over TLS and nothing in the clear: \
+binary clients need chat_client --tls-ca, text users `openssl s_client -quiet -connect HOST:PORT` \
+(or `ncat --ssl`) instead of nc, browsers https:// (the page's WebSocket is then wss://). \
+Only --metrics stays plain HTTP, and a --redis link is not encrypted: keep both on loopback or a private network."
 )]
 pub struct ServerArgs {
     /// The async runtime to run on.
@@ -315,6 +363,14 @@ pub struct ServerArgs {
     /// [default: 10].
     #[arg(long)]
     pub presence_ttl: Option<f64>,
+    /// Serve every door over TLS with this certificate chain (PEM, the
+    /// server's own certificate first; needs --tls-key): see "TLS" below
+    /// [default: no TLS].
+    #[arg(long, value_name = "PATH")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "PATH")]
+    pub tls_key: Option<PathBuf>,
     /// Shut down by itself after this many seconds (for scripts).
     #[arg(long)]
     pub run_for: Option<f64>,
@@ -364,6 +420,12 @@ impl ServerArgs {
         }
         if let Some(path) = &self.history_file {
             s.history_file = path.clone();
+        }
+        if self.tls_cert.is_some() {
+            s.tls_cert.clone_from(&self.tls_cert);
+        }
+        if self.tls_key.is_some() {
+            s.tls_key.clone_from(&self.tls_key);
         }
         if self.no_history {
             s.history_file = PathBuf::new();

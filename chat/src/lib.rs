@@ -21,7 +21,11 @@
 //! - [`command`]: the slash commands, parsed once for the text door and
 //!   the terminal client; [`render`]: server messages as lines.
 //! - [`config`]: [`Settings`](config::Settings) from defaults, a TOML file
-//!   and flags.
+//!   and flags; with `tls_cert` and `tls_key` ([`Settings::tls`](config::Settings::tls))
+//!   the program binds every door on a TLS runtime
+//!   ([`ChatServer::bind_on`](server::ChatServer::bind_on)), and
+//!   `chat_client --tls-ca` connects through one
+//!   ([`ChatClient::connect_on`](client::ChatClient::connect_on)).
 //! - [`jobs`]: [`JobQueue`](jobs::JobQueue), blocking work behind a
 //!   bounded queue on a thread of its own (the history writer uses it);
 //!   [`history`]: room history behind a storage trait, SQLite by default;

@@ -5,13 +5,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::process::ServerProcess;
 use common::{DEADLINE, on_tokio, until, until_message, within};
 use proto_chat::client::{ChatClient, ClientOptions, Update};
 use proto_chat::protocol::Message;
@@ -19,74 +18,6 @@ use proto_tokio::Tokio;
 use sha2::{Digest, Sha256};
 
 const FILE_SIZE: usize = 64 << 20;
-
-/// The server process, killed when dropped (also when a test fails).
-struct ServerProcess {
-    child: Child,
-    binary: SocketAddr,
-}
-
-impl ServerProcess {
-    /// Starts `chat_server` on free ports and waits for its "ready" log line.
-    fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chat_server"))
-            .args([
-                "--port",
-                "0",
-                "--text-port",
-                "0",
-                "--ws-port",
-                "0",
-                "--run-for",
-                "300",
-            ])
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start chat_server");
-        let stderr = child.stderr.take().expect("stderr piped");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            // Keeps draining the log after the ready line, so that the
-            // server never blocks on a full pipe.
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("chat server ready binary=").nth(1) {
-                    let addr = rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string();
-                    let _ = tx.send(addr);
-                }
-            }
-        });
-        let addr = rx.recv_timeout(DEADLINE).expect("the server's ready line");
-        Self {
-            child,
-            binary: addr.parse().expect("a socket address"),
-        }
-    }
-
-    /// A `kB` field of `/proc/<pid>/status` (VmRSS, VmHWM), in bytes.
-    fn memory(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("read /proc/<pid>/status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kb| kb * 1024)
-            .unwrap_or_else(|| panic!("no {field} in /proc status"))
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Writes `size` pseudo-random bytes to `path`; returns their SHA-256.
 fn write_file(path: &std::path::Path, size: usize) -> [u8; 32] {
@@ -128,7 +59,7 @@ fn large_file_arrives_intact_in_bounded_server_memory_while_others_chat() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let source = dir.join("big.bin");
     let digest = write_file(&source, FILE_SIZE);
-    let server = ServerProcess::start();
+    let server = ServerProcess::start::<&str>(&[]);
     let rss_before = server.memory("VmRSS");
 
     on_tokio(async {
@@ -154,7 +85,7 @@ fn large_file_arrives_intact_in_bounded_server_memory_while_others_chat() {
         // The server's resident memory, sampled through the transfer.
         let done = Arc::new(AtomicBool::new(false));
         let peak_rss = Arc::new(AtomicU64::new(rss_before));
-        let pid = server.child.id();
+        let pid = server.pid();
         let sampler = {
             let (done, peak) = (done.clone(), peak_rss.clone());
             tokio::spawn(async move {

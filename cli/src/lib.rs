@@ -4,6 +4,8 @@
 //! - [`RuntimeKind`] and [`block_on`]: the `--runtime tokio|smol` flag, and
 //!   running a [`Main`] written once against the driver's
 //!   [`Runtime`](proto_core::driver::Runtime) trait on either;
+//! - [`tls`]: each of those runtimes with its adapter's TLS layer
+//!   ([`TlsRuntime`]), and rustls configurations from PEM files;
 //! - [`init_logging`]: `tracing` to stderr, `RUST_LOG` or a default, colours
 //!   only on a terminal;
 //! - [`interrupts`]: Ctrl-C and SIGTERM as an async stream, on any runtime;
@@ -14,9 +16,11 @@
 
 mod console;
 mod runtime;
+pub mod tls;
 
 pub use console::{Console, Input, Printer};
 pub use runtime::{Main, RuntimeKind, block_on, interrupts};
+pub use tls::TlsRuntime;
 
 /// Logs to stderr with `tracing`: the level from `RUST_LOG`, else
 /// `default` (`"info"` for servers; interactive clients use `"warn"` so

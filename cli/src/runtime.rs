@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::io;
 
-use proto_core::driver::Runtime;
+use crate::TlsRuntime;
 
 /// The async runtime a binary runs on (`--runtime`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -15,14 +15,16 @@ pub enum RuntimeKind {
     Smol,
 }
 
-/// A program written once against the driver's [`Runtime`] trait.
+/// A program written once against the driver's
+/// [`Runtime`](proto_core::driver::Runtime) trait.
 pub trait Main {
     /// What the program returns.
     type Output;
 
     /// Runs the program on runtime `R` (its default value spawns on the
-    /// runtime [`block_on`] started).
-    fn run<R: Runtime + Default>(self) -> impl Future<Output = Self::Output>;
+    /// runtime [`block_on`] started; [`TlsRuntime::Tls`] is the same
+    /// through TLS).
+    fn run<R: TlsRuntime>(self) -> impl Future<Output = Self::Output>;
 }
 
 /// Runs `main` to completion on the runtime `kind` names. Fails only if

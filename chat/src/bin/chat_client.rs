@@ -6,13 +6,16 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use proto_chat::client::{ChatClient, ClientOptions, JoinError, Update};
 use proto_chat::command::{Command, HELP};
 use proto_chat::protocol::ErrorCode;
 use proto_chat::render::render;
-use proto_cli::{Console, Input, Main, Printer, RuntimeKind};
+use proto_cli::tls::rustls::{self, pki_types::ServerName};
+use proto_cli::tls::{self, TlsError};
+use proto_cli::{Console, Input, Main, Printer, RuntimeKind, TlsRuntime};
 use proto_core::driver::Runtime;
 
 /// Chat with the chat server's binary door.
@@ -31,6 +34,16 @@ struct Args {
     /// Received files are saved as DOWNLOADS/SENDER/FILE.
     #[arg(long, default_value = "downloads")]
     downloads: PathBuf,
+    /// Connect over TLS (to a chat_server given --tls-cert), trusting only
+    /// the CA certificates in PATH (PEM; the server's own certificate, if
+    /// self-signed). A server certificate not signed by them is refused
+    /// and the client exits with an error.
+    #[arg(long, value_name = "PATH")]
+    tls_ca: Option<PathBuf>,
+    /// The name the server's certificate must carry (a DNS name or an IP
+    /// address), with --tls-ca [default: the host of --addr].
+    #[arg(long, value_name = "NAME", requires = "tls_ca")]
+    tls_name: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -45,7 +58,14 @@ fn main() -> ExitCode {
 impl Main for Args {
     type Output = ExitCode;
 
-    async fn run<R: Runtime + Default>(self) -> ExitCode {
+    async fn run<R: TlsRuntime>(self) -> ExitCode {
+        let tls = match self.tls() {
+            Ok(tls) => tls,
+            Err(err) => {
+                tracing::error!("{err}");
+                return ExitCode::from(2);
+            }
+        };
         let console = match Console::start("> ") {
             Ok(console) => console,
             Err(err) => {
@@ -53,15 +73,36 @@ impl Main for Args {
                 return ExitCode::FAILURE;
             }
         };
-        let code = session::<R>(&self, &console).await;
+        let runtime = R::default();
+        let code = match tls {
+            Some((config, name)) => {
+                session(runtime.tls_client(config, name), &self, &console).await
+            }
+            None => session(runtime, &self, &console).await,
+        };
         console.restore();
         code
     }
 }
 
+/// A client's TLS configuration and the server name it expects.
+type Tls = (Arc<rustls::ClientConfig>, ServerName<'static>);
+
+impl Args {
+    /// What `--tls-ca` and `--tls-name` ask for (`None`: plain TCP).
+    fn tls(&self) -> Result<Option<Tls>, TlsError> {
+        let Some(ca) = &self.tls_ca else {
+            return Ok(None);
+        };
+        let host = self.addr.ip().to_string();
+        let name = tls::server_name(self.tls_name.as_deref().unwrap_or(&host))?;
+        Ok(Some((tls::client_config(ca)?, name)))
+    }
+}
+
 /// Joins (asking for another nickname while the one given is taken), then
 /// chats until `/quit`, Ctrl-C or the server goes away.
-async fn session<R: Runtime + Default>(args: &Args, console: &Console) -> ExitCode {
+async fn session<R: Runtime>(runtime: R, args: &Args, console: &Console) -> ExitCode {
     let out = console.printer();
     let mut name = args.name.clone();
     let options = ClientOptions::default().downloads(&args.downloads);
@@ -76,7 +117,9 @@ async fn session<R: Runtime + Default>(args: &Args, console: &Console) -> ExitCo
                 }
             }
         };
-        match ChatClient::<R>::connect(args.addr, &chosen, options.clone()).await {
+        let connecting =
+            ChatClient::connect_on(runtime.clone(), args.addr, &chosen, options.clone());
+        match connecting.await {
             Ok(client) => break client,
             Err(JoinError::Refused { code, text })
                 if code == ErrorCode::NAME_TAKEN || code == ErrorCode::INVALID_NAME =>
@@ -85,6 +128,9 @@ async fn session<R: Runtime + Default>(args: &Args, console: &Console) -> ExitCo
             }
             Err(err) => {
                 out.print(format!("! {err}"));
+                if matches!(err, JoinError::NoWelcome(_)) && args.tls_ca.is_none() {
+                    out.print("! (if the server runs with --tls-cert, connect with --tls-ca)");
+                }
                 return ExitCode::FAILURE;
             }
         }

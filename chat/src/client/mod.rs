@@ -187,7 +187,23 @@ impl<R: Runtime + Default> ChatClient<R> {
         name: &str,
         options: ClientOptions,
     ) -> Result<Self, JoinError> {
-        let runtime = R::default();
+        Self::connect_on(R::default(), addr, name, options).await
+    }
+}
+
+impl<R: Runtime> ChatClient<R> {
+    /// [`connect`](ChatClient::connect) on `runtime`. Through a TLS
+    /// runtime ([`TlsRuntime::tls_client`](proto_cli::TlsRuntime::tls_client))
+    /// the handshake runs inside the connect, under
+    /// `options.connect_timeout`: a server certificate it does not trust
+    /// is [`JoinError::Connect`] with rustls' words ("invalid peer
+    /// certificate: …").
+    pub async fn connect_on(
+        runtime: R,
+        addr: SocketAddr,
+        name: &str,
+        options: ClientOptions,
+    ) -> Result<Self, JoinError> {
         let session = SessionConfig::default()
             .backpressure_counts_sends(false)
             .heartbeat(Some(options.heartbeat))
@@ -196,7 +212,7 @@ impl<R: Runtime + Default> ChatClient<R> {
             .connect_timeout(options.connect_timeout)
             .hub(HubConfig::default().session(session));
         let (client, mut events) =
-            Client::<LengthField, R>::connect(addr, binary_codec(), config).await?;
+            Client::connect_on(runtime.clone(), addr, binary_codec(), config).await?;
         let handle = client
             .handle()
             .ok_or_else(|| JoinError::NoWelcome("not connected".into()))?;
@@ -240,12 +256,15 @@ impl<R: Runtime + Default> ChatClient<R> {
     /// Closes the connection gracefully (what is queued is written first,
     /// for up to a second).
     pub async fn close(self) {
-        let grace = R::default().sleep(Duration::from_secs(1));
+        let grace = self.client.runtime().sleep(Duration::from_secs(1));
         self.client.hub().shutdown(grace).await;
     }
-}
 
-impl<R: Runtime> ChatClient<R> {
+    /// The runtime the connection runs on.
+    pub fn runtime(&self) -> &R {
+        self.client.runtime()
+    }
+
     /// Our session id on the server.
     pub fn session(&self) -> u64 {
         self.session

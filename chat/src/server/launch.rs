@@ -1,27 +1,39 @@
 //! The `chat_server` program: [`ServerArgs`] run as a [`Main`] on the
-//! runtime `--runtime` names.
+//! runtime `--runtime` names, through TLS when `--tls-cert` and
+//! `--tls-key` are given.
 
 use std::process::ExitCode;
 
-use proto_cli::Main;
+use proto_cli::{Main, TlsRuntime};
 use proto_core::driver::Runtime;
 
 use super::ChatServer;
-use crate::config::{ServerArgs, secs};
+use crate::config::{ServerArgs, Settings, secs};
 
 impl Main for ServerArgs {
     type Output = ExitCode;
 
-    /// Binds both doors, serves until Ctrl-C, SIGTERM or `--run-for`, then
-    /// shuts down gracefully.
-    async fn run<R: Runtime + Default>(self) -> ExitCode {
-        let settings = match self.settings() {
-            Ok(settings) => settings,
+    /// Reads the settings (and the TLS files), binds every door, serves
+    /// until Ctrl-C, SIGTERM or `--run-for`, then shuts down gracefully.
+    async fn run<R: TlsRuntime>(self) -> ExitCode {
+        let tls = self.settings().and_then(|s| Ok((s.tls()?, s)));
+        match tls {
+            Ok((Some(tls), settings)) => {
+                tracing::info!("TLS on every door");
+                self.serve(R::default().tls_server(tls), settings).await
+            }
+            Ok((None, settings)) => self.serve(R::default(), settings).await,
             Err(err) => {
                 tracing::error!("{err}");
-                return ExitCode::from(2);
+                ExitCode::from(2)
             }
-        };
+        }
+    }
+}
+
+impl ServerArgs {
+    /// Opens the history, binds every door on `runtime` and serves.
+    async fn serve<R: Runtime>(self, runtime: R, settings: Settings) -> ExitCode {
         let history = match super::open_history(&settings) {
             Ok(history) => history,
             Err(err) => {
@@ -30,7 +42,7 @@ impl Main for ServerArgs {
                 return ExitCode::FAILURE;
             }
         };
-        let server = match ChatServer::<R>::bind(settings).await {
+        let server = match ChatServer::bind_on(runtime.clone(), settings).await {
             Ok(server) => server,
             Err(err) => {
                 tracing::error!("{err}");
@@ -55,7 +67,7 @@ impl Main for ServerArgs {
             };
             let limit = async {
                 match run_for {
-                    Some(s) if s.is_finite() && s >= 0.0 => R::default().sleep(secs(s)).await,
+                    Some(s) if s.is_finite() && s >= 0.0 => runtime.sleep(secs(s)).await,
                     _ => std::future::pending().await,
                 }
             };

@@ -4,7 +4,10 @@
 //! speaks length-field frames (laster40Net preset) with heartbeats on, the
 //! text door speaks lines and has an idle timeout instead (a text user
 //! must never receive heartbeat bytes), and the web door serves the chat
-//! page and speaks the text door's lines over WebSocket. The hubs' [`Events`] streams
+//! page and speaks the text door's lines over WebSocket. All three run on
+//! one runtime value: [`ChatServer::bind_on`] a TLS runtime (the
+//! `chat_server` program does, given `--tls-cert` and `--tls-key`) and
+//! every door is served over TLS. The hubs' [`Events`] streams
 //! are consumed by one task that owns all the room state (`Chat`): no
 //! locks, and every decision (admission across both doors, names, rooms,
 //! transfers) sees one consistent state. Room messages are encoded once
@@ -80,9 +83,10 @@ pub struct ServerReport {
     pub history: Option<JobStats>,
 }
 
-/// The chat server: both doors bound, not yet accepting. Call
-/// [`run`](Self::run).
+/// The chat server: its doors bound on runtime `R`, not yet accepting.
+/// Call [`run`](Self::run).
 pub struct ChatServer<R: Runtime> {
+    runtime: R,
     settings: Settings,
     binary: Server<LengthField, R>,
     text: Server<Line, R>,
@@ -108,9 +112,27 @@ impl<R: Runtime> std::fmt::Debug for ChatServer<R> {
 }
 
 impl<R: Runtime + Default> ChatServer<R> {
-    /// Binds both doors as `settings` say (port 0 picks a free one; see
-    /// [`binary_addr`](Self::binary_addr)).
+    /// Binds the doors as `settings` say (port 0 picks a free one; see
+    /// [`binary_addr`](Self::binary_addr)) on the default runtime value,
+    /// in plain TCP (`settings.tls_cert` is for the program:
+    /// [`Settings::tls`] and [`bind_on`](ChatServer::bind_on) a TLS
+    /// runtime).
     pub async fn bind(settings: Settings) -> Result<Self, BindError> {
+        if settings.tls_cert.is_some() {
+            tracing::warn!(
+                "tls_cert is set, but ChatServer::bind serves plain TCP: bind_on a TLS runtime"
+            );
+        }
+        Self::bind_on(R::default(), settings).await
+    }
+}
+
+impl<R: Runtime> ChatServer<R> {
+    /// [`bind`](ChatServer::bind) on `runtime`; every door accepts
+    /// through it, so a TLS runtime
+    /// ([`TlsRuntime::tls_server`](proto_cli::TlsRuntime::tls_server))
+    /// serves them all over TLS.
+    pub async fn bind_on(runtime: R, settings: Settings) -> Result<Self, BindError> {
         let admission = AdmissionConfig::default().max_sessions(settings.max_clients);
         let max = settings.max_clients;
         let binary_config = ServerConfig::default().hub(
@@ -134,17 +156,18 @@ impl<R: Runtime + Default> ChatServer<R> {
                 .admission(admission)
                 .refusal_message(Some(Bytes::from(events::full_line(max)))),
         );
+        let rt = || runtime.clone();
         let mut binary =
-            Server::<LengthField, R>::bind(settings.binary_addr(), binary_codec(), binary_config)
-                .await?;
+            Server::bind_on(rt(), settings.binary_addr(), binary_codec(), binary_config).await?;
         let binary_events = binary.events();
         let line = Line::default().max_line_length(MAX_LINE);
         let mut text =
-            Server::<Line, R>::bind(settings.text_addr(), line, text_config.clone()).await?;
+            Server::bind_on(rt(), settings.text_addr(), line, text_config.clone()).await?;
         let text_events = text.events();
         let web = match settings.web_addr() {
             Some(addr) => {
-                let mut web = Server::bind(addr, web_codec(settings.host), text_config).await?;
+                let codec = web_codec(settings.host);
+                let mut web = Server::bind_on(rt(), addr, codec, text_config).await?;
                 let events = web.events();
                 Some((web, events))
             }
@@ -168,6 +191,7 @@ impl<R: Runtime + Default> ChatServer<R> {
             None => None,
         };
         Ok(Self {
+            runtime,
             settings,
             binary,
             text,
@@ -218,8 +242,8 @@ impl<R: Runtime + Default> ChatServer<R> {
     /// flushed, for up to `grace`) and returns once every session has
     /// closed.
     pub async fn run(self, stop: impl Future<Output = ()>) -> ServerReport {
-        let runtime = R::default();
         let Self {
+            runtime,
             settings,
             binary,
             text,

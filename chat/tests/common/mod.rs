@@ -2,15 +2,18 @@
 //! binary and text clients, and deadlines on every wait.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod process;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use proto_chat::client::{ChatClient, ClientOptions, Update};
+use proto_chat::client::{ChatClient, ClientOptions, JoinError, Update};
 use proto_chat::config::Settings;
 use proto_chat::protocol::Message;
 use proto_chat::server::{ChatServer, ServerReport};
+use proto_cli::TlsRuntime;
 use proto_core::driver::{Client, ClientConfig, Runtime};
 use proto_core::frame::Line;
 use proto_core::hub::{Event, Events};
@@ -26,8 +29,18 @@ pub async fn within<R: Runtime + Default, T>(
     what: &str,
     fut: impl Future<Output = T>,
 ) -> T {
+    within_on(&R::default(), limit, what, fut).await
+}
+
+/// [`within`], timed by `runtime`.
+pub async fn within_on<T>(
+    runtime: &impl Runtime,
+    limit: Duration,
+    what: &str,
+    fut: impl Future<Output = T>,
+) -> T {
     let timeout = async {
-        R::default().sleep(limit).await;
+        runtime.sleep(limit).await;
         None
     };
     let done = async { Some(fut.await) };
@@ -59,15 +72,34 @@ impl TestServer {
         settings: Settings,
         configure: impl FnOnce(ChatServer<R>) -> ChatServer<R>,
     ) -> Self {
+        Self::start_on(R::default(), settings, configure).await
+    }
+
+    /// Starts a server as the `chat_server` program does: over TLS when
+    /// `settings` name a certificate and key (every door), else plain.
+    pub async fn start_tls<R: TlsRuntime>(settings: Settings) -> Self {
+        match settings.tls().expect("the TLS files") {
+            Some(tls) => Self::start_on(R::default().tls_server(tls), settings, |s| s).await,
+            None => Self::start::<R>(settings).await,
+        }
+    }
+
+    /// [`start_with`](Self::start_with) on `runtime` (a TLS runtime, say).
+    pub async fn start_on<R: Runtime>(
+        runtime: R,
+        settings: Settings,
+        configure: impl FnOnce(ChatServer<R>) -> ChatServer<R>,
+    ) -> Self {
         let mut settings = settings;
         settings.port = 0;
         settings.text_port = 0;
         settings.ws_port = 0;
-        let server = configure(ChatServer::<R>::bind(settings).await.expect("bind"));
+        let bound = ChatServer::bind_on(runtime.clone(), settings).await;
+        let server = configure(bound.expect("bind"));
         let (binary, text, web) = (server.binary_addr(), server.text_addr(), server.web_addr());
         let (stop, stopped) = smol::channel::bounded::<()>(1);
         let (finished, done) = smol::channel::bounded(1);
-        R::default().spawn(async move {
+        runtime.spawn(async move {
             let report = server
                 .run(async move {
                     let _ = stopped.recv().await;
@@ -97,23 +129,31 @@ impl TestServer {
 
 /// A binary client, joined as `name`.
 pub async fn join<R: Runtime + Default>(server: &TestServer, name: &str) -> ChatClient<R> {
-    within::<R, _>(
-        DEADLINE,
-        "a welcome",
-        ChatClient::<R>::connect(server.binary, name, ClientOptions::default()),
-    )
-    .await
-    .unwrap_or_else(|err| panic!("{name} could not join: {err}"))
+    join_on(R::default(), server, name, ClientOptions::default())
+        .await
+        .unwrap_or_else(|err| panic!("{name} could not join: {err}"))
+}
+
+/// A binary client on `runtime` (a TLS runtime, say) with `options`,
+/// joining as `name`.
+pub async fn join_on<R: Runtime>(
+    runtime: R,
+    server: &TestServer,
+    name: &str,
+    options: ClientOptions,
+) -> Result<ChatClient<R>, JoinError> {
+    let joining = ChatClient::connect_on(runtime.clone(), server.binary, name, options);
+    within_on(&runtime, DEADLINE, "a welcome", joining).await
 }
 
 /// Reads `client`'s updates until one matches; returns every update read,
 /// the match last.
-pub async fn until<R: Runtime + Default>(
+pub async fn until<R: Runtime>(
     client: &ChatClient<R>,
     what: &str,
     mut matches: impl FnMut(&Update) -> bool,
 ) -> Vec<Update> {
-    within::<R, _>(DEADLINE, what, async {
+    within_on(client.runtime(), DEADLINE, what, async {
         let mut seen = Vec::new();
         loop {
             let update = client
@@ -139,10 +179,7 @@ pub fn joined(room: &str, name: &str) -> Message {
 }
 
 /// Reads until `message` arrives.
-pub async fn until_message<R: Runtime + Default>(
-    client: &ChatClient<R>,
-    message: Message,
-) -> Vec<Update> {
+pub async fn until_message<R: Runtime>(client: &ChatClient<R>, message: Message) -> Vec<Update> {
     let what = format!("{message:?} at {}", client.name());
     until(client, &what, |u| *u == Update::Message(message.clone())).await
 }
@@ -169,7 +206,14 @@ impl<R: Runtime + Default> TextUser<R> {
     /// Connects to the text door at `text` and gives `name` at the
     /// prompt.
     pub async fn join_at(text: SocketAddr, name: &str) -> Self {
-        let mut user = Self::connect(text, Line::default()).await;
+        Self::join_on(R::default(), text, name).await
+    }
+}
+
+impl<R: Runtime> TextUser<R> {
+    /// [`join_at`](Self::join_at) on `runtime` (a TLS runtime, say).
+    pub async fn join_on(runtime: R, text: SocketAddr, name: &str) -> Self {
+        let mut user = Self::connect(runtime, text, Line::default()).await;
         user.until("the nickname prompt", |l| l.contains("nickname"))
             .await;
         user.welcomed(name).await;
@@ -181,23 +225,27 @@ impl<R: Runtime + Default> WebUser<R> {
     /// Connects to the web door's WebSocket and gives `name` (the page
     /// sends the nickname as its first message, without a prompt).
     pub async fn join(server: &TestServer, name: &str) -> Self {
+        Self::join_on(R::default(), server, name).await
+    }
+}
+
+impl<R: Runtime> WebUser<R> {
+    /// [`join`](Self::join) on `runtime` (through TLS: `wss://`).
+    pub async fn join_on(runtime: R, server: &TestServer, name: &str) -> Self {
         let addr = server.web.expect("the web door is open");
         let codec = WebSocket::client(addr.to_string(), "/ws").message_kind(MessageKind::Text);
-        let mut user = Self::connect(addr, codec).await;
+        let mut user = Self::connect(runtime, addr, codec).await;
         user.welcomed(name).await;
         user
     }
 }
 
-impl<F: MessageFactory + 'static, R: Runtime + Default> LineUser<F, R> {
-    async fn connect(addr: SocketAddr, codec: F) -> Self {
-        let (client, events) = within::<R, _>(
-            DEADLINE,
-            "a line door",
-            Client::<F, R>::connect(addr, codec, ClientConfig::default()),
-        )
-        .await
-        .expect("connect to a line door");
+impl<F: MessageFactory + 'static, R: Runtime> LineUser<F, R> {
+    async fn connect(runtime: R, addr: SocketAddr, codec: F) -> Self {
+        let connecting = Client::connect_on(runtime.clone(), addr, codec, ClientConfig::default());
+        let (client, events) = within_on(&runtime, DEADLINE, "a line door", connecting)
+            .await
+            .expect("connect to a line door");
         Self { client, events }
     }
 
@@ -215,8 +263,8 @@ impl<F: MessageFactory + 'static, R: Runtime + Default> LineUser<F, R> {
 
     /// Reads lines until the connection closes; asserts one of them matched.
     pub async fn until_closed(&mut self, what: &str, mut matches: impl FnMut(&str) -> bool) {
-        let events = &mut self.events;
-        let seen = within::<R, _>(DEADLINE, what, async {
+        let (events, runtime) = (&mut self.events, self.client.runtime());
+        let seen = within_on(runtime, DEADLINE, what, async {
             let mut seen = Vec::new();
             loop {
                 match events.recv().await {
@@ -241,8 +289,8 @@ impl<F: MessageFactory + 'static, R: Runtime + Default> LineUser<F, R> {
         what: &str,
         mut matches: impl FnMut(&str) -> bool,
     ) -> Vec<String> {
-        let events = &mut self.events;
-        within::<R, _>(DEADLINE, what, async {
+        let (events, runtime) = (&mut self.events, self.client.runtime());
+        within_on(runtime, DEADLINE, what, async {
             let mut seen = Vec::new();
             loop {
                 match events.recv().await {
