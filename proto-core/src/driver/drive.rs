@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use super::conn::{HandlerSink, Sink, event_cost, to_hub_event};
 use super::{Conn, Timer, Transport};
@@ -39,9 +39,9 @@ const MAX_SLICES: usize = 64;
 /// # A turn
 ///
 /// Each turn runs these phases in order, under the session's lock (which
-/// the read phase releases for the socket call, and the handler phase for
-/// the handler), so that what one read brings is answered by one write in
-/// the same turn:
+/// the read and write phases release for each socket call, and the handler
+/// phase for the handler: no socket call is made under the lock), so that
+/// what one read brings is answered by one write in the same turn:
 ///
 /// | phase | does | stops when |
 /// | --- | --- | --- |
@@ -50,7 +50,7 @@ const MAX_SLICES: usize = 64;
 /// | forget | once the session is closed: forget it in the hub before its `Closed` event goes out | |
 /// | deliver | moves the session's events to the event stream (or the handler's list); stops after `EndOfStream` until the application is done with everything before it | the stream is full |
 /// | handler | calls the handler with the lock released | |
-/// | write | vectored writes while the socket takes bytes; retries a flush that was pending | the socket is full, or this poll's write allowance is spent |
+/// | write | vectored writes while the socket takes bytes, each of a batch taken under the lock as shared chunks ([`Session::transmit_chunks`](crate::session::Session::transmit_chunks)) and written with it released; then a flush (retried if it was pending), also unlocked | the socket is full, or this poll's write allowance is spent |
 /// | close | once the session is closed and forgotten: deliver `Closed`, shut the write side | |
 /// | timer | arms the timer for the next deadline; fires it when due | |
 ///
@@ -261,7 +261,8 @@ where
             self.run_handler();
             st = lock(&slot.state);
         }
-        let write = self.write(cx, &mut st, now);
+        let (guard, write) = self.write_unlocked(cx, &slot.state, st, now);
+        st = guard;
         st.settle(&slot.ledger);
         st.wake_writers();
 
@@ -508,26 +509,51 @@ where
     }
 
     /// Writes while the socket takes bytes and this poll's allowance
-    /// lasts; retries a pending flush.
-    fn write(&mut self, cx: &mut Context<'_>, st: &mut State<F>, now: Instant) -> Step {
-        let session = &mut st.session;
+    /// lasts; retries a pending flush. Each batch is taken under the lock
+    /// as shared chunks, written with the lock released (a hub operation
+    /// that needs the session never waits for the socket), and reported to
+    /// the session with the lock taken again; returns the lock.
+    ///
+    /// While a batch is written, other tasks may queue behind it (and
+    /// their sends never replace a message in it), or close the session,
+    /// which drops the queue: [`handle_written`](crate::session::Session::handle_written)
+    /// then does nothing.
+    fn write_unlocked<'a>(
+        &mut self,
+        cx: &mut Context<'_>,
+        state: &'a Mutex<State<F>>,
+        mut st: MutexGuard<'a, State<F>>,
+        now: Instant,
+    ) -> (MutexGuard<'a, State<F>>, Step) {
         let mut step = Step::default();
         let mut wrote = false;
-        while session.wants_write() {
+        while st.session.wants_write() {
             if self.written_this_poll >= WRITE_PER_POLL {
                 step.limited = true;
                 break;
             }
-            let result = {
+            let io = &mut self.io;
+            let (guard, result) = with_batch(|batch| {
+                st.session.transmit_chunks_up_to(batch, MAX_SLICES);
+                drop(st);
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-                let n = session.io_slices(&mut slices);
-                self.io.poll_write_vectored(cx, &slices[..n])
-            };
+                for (slice, chunk) in slices.iter_mut().zip(batch.iter()) {
+                    *slice = IoSlice::new(chunk);
+                }
+                let result = io.poll_write_vectored(cx, &slices[..batch.len()]);
+                // The chunks go before the lock is taken again, so that
+                // the staging buffer they were cut from is the queue's
+                // alone again (and reused, not reallocated).
+                batch.clear();
+                (lock(state), result)
+            });
+            st = guard;
+            let session = &mut st.session;
             match result {
                 Poll::Ready(Ok(0)) => {
                     session.handle_io_error(io::ErrorKind::WriteZero);
                     step.progressed = true;
-                    return step;
+                    return (st, step);
                 }
                 Poll::Ready(Ok(n)) => {
                     session.handle_written(n, now);
@@ -539,7 +565,7 @@ where
                     tracing::debug!(error = %err, "write failed");
                     session.handle_io_error(err.kind());
                     step.progressed = true;
-                    return step;
+                    return (st, step);
                 }
                 Poll::Pending => {
                     // The socket took nothing: the write-stall clock runs.
@@ -550,17 +576,20 @@ where
             }
         }
         if wrote || self.flush_pending {
-            match self.io.poll_flush(cx) {
+            drop(st);
+            let result = self.io.poll_flush(cx);
+            st = lock(state);
+            match result {
                 Poll::Ready(Ok(())) => self.flush_pending = false,
                 Poll::Ready(Err(err)) => {
                     self.flush_pending = false;
-                    session.handle_io_error(err.kind());
+                    st.session.handle_io_error(err.kind());
                     step.progressed = true;
                 }
                 Poll::Pending => self.flush_pending = true,
             }
         }
-        step
+        (st, step)
     }
 
     /// The session is closed: forget it, deliver `Closed`, shut the write
@@ -631,6 +660,27 @@ fn with_probe<R>(max: usize, read: impl FnOnce(&mut [u8]) -> R) -> R {
             let take = max.min(small.len());
             read(&mut small[..take])
         }
+    })
+}
+
+thread_local! {
+    /// This thread's write batch: the chunks of one vectored write, shared
+    /// out of the session's queue so that they can be written with its lock
+    /// released. One per thread, like the probe buffer, so that an idle
+    /// session's task holds no list; empty between writes.
+    static BATCH: RefCell<Vec<Bytes>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `write` with this thread's write batch, emptied, or with a fresh
+/// list should a write on this thread already hold it; `write` leaves it
+/// empty (emptied here too, should a transport have panicked mid-write).
+fn with_batch<R>(write: impl FnOnce(&mut Vec<Bytes>) -> R) -> R {
+    BATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut batch) => {
+            batch.clear();
+            write(&mut batch)
+        }
+        Err(_) => write(&mut Vec::with_capacity(MAX_SLICES)),
     })
 }
 

@@ -42,7 +42,13 @@ const MIN_STAGING_GROWTH: usize = 4 * 1024;
 /// ```
 #[derive(Debug, Clone)]
 pub struct WireBuf {
-    /// Closed chunks, in write order.
+    /// The first bytes to write, when not empty: the open run that
+    /// [`share_chunks`](Self::share_chunks) cut from the staging buffer
+    /// while there was no closed chunk. Kept apart from `chunks`, so that
+    /// a buffer whose writer only ever sees one run (an echo's replies)
+    /// never allocates a chunk list.
+    front: Bytes,
+    /// Closed chunks, in write order (after `front`).
     chunks: VecDeque<Chunk>,
     /// The bytes of every [`Chunk::Staged`] in `chunks`, in order, then the
     /// `open` bytes staged since the last payload was queued.
@@ -83,6 +89,7 @@ impl WireBuf {
     /// An empty buffer that copies payloads of up to `copy_limit` bytes.
     pub fn with_copy_limit(copy_limit: usize) -> Self {
         Self {
+            front: Bytes::new(),
             chunks: VecDeque::new(),
             staging: BytesMut::new(),
             open: 0,
@@ -104,7 +111,7 @@ impl WireBuf {
 
     /// Number of slices a vectored write of everything would take.
     pub fn chunk_count(&self) -> usize {
-        self.chunks.len() + usize::from(self.open > 0)
+        usize::from(!self.front.is_empty()) + self.chunks.len() + usize::from(self.open > 0)
     }
 
     /// Appends a copy of `bytes`.
@@ -224,7 +231,11 @@ impl WireBuf {
             }
         });
         let open = self.staging.len() - self.open;
-        closed.chain((self.open > 0).then(|| &self.staging[open..]))
+        let front = (!self.front.is_empty()).then_some(&self.front[..]);
+        front
+            .into_iter()
+            .chain(closed)
+            .chain((self.open > 0).then(|| &self.staging[open..]))
     }
 
     /// Fills `dst` with the waiting bytes in order, for a vectored write;
@@ -242,6 +253,18 @@ impl WireBuf {
     ///
     /// `n` larger than [`len`](Self::len) removes everything.
     pub fn advance(&mut self, mut n: usize) {
+        if !self.front.is_empty() && n > 0 {
+            let k = n.min(self.front.len());
+            n -= k;
+            self.len -= k;
+            if k == self.front.len() {
+                // Dropped, not left empty: the staging buffer it was cut
+                // from is then the staging's alone again (reclaimed whole).
+                self.front = Bytes::new();
+            } else {
+                self.front.advance(k);
+            }
+        }
         while n > 0 {
             match self.chunks.front_mut() {
                 None => {
@@ -280,6 +303,11 @@ impl WireBuf {
 
     /// Removes and returns the next chunk, in order.
     pub fn pop_chunk(&mut self) -> Option<Bytes> {
+        if !self.front.is_empty() {
+            let chunk = std::mem::take(&mut self.front);
+            self.len -= chunk.len();
+            return Some(chunk);
+        }
         let chunk = match self.chunks.pop_front() {
             Some(Chunk::Payload(bytes)) => bytes,
             Some(Chunk::Staged(run)) => self.staging.split_to(run).freeze(),
@@ -304,6 +332,7 @@ impl WireBuf {
 
     /// Drops everything waiting, keeping the staging allocation.
     pub fn clear(&mut self) {
+        self.front = Bytes::new();
         self.chunks.clear();
         self.staging.clear();
         self.open = 0;
@@ -313,14 +342,29 @@ impl WireBuf {
 
 impl WireBuf {
     /// Appends up to `max` of the waiting bytes to `dst` as shared chunks,
-    /// in order and without removing them (the last one cut to fit); returns
-    /// the bytes appended. For drivers that hand owned buffers to a
-    /// completion-based API, and for the simulator.
+    /// in order and without removing them (the last one cut to fit), until
+    /// `dst` holds `max_chunks`; returns the bytes appended. For drivers
+    /// that write with the queue out of reach (its lock released) or hand
+    /// owned buffers to a completion-based API, and for the simulator.
     ///
     /// Staged runs are cut from the staging buffer as `Bytes` (one
-    /// reference count each, once); later appends go on after them.
-    pub(crate) fn share_chunks(&mut self, max: usize, dst: &mut Vec<Bytes>) -> usize {
-        if self.open > 0 {
+    /// reference count each, once); later appends go on after them. Once
+    /// the chunks are dropped and everything is written, the next bytes
+    /// staged take the whole allocation back (see
+    /// [`reserve_staging`](Self::reserve_staging)), so a writer that keeps
+    /// up allocates nothing.
+    pub(crate) fn share_chunks(
+        &mut self,
+        max: usize,
+        max_chunks: usize,
+        dst: &mut Vec<Bytes>,
+    ) -> usize {
+        if self.open > 0 && self.chunks.is_empty() && self.front.is_empty() {
+            // The one run there is: cut it off as the front, with no chunk
+            // list to allocate.
+            self.front = self.staging.split_to(self.open).freeze();
+            self.open = 0;
+        } else if self.open > 0 {
             self.chunks.push_back(Chunk::Staged(self.open));
             self.open = 0;
         }
@@ -331,11 +375,16 @@ impl WireBuf {
             }
         }
         let mut total = 0;
-        for chunk in &self.chunks {
-            if total == max {
+        let front = (!self.front.is_empty()).then_some(&self.front);
+        let closed = self.chunks.iter().filter_map(|chunk| match chunk {
+            Chunk::Payload(bytes) => Some(bytes),
+            Chunk::Staged(_) => None,
+        });
+        for bytes in front.into_iter().chain(closed) {
+            if total == max || dst.len() >= max_chunks {
                 break;
             }
-            if let Chunk::Payload(bytes) = chunk {
+            {
                 let take = bytes.len().min(max - total);
                 dst.push(bytes.slice(..take));
                 total += take;
@@ -379,7 +428,106 @@ impl WireBuf {
                     self.len -= bytes.len();
                     self.chunks.pop_back();
                 }
-                None => break,
+                None if excess < self.front.len() => {
+                    self.front.truncate(self.front.len() - excess);
+                    self.len -= excess;
+                }
+                None => {
+                    self.len -= self.front.len();
+                    self.front = Bytes::new();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! `WireBuf` against a plain byte vector, with shared batches (the
+    //! front run among them) cut at any point of a sequence of appends,
+    //! writes, pops and take-backs.
+    use bytes::Bytes;
+    use proptest::prelude::*;
+
+    use super::WireBuf;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Put(usize),
+        Share {
+            max: usize,
+            chunks: usize,
+        },
+        Advance(usize),
+        Pop,
+        /// Takes back this many of the last bytes appended since the last
+        /// other op (as a full queue refuses a message).
+        PutThenTruncate(usize),
+        Clear,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => prop_oneof![1..20usize, 200..400usize].prop_map(Op::Put),
+            2 => (0..600usize, 1..4usize).prop_map(|(max, chunks)| Op::Share { max, chunks }),
+            3 => (0..500usize).prop_map(Op::Advance),
+            1 => Just(Op::Pop),
+            1 => (1..300usize).prop_map(Op::PutThenTruncate),
+            1 => Just(Op::Clear),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn wire_buf_matches_a_byte_vector(ops in prop::collection::vec(op(), 1..80)) {
+            let mut wire = WireBuf::with_copy_limit(256);
+            let mut model: Vec<u8> = Vec::new();
+            let mut next = 0u8;
+            let mut bytes = |len: usize| {
+                next = next.wrapping_add(1);
+                vec![next; len]
+            };
+            for op in ops {
+                match op {
+                    Op::Put(len) => {
+                        let b = bytes(len);
+                        model.extend_from_slice(&b);
+                        wire.put_bytes(Bytes::from(b));
+                    }
+                    Op::Share { max, chunks } => {
+                        let mut out = Vec::new();
+                        let total = wire.share_chunks(max, chunks, &mut out);
+                        prop_assert!(out.len() <= chunks && total <= max);
+                        prop_assert_eq!(out.concat(), &model[..total]);
+                    }
+                    Op::Advance(n) => {
+                        let n = n.min(model.len());
+                        wire.advance(n);
+                        model.drain(..n);
+                    }
+                    Op::Pop => {
+                        let chunk = wire.pop_chunk();
+                        let k = chunk.as_ref().map_or(0, Bytes::len);
+                        prop_assert_eq!(chunk.is_none(), model.is_empty());
+                        prop_assert_eq!(chunk.as_deref().unwrap_or_default(), &model[..k]);
+                        model.drain(..k);
+                    }
+                    Op::PutThenTruncate(len) => {
+                        let before = wire.len();
+                        wire.put_bytes(Bytes::from(bytes(len)));
+                        wire.truncate(before);
+                    }
+                    Op::Clear => {
+                        wire.clear();
+                        model.clear();
+                    }
+                }
+                prop_assert_eq!(wire.len(), model.len());
+                prop_assert_eq!(wire.is_empty(), model.is_empty());
+                prop_assert_eq!(wire.to_vec(), model.clone());
             }
         }
     }

@@ -40,9 +40,14 @@
 //! 1. the registry lock (sessions, groups, admission census, totals:
 //!    hub-wide);
 //! 2. one session's lock (its slot: the session state machine, its
-//!    wakers). The driver holds it for a turn's state-machine calls and
-//!    its writes to the socket (which never block: a full socket returns
-//!    at once); it reads from the socket with the lock released;
+//!    wakers). The driver holds it for a turn's state-machine calls only:
+//!    **no socket call is made under any lock**. It reads with the lock
+//!    released, and writes a batch it took under the lock as shared
+//!    chunks, with the lock released, then takes it again to report what
+//!    the socket took (sends made meanwhile queue behind the batch and
+//!    never replace a message in it; a close meanwhile drops the queue,
+//!    and the report then does nothing). Flushes and shutdowns are made
+//!    with the lock released too;
 //! 3. leaves, under which nothing else is taken: a session's group list,
 //!    the event queue's lock, an application credit's waker lock (and the
 //!    hub's broadcast builder, taken with no other lock held).
@@ -313,8 +318,9 @@ impl<F: MessageFactory> Hub<F> {
     /// id that is not live gives [`SendError::Closed`].
     pub fn send(&self, id: SessionId, payload: Bytes) -> Result<(), SendError> {
         // The slot is cloned out and the registry lock released before the
-        // session's lock is taken: a driver holds that one for a whole turn,
-        // and no hub-wide operation may wait on it (see the lock order).
+        // session's lock is taken: a driver holds that one for its turn's
+        // state-machine calls, and no hub-wide operation may wait on it
+        // while holding the registry (see the lock order).
         let slot = lock(&self.inner.registry).sessions.get(&id).cloned();
         match slot {
             Some(slot) => slot.send(payload, None),
@@ -412,8 +418,8 @@ impl<F: MessageFactory> Hub<F> {
             }
             registry.begin_shutdown(counts)
         };
-        // Counted with the registry lock released: each count waits on a
-        // session's lock, which its driver holds for a turn.
+        // Counted with the registry lock released: each count takes a
+        // session's lock, which its driver may hold for a moment.
         let queued = slots.iter().map(|s| s.queued().0 as u64).sum();
         lock(&self.inner.registry).queued_at_shutdown(queued);
         for slot in slots {

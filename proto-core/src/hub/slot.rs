@@ -166,7 +166,7 @@ pub(crate) struct Slot<R, B> {
     /// Groups this session is in, left automatically when it closes. A
     /// leaf lock of its own, so that joining and leaving (under the
     /// registry lock) never wait for the session's lock, which a driver
-    /// holds for a turn.
+    /// holds for its turn's state-machine calls.
     pub(crate) groups: Mutex<Vec<Arc<str>>>,
 }
 

@@ -485,7 +485,8 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     }
 
     /// The socket accepted `n` bytes of what [`io_slices`](Self::io_slices)
-    /// offered; the rest stays queued.
+    /// or [`transmit_chunks`](Self::transmit_chunks) offered; the rest
+    /// stays queued (and a batch in flight lands).
     ///
     /// `n == 0` reports a write that took nothing (the socket was full):
     /// with bytes waiting, it starts the `write_timeout` clock if it is not
@@ -563,12 +564,23 @@ impl<R: MessageResolver, B: MessageBuilder> Session<R, B> {
     }
 
     /// The same batch as [`io_slices`](Self::io_slices), appended to `dst`
-    /// as shared [`Bytes`] chunks (no copy), for drivers that hand owned
-    /// buffers to a completion-based API, and for the simulator. Follow
-    /// with [`handle_written`](Self::handle_written).
+    /// as shared [`Bytes`] chunks (no copy), for drivers that write with
+    /// the session out of reach (its lock released) or hand owned buffers
+    /// to a completion-based API, and for the simulator. Follow with
+    /// [`handle_written`](Self::handle_written); until then the batch is
+    /// in flight: sends made meanwhile go after it, and no message in it
+    /// is replaced ([`Overflow::KeepLatest`]). A close meanwhile drops it
+    /// from the queue, and `handle_written` then does nothing.
     pub fn transmit_chunks(&mut self, dst: &mut Vec<Bytes>) {
+        self.transmit_chunks_up_to(dst, usize::MAX);
+    }
+
+    /// [`transmit_chunks`](Self::transmit_chunks), stopping once `dst`
+    /// holds `max_chunks` (the slices of one vectored write).
+    pub(crate) fn transmit_chunks_up_to(&mut self, dst: &mut Vec<Bytes>, max_chunks: usize) {
         if !matches!(self.state, State::Closed(_)) {
-            self.queue.share_chunks(dst, self.config.max_transmit_bytes);
+            self.queue
+                .share_chunks(dst, self.config.max_transmit_bytes, max_chunks);
         }
     }
 

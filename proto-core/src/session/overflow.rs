@@ -15,7 +15,9 @@ pub enum Overflow {
     /// The session closes with
     /// [`CloseReason::SlowConsumer`](super::CloseReason::SlowConsumer).
     Disconnect,
-    /// A queued message with the same key, not yet begun on the wire, is
+    /// A queued message with the same key, not yet begun on the wire (nor
+    /// handed to a writer: see
+    /// [`Session::transmit_chunks`](super::Session::transmit_chunks)), is
     /// replaced by this one (in its place in the queue); with none to
     /// replace, this acts like `Reject` when the queue is full. For state
     /// where only the latest value matters, such as positions.

@@ -37,6 +37,14 @@ pub(crate) enum Pushed {
 /// send finds it without a lookup and a run written whole keeps its
 /// buffers in place. The front (the first entry, or the tail when there is
 /// none) may be partly written; a keyed message there is never replaced.
+///
+/// A batch handed out by [`share_chunks`](Self::share_chunks) is *in
+/// flight* until [`written`](Self::written) reports what became of it: a
+/// driver writes it with the queue out of reach (its session's lock
+/// released), while other tasks keep queueing. Sends only ever append
+/// after it, and a keyed message with any of its bytes in flight is not
+/// replaced either, so the bytes `written` consumes are the bytes that
+/// were written.
 #[derive(Debug)]
 pub(crate) struct SendQueue {
     entries: VecDeque<Entry>,
@@ -54,6 +62,10 @@ pub(crate) struct SendQueue {
     unwritten: usize,
     /// Bytes of the front message already written.
     front_written: usize,
+    /// Bytes from the front shared with a writer by
+    /// [`share_chunks`](Self::share_chunks) and not yet reported
+    /// [`written`](Self::written): no message among them is replaced.
+    in_flight: usize,
     /// Spare buffers from drained entries, reused to avoid allocating.
     spare: Vec<WireBuf>,
     /// Spare group lists from drained runs.
@@ -76,6 +88,7 @@ impl SendQueue {
             entry_bytes: 0,
             unwritten: 0,
             front_written: 0,
+            in_flight: 0,
             spare: Vec::new(),
             spare_groups: Vec::new(),
         }
@@ -218,13 +231,12 @@ impl SendQueue {
             return Err(Some(SendError::Frame(e)));
         }
         let len = wire.len();
-        // The tail is never keyed, so a partly written front to skip can
-        // only be the first entry.
-        let start = usize::from(self.front_written > 0);
-        let old = self.entries.iter_mut().skip(start).find_map(|e| match e {
-            Entry::Keyed { wire, key: k } if *k == key => Some(wire),
-            _ => None,
-        });
+        let old = self
+            .replaceable(key)
+            .and_then(|i| match &mut self.entries[i] {
+                Entry::Keyed { wire, .. } => Some(wire),
+                Entry::Run(_) => None,
+            });
         if let Some(old) = old {
             let old_len = old.len();
             if self.bytes - old_len + len <= self.max_bytes {
@@ -248,6 +260,26 @@ impl SendQueue {
         self.unwritten += len;
         self.entries.push_back(Entry::Keyed { wire, key });
         Ok(Pushed::Queued)
+    }
+
+    /// Where the keyed message with `key` is that a newer one may replace:
+    /// not begun on the wire, and with none of its bytes in flight. (The
+    /// tail is never keyed, so a partly written front to skip can only be
+    /// the first entry.)
+    fn replaceable(&self, key: u64) -> Option<usize> {
+        // What is written or in flight ends before an entry whose first
+        // byte comes `protected` bytes or more after the front.
+        let protected = self.in_flight.max(usize::from(self.front_written > 0));
+        let mut begins = 0;
+        self.entries.iter().position(|e| {
+            let (len, k) = match e {
+                Entry::Run(run) => (run.wire.len(), None),
+                Entry::Keyed { wire, key } => (wire.len(), Some(*key)),
+            };
+            let at = begins;
+            begins += len;
+            k == Some(key) && at >= protected
+        })
     }
 
     /// Moves the tail, if it holds anything, to the back of the entries,
@@ -317,23 +349,35 @@ impl SendQueue {
     }
 
     /// The same bytes as [`io_slices`](Self::io_slices), appended to `dst`
-    /// as shared chunks.
-    pub(crate) fn share_chunks(&mut self, dst: &mut Vec<bytes::Bytes>, max_bytes: usize) {
+    /// as shared chunks until it holds `max_chunks`; returns the bytes
+    /// appended. They are in flight (see the type's docs) until
+    /// [`written`](Self::written) is called.
+    pub(crate) fn share_chunks(
+        &mut self,
+        dst: &mut Vec<bytes::Bytes>,
+        max_bytes: usize,
+        max_chunks: usize,
+    ) -> usize {
         let mut total = 0;
         let wires = self.entries.iter_mut().map(|e| match e {
             Entry::Run(Run { wire, .. }) | Entry::Keyed { wire, .. } => wire,
         });
         for wire in wires.chain(std::iter::once(&mut self.tail.wire)) {
-            if total == max_bytes {
+            if total == max_bytes || dst.len() >= max_chunks {
                 break;
             }
-            total += wire.share_chunks(max_bytes - total, dst);
+            total += wire.share_chunks(max_bytes - total, max_chunks, dst);
         }
+        self.in_flight = total;
+        total
     }
 
     /// Consumes `n` written bytes from the front; returns how many whole
     /// counted messages were completed. `n` beyond what waits is ignored.
+    /// Ends the flight of a batch from [`share_chunks`](Self::share_chunks):
+    /// what of it was not written is queued as before.
     pub(crate) fn written(&mut self, mut n: usize) -> usize {
+        self.in_flight = 0;
         let mut done = 0;
         while n > 0 {
             let Some(front) = self.entries.front_mut() else {
@@ -427,6 +471,7 @@ impl SendQueue {
         self.entry_bytes = 0;
         self.unwritten = 0;
         self.front_written = 0;
+        self.in_flight = 0;
         dropped
     }
 }

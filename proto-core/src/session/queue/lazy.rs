@@ -108,10 +108,15 @@ impl LazyQueue {
     }
 
     /// [`SendQueue::share_chunks`].
-    pub(crate) fn share_chunks(&mut self, dst: &mut Vec<Bytes>, max_bytes: usize) {
-        if let Some(queue) = &mut self.queue {
-            queue.share_chunks(dst, max_bytes);
-        }
+    pub(crate) fn share_chunks(
+        &mut self,
+        dst: &mut Vec<Bytes>,
+        max_bytes: usize,
+        max_chunks: usize,
+    ) -> usize {
+        self.queue
+            .as_mut()
+            .map_or(0, |q| q.share_chunks(dst, max_bytes, max_chunks))
     }
 
     /// [`SendQueue::written`].
