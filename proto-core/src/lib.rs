@@ -18,14 +18,19 @@
 //! - [`hub`]: every live session of a server by id — handles that any task
 //!   can send through, groups, broadcast framed once, admission limits, a
 //!   memory budget across sessions, the event stream, stats and graceful
-//!   shutdown.
+//!   shutdown ([`Hub::shutdown`](hub::Hub::shutdown), the one way to stop).
 //! - [`driver`]: the one connection loop every runtime adapter runs over a
 //!   small [`Transport`](driver::Transport) / [`Timer`](driver::Timer) seam:
 //!   back-pressure (it reads only what the session can answer), vectored
 //!   writes, flush retry, fair turns, deadlines; plus [`Server`](driver::Server)
-//!   (accept loop, admission), [`Client`](driver::Client) (connect timeout,
-//!   reconnect with seeded jitter) and shutdown, written once against the
-//!   [`Runtime`](driver::Runtime) seam that each adapter implements.
+//!   (accept loop, admission; its events go to the stream
+//!   [`Server::events`](driver::Server::events) takes, or to a
+//!   [`Handler`](driver::Handler) per session with
+//!   [`Server::run_with`](driver::Server::run_with)) and
+//!   [`Client`](driver::Client) (connect timeout, reconnect with seeded
+//!   jitter), written once against the [`Runtime`](driver::Runtime) seam
+//!   that each adapter implements. No socket call is made under a lock
+//!   (see the `hub` module's lock order).
 //! - [`policy`]: rate limits with time passed in ([`Rate`](policy::Rate),
 //!   [`RateMeter`](policy::RateMeter)), which sessions apply to what a
 //!   peer sends and admission to how fast an address connects.
