@@ -7,7 +7,9 @@
 # The checked-in seeds in fuzz/corpus/<target>/ (typed values in
 # testkit/src/fuzz/seeds.rs, written by
 # `cargo run -p proto-testkit --features fuzz --bin fuzz-seeds`; add a crash
-# there as a value) are read but never written:
+# there as a value) and the checked-in minimized corpus of the long runs in
+# fuzz/corpus-min/<target>/ (see "Long runs" below) are read but never
+# written:
 # libFuzzer adds new inputs to the first corpus directory, which is the
 # git-ignored fuzz/corpus-work/<target>/. Logs go next to it, crash inputs to
 # fuzz/artifacts/<target>/. Exits non-zero if any target crashed.
@@ -16,6 +18,14 @@
 # forbids unsafe code, so AddressSanitizer would only watch its dependencies,
 # at about a third of the executions per second; FUZZ_SANITIZER=address
 # restores cargo-fuzz's default. Debug assertions stay on either way.
+#
+# Long runs (outside CI, 10 million executions a target), then their corpus
+# minimized into fuzz/corpus-min/<target>/ and committed, so that every
+# CI run starts from what they found:
+#
+#   cd fuzz && cargo +nightly fuzz run -s none T corpus-work/T corpus/T -- -runs=10000000
+#   mkdir -p corpus-min/T.new && cargo +nightly fuzz run -s none T corpus-min/T.new \
+#       corpus-min/T corpus-work/T corpus/T -- -merge=1 && rm -rf corpus-min/T && mv corpus-min/T.new corpus-min/T
 set -euo pipefail
 
 usage="usage: fuzz/run.sh SECONDS [TARGET...]"
@@ -45,11 +55,12 @@ summary=()
 failed=0
 for target in "${targets[@]}"; do
     seeds="$fuzz_dir/corpus/$target"
-    mkdir -p "$work/$target" "$seeds"
+    found="$fuzz_dir/corpus-min/$target"
+    mkdir -p "$work/$target" "$seeds" "$found"
     log="$work/$target.log"
     echo "== $target: fuzzing for ${seconds}s (log: ${log#"$PWD"/})"
     start=$SECONDS
-    if cargo +nightly fuzz run -s "$sanitizer" "$target" "$work/$target" "$seeds" -- \
+    if cargo +nightly fuzz run -s "$sanitizer" "$target" "$work/$target" "$seeds" "$found" -- \
         -max_total_time="$seconds" -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
         result="ok"
     else
