@@ -28,7 +28,9 @@ pub struct HubStats {
     pub bytes_out: u64,
     /// Messages received by all sessions.
     pub messages_in: u64,
-    /// Messages written by all sessions.
+    /// Messages written by all sessions (as
+    /// [`SessionStats::messages_out`](crate::session::SessionStats::messages_out)
+    /// counts them: a moment after the socket took them).
     pub messages_out: u64,
     /// Sends refused because a queue was full.
     pub sends_rejected: u64,

@@ -12,7 +12,10 @@ pub struct SessionStats {
     pub bytes_out: u64,
     /// Application messages delivered.
     pub messages_in: u64,
-    /// Application messages fully written.
+    /// Application messages fully written. Counted once the driver, back
+    /// from the socket call (made with the session's lock released), reports
+    /// what the socket took: a peer may read a message a moment before it
+    /// is counted here; the count is exact once the session is closed.
     pub messages_out: u64,
     /// Most messages ever queued at once.
     pub queue_high_water_messages: usize,
