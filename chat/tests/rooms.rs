@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestServer, TextUser, join, on_smol, on_tokio, until, until_message};
+use common::{TestServer, TextUser, join, until, until_message};
 use proto_chat::client::{ChatClient, ClientOptions, JoinError, Update};
 use proto_chat::config::Settings;
 use proto_chat::protocol::{ErrorCode, Message};
@@ -191,12 +191,4 @@ async fn two_rooms<R: Runtime + Default>() {
     server.stop::<R>().await;
 }
 
-#[test]
-fn two_rooms_on_tokio() {
-    on_tokio(two_rooms::<proto_tokio::Tokio>());
-}
-
-#[test]
-fn two_rooms_on_smol() {
-    on_smol(two_rooms::<proto_smol::Smol>());
-}
+common::on_both_runtimes!(two_rooms, two_rooms);

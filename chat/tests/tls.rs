@@ -23,15 +23,14 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use common::process::ServerProcess;
 use common::{
-    DEADLINE, TestServer, TextUser, WebUser, join_on, joined, on_smol, on_tokio, until,
-    until_message, within,
+    DEADLINE, TestServer, TextUser, WebUser, join_on, joined, on_tokio, until, until_message,
+    within,
 };
 use proto_chat::client::{ChatClient, ClientOptions, JoinError, Update};
 use proto_chat::config::{ServerArgs, Settings, SettingsError};
 use proto_chat::protocol::Message;
 use proto_cli::TlsRuntime;
 use proto_cli::tls::{client_config, server_name};
-use proto_smol::Smol;
 use proto_tokio::Tokio;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 
@@ -206,15 +205,7 @@ async fn every_door_over_tls<R: TlsRuntime>() {
     server.stop::<R>().await;
 }
 
-#[test]
-fn every_door_over_tls_on_tokio() {
-    on_tokio(every_door_over_tls::<Tokio>());
-}
-
-#[test]
-fn every_door_over_tls_on_smol() {
-    on_smol(every_door_over_tls::<Smol>());
-}
+common::on_both_runtimes!(every_door_over_tls, every_door_over_tls);
 
 /// A client that trusts another CA is refused with rustls' reason, one
 /// that speaks plain TCP gets no welcome; the server serves the next
@@ -248,15 +239,10 @@ async fn untrusted_certificate_refused_server_keeps_serving<R: TlsRuntime>() {
     server.stop::<R>().await;
 }
 
-#[test]
-fn untrusted_certificate_refused_server_keeps_serving_on_tokio() {
-    on_tokio(untrusted_certificate_refused_server_keeps_serving::<Tokio>());
-}
-
-#[test]
-fn untrusted_certificate_refused_server_keeps_serving_on_smol() {
-    on_smol(untrusted_certificate_refused_server_keeps_serving::<Smol>());
-}
+common::on_both_runtimes!(
+    untrusted_certificate_refused_server_keeps_serving,
+    untrusted_certificate_refused_server_keeps_serving
+);
 
 /// Connections that open and never start their handshake, on every
 /// door, hold a place only until `hello_timeout` (the handshake runs on

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{TestServer, TextUser, WebUser, join, joined, on_smol, on_tokio, until_message};
+use common::{TestServer, TextUser, WebUser, join, joined, until_message};
 use proto_chat::config::Settings;
 use proto_chat::protocol::Message;
 use proto_chat::server::PAGE;
@@ -111,12 +111,4 @@ async fn three_doors<R: Runtime + Default>() {
     server.stop::<R>().await;
 }
 
-#[test]
-fn web_user_talks_with_binary_and_text_users_on_tokio() {
-    on_tokio(three_doors::<proto_tokio::Tokio>());
-}
-
-#[test]
-fn web_user_talks_with_binary_and_text_users_on_smol() {
-    on_smol(three_doors::<proto_smol::Smol>());
-}
+common::on_both_runtimes!(web_user_talks_with_binary_and_text_users, three_doors);

@@ -4,67 +4,22 @@
 //! send, a send that closes the session) leaves the bytes on the wire
 //! well framed and in order.
 //!
-//! Each test runs the real driver over a mock transport whose write first
-//! runs a hook: hub operations on another thread, which must finish
+//! Each test runs the real driver over a mock transport whose first write
+//! runs a hook ([`proto_testkit::mock::MockIo::on_first_write`]): hub operations on another thread, which must finish
 //! within a few seconds (with the lock held across the write they would
 //! wait forever, as the write waits for them).
 
-use std::io::{self, IoSlice};
 use std::sync::mpsc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::executor::LocalPool;
-use proto_core::driver::{AdmissionExt, Transport};
+use proto_core::driver::AdmissionExt;
 use proto_core::hub::{Hub, HubConfig, SessionHandle};
 use proto_core::session::{CloseReason, Overflow, SessionConfig};
 use proto_testkit::mock::{
-    Clock, Done, IoCtl, MockIo, MockTimer, addr, codec, decode_all, mock_io, spawn_drive,
+    Clock, Done, IoCtl, MockTimer, WriteHook, addr, codec, decode_all, mock_io, spawn_drive,
 };
-
-/// Runs once, at the first write, before the write takes its bytes.
-type Hook = Box<dyn FnOnce() + Send>;
-
-/// A [`MockIo`] whose first write runs a hook.
-struct Hooked {
-    io: MockIo,
-    hook: Option<Hook>,
-}
-
-impl Transport for Hooked {
-    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_read(cx, buf)
-    }
-
-    fn poll_read_buf(
-        &mut self,
-        cx: &mut Context<'_>,
-        buf: &mut BytesMut,
-        max: usize,
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_buf(cx, buf, max)
-    }
-
-    fn poll_write_vectored(
-        &mut self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        if let Some(hook) = self.hook.take() {
-            hook();
-        }
-        self.io.poll_write_vectored(cx, bufs)
-    }
-
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_flush(cx)
-    }
-
-    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_shutdown(cx)
-    }
-}
 
 /// Runs `op` on another thread and waits for it: it must not wait on the
 /// write that is under way on this one.
@@ -82,7 +37,7 @@ fn on_another_thread<R: Send + 'static>(op: impl FnOnce() -> R + Send + 'static)
 fn drive_one(
     session: SessionConfig,
     before: impl FnOnce(&SessionHandle),
-    during: impl FnOnce(Hub<proto_core::frame::LengthField>, SessionHandle) -> Hook,
+    during: impl FnOnce(Hub<proto_core::frame::LengthField>, SessionHandle) -> WriteHook,
 ) -> (LocalPool, IoCtl, Done, SessionHandle) {
     let (hub, _events) =
         Hub::new(codec(), HubConfig::default().session(session)).expect("valid config");
@@ -94,11 +49,7 @@ fn drive_one(
     let handle = conn.handle();
     before(&handle);
     let (io, ctl) = mock_io();
-    let hook = during(hub.clone(), handle.clone());
-    let io = Hooked {
-        io,
-        hook: Some(hook),
-    };
+    let io = io.on_first_write(during(hub.clone(), handle.clone()));
     let mut pool = LocalPool::new();
     let done = spawn_drive(&pool, conn.drive(io, MockTimer::new(clock)));
     pool.run_until_stalled();

@@ -12,6 +12,7 @@
 //! | `2` private | `to: string`, the `PrivateFrom` message |
 //! | `3` presence | `count: u16`, then `name: string`, `room: string` each |
 //! | `4` bye | (the instance is shutting down) |
+//! | `5` hello | as presence; every other instance answers with its presence |
 //!
 //! Strings are a u16 little-endian length and UTF-8, as in the chat
 //! protocol.
@@ -40,6 +41,12 @@ pub enum Envelope {
     Presence(Vec<(String, String)>),
     /// The instance is shutting down: its users are gone.
     Bye,
+    /// The instance's users and their rooms, in full, as [`Self::Presence`],
+    /// sent when its subscription comes up (first start or after an
+    /// outage): every other instance answers at once with its own
+    /// presence, so the newcomer knows the whole service before it hears
+    /// its next line.
+    Hello(Vec<(String, String)>),
 }
 
 /// Why bytes on the channel are not an envelope.
@@ -75,6 +82,14 @@ impl<'a> Cursor<'a> {
         String::from_utf8(bytes.to_vec()).map_err(|_| BadEnvelope("a string is not UTF-8"))
     }
 
+    /// `count: u16`, then `name`, `room` each.
+    fn users(&mut self) -> Result<Vec<(String, String)>, BadEnvelope> {
+        let n = self.u16()?;
+        (0..n)
+            .map(|_| Ok((self.string()?, self.string()?)))
+            .collect()
+    }
+
     fn message(&mut self) -> Result<Message, BadEnvelope> {
         let rest = Bytes::copy_from_slice(std::mem::take(&mut self.0));
         Message::decode(&rest).map_err(|_| BadEnvelope("the chat message does not decode"))
@@ -99,14 +114,13 @@ impl Envelope {
             }
             Self::Presence(users) => {
                 buf.put_u8(3);
-                let n = users.len().min(usize::from(u16::MAX));
-                buf.put_u16_le(n as u16);
-                for (name, room) in &users[..n] {
-                    put_string(&mut buf, name);
-                    put_string(&mut buf, room);
-                }
+                put_users(&mut buf, users);
             }
             Self::Bye => buf.put_u8(4),
+            Self::Hello(users) => {
+                buf.put_u8(5);
+                put_users(&mut buf, users);
+            }
         }
         buf.freeze()
     }
@@ -124,20 +138,26 @@ impl Envelope {
                 to: c.string()?,
                 message: c.message()?,
             },
-            3 => {
-                let n = c.u16()?;
-                let users = (0..n)
-                    .map(|_| Ok((c.string()?, c.string()?)))
-                    .collect::<Result<_, BadEnvelope>>()?;
-                Self::Presence(users)
-            }
+            3 => Self::Presence(c.users()?),
             4 => Self::Bye,
+            5 => Self::Hello(c.users()?),
             _ => return Err(BadEnvelope("unknown kind")),
         };
         if !c.0.is_empty() {
             return Err(BadEnvelope("bytes left over"));
         }
         Ok((instance, envelope))
+    }
+}
+
+/// A user list: `count: u16` (at most `u16::MAX` go), then `name`, `room`
+/// each.
+fn put_users(buf: &mut BytesMut, users: &[(String, String)]) {
+    let n = users.len().min(usize::from(u16::MAX));
+    buf.put_u16_le(n as u16);
+    for (name, room) in &users[..n] {
+        put_string(buf, name);
+        put_string(buf, room);
     }
 }
 
@@ -162,6 +182,8 @@ mod tests {
             },
             Envelope::Presence(vec![("alice".into(), "lobby".into())]),
             Envelope::Bye,
+            Envelope::Hello(vec![("bob".into(), "games".into())]),
+            Envelope::Hello(Vec::new()),
         ];
         for envelope in envelopes {
             let bytes = envelope.encode("i1");

@@ -28,6 +28,24 @@ use super::{ClusterConfig, Command, Incoming};
 
 /// Deletes a nickname key only if this instance holds it.
 const RELEASE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+/// How [`Link::refresh`] publishes this instance's users.
+#[derive(Debug, Clone, Copy)]
+enum Announce {
+    /// As a hello (the subscription just came up): the others answer.
+    Hello,
+    /// As a presence refresh, or the answer to a hello.
+    Presence,
+}
+
+/// What [`Link::deliver`] heard, as far as the link itself must act.
+#[derive(Debug, Clone, Copy)]
+enum Heard {
+    /// Another instance's hello: answer with this instance's presence.
+    Hello,
+    /// Anything else (or nothing usable): the room task's business.
+    Other,
+}
+
 /// Longest wait for a connect, a subscription or a command's reply.
 const IO_TIMEOUT: Duration = Duration::from_secs(2);
 /// Most publishes sent in one pipeline.
@@ -180,7 +198,7 @@ impl Link {
                 tracing::warn!(%name, "nickname held by another instance after the outage; both keep it until one leaves");
             }
         }
-        self.refresh(&mut conn).await?;
+        self.refresh(&mut conn, Announce::Hello).await?;
         Ok((conn, pubsub.into_on_message()))
     }
 
@@ -204,14 +222,17 @@ impl Link {
                         Err(_) => Err(Stopped::Asked),
                     },
                     message = stream.next() => match message {
-                        Some(message) => {
-                            self.deliver(message.get_payload_bytes());
-                            Ok(())
-                        }
+                        Some(message) => match self.deliver(message.get_payload_bytes()) {
+                            // Answered before anything this instance
+                            // publishes next: the newcomer knows its users
+                            // before it hears their lines.
+                            Heard::Hello => self.refresh(&mut conn, Announce::Presence).await,
+                            Heard::Other => Ok(()),
+                        },
                         None => Err(Stopped::Lost("the subscription closed".into())),
                     },
                     _ = tick.tick() => {
-                        let refreshed = self.refresh(&mut conn).await;
+                        let refreshed = self.refresh(&mut conn, Announce::Presence).await;
                         let _ = self.incoming.try_send(Incoming::Tick);
                         refreshed
                     }
@@ -318,8 +339,12 @@ impl Link {
     }
 
     /// Extends this instance's nickname keys by the presence TTL (claims
-    /// any that vanished) and publishes its users.
-    async fn refresh(&self, conn: &mut MultiplexedConnection) -> Result<(), Stopped> {
+    /// any that vanished) and publishes its users, as `announce`.
+    async fn refresh(
+        &self,
+        conn: &mut MultiplexedConnection,
+        announce: Announce,
+    ) -> Result<(), Stopped> {
         let mut pipe = redis::pipe();
         for (name, _) in self.local.values() {
             let key = self.nick_key(name);
@@ -333,11 +358,13 @@ impl Link {
             pipe.cmd("PEXPIRE").arg(&key).arg(self.ttl_ms()).ignore();
         }
         let users = self.local.values().cloned().collect();
+        let envelope = match announce {
+            Announce::Hello => Envelope::Hello(users),
+            Announce::Presence => Envelope::Presence(users),
+        };
         pipe.publish(
             self.channel(),
-            Envelope::Presence(users)
-                .encode(&self.config.instance)
-                .as_ref(),
+            envelope.encode(&self.config.instance).as_ref(),
         )
         .ignore();
         pipe.exec_async(conn).await?;
@@ -346,20 +373,25 @@ impl Link {
     }
 
     /// An envelope from the bus, for the room task (this instance's own
-    /// are skipped: its users had them first hand).
-    fn deliver(&self, payload: &[u8]) {
+    /// are skipped: its users had them first hand); says whether it was
+    /// another instance's hello, which the link answers.
+    fn deliver(&self, payload: &[u8]) -> Heard {
         let (instance, envelope) = match Envelope::decode(payload) {
             Ok(decoded) => decoded,
             Err(err) => {
                 LinkStats::add(&self.stats.receives_dropped);
                 tracing::debug!(error = %err, "dropped a message on the bus");
-                return;
+                return Heard::Other;
             }
         };
         if instance == self.config.instance {
-            return;
+            return Heard::Other;
         }
         LinkStats::add(&self.stats.receives);
+        let heard = match envelope {
+            Envelope::Hello(_) => Heard::Hello,
+            _ => Heard::Other,
+        };
         if let Err(TrySendError::Full(_) | TrySendError::Closed(_)) =
             self.incoming.try_send(Incoming::Bus { instance, envelope })
         {
@@ -372,6 +404,7 @@ impl Link {
                 );
             }
         }
+        heard
     }
 
     /// Down: waits `delay` before the next attempt, serving commands as

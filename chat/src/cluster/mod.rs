@@ -13,16 +13,20 @@
 //!   welcome; each instance refreshes its keys and publishes its users
 //!   every third of the TTL. An instance not heard from for the TTL (a
 //!   SIGKILL, a network split) is gone: the others announce its users as
-//!   left to their rooms, and as joined again if it comes back. A presence
-//!   snapshot that differs from what an instance knew (announcements it
-//!   missed) is announced the same way, and a user's line teaches it that
-//!   the user is in that room. `/who`, `/rooms` and `/pm` use this
-//!   directory of the other instances' users.
+//!   left to their rooms, and as joined again if it comes back. When its
+//!   subscription comes up (at start and after an outage) an instance
+//!   publishes its users as a hello, which every other instance answers
+//!   at once with its presence, published before anything else it says
+//!   next: the newcomer knows every user before it hears their lines. A
+//!   presence snapshot that differs from what an instance knew
+//!   (announcements it missed) is announced the same way. `/who`,
+//!   `/rooms` and `/pm` use this directory of the other instances'
+//!   users.
 //! - **Outages**: every instance keeps serving its local users, logs the
 //!   outage once, and reconnects with exponential backoff (100 ms doubling
 //!   to 5 s, ±50 % jitter); on reconnecting it subscribes again, claims
-//!   its nicknames again (a restarted Redis is empty) and publishes its
-//!   users. Nickname claims during the outage are granted on the
+//!   its nicknames again (a restarted Redis is empty) and says hello
+//!   with its users. Nickname claims during the outage are granted on the
 //!   instance's word. Messages published while Redis is down are lost
 //!   (pub/sub stores nothing) and counted
 //!   (`chat_redis_publishes_lost_total`).

@@ -159,11 +159,6 @@ impl Chat {
                         room.clone()
                     }
                     Message::Said { room, from, text } => {
-                        // Whoever speaks in a room is in it there: the
-                        // directory learns a user from their first line,
-                        // even if this instance subscribed after their
-                        // join and before the next presence refresh.
-                        directory.joined(instance, from, room, now);
                         // Each instance keeps the whole room's history.
                         let room = room.clone();
                         self.record(&room, from, text);
@@ -178,7 +173,8 @@ impl Chat {
                     self.tell(target, &message);
                 }
             }
-            Envelope::Presence(users) => {
+            // A hello is a presence the link has answered already.
+            Envelope::Presence(users) | Envelope::Hello(users) => {
                 // What we missed (or all of an instance counted gone that
                 // is back) is announced to the rooms here, as it happens.
                 let changes = directory.presence(instance, users, now);

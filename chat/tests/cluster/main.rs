@@ -206,6 +206,50 @@ fn rooms_private_messages_and_nicknames_span_instances() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A presence TTL whose refreshes (a third of it, 40 s) are twice
+/// [`DEADLINE`] apart: what a test learns within the deadline did not
+/// come from a refresh.
+const SLOW_REFRESH_TTL: f64 = 120.0;
+
+/// An instance that comes up after another knows the other's users at
+/// once, because its hello is answered, rather than at the next presence
+/// refresh (40 s away here): a user on the newcomer finds them with
+/// `/who` and reaches them with `/pm` before anyone has said a word.
+#[test]
+fn a_new_instance_knows_the_others_users_at_once() {
+    let redis = Redis::start();
+    let options = |name| Options {
+        redis: Some(&redis),
+        name,
+        presence_ttl: SLOW_REFRESH_TTL,
+        ..Options::default()
+    };
+    let a = Instance::start(&options("a"));
+    on_tokio(async {
+        let alice = join(a.binary, "alice").await;
+        // Started while alice is connected: B's subscription comes up
+        // after her join was announced.
+        let b = tokio::task::block_in_place(|| Instance::start(&options("b")));
+        let bob = join(b.binary, "bob").await;
+        until_present(&bob, "lobby", &["alice", "bob"]).await;
+        bob.send(&Message::Private {
+            to: "alice".into(),
+            text: "found you".into(),
+        })
+        .expect("queued");
+        until_message(
+            &alice,
+            Message::PrivateFrom {
+                from: "bob".into(),
+                text: "found you".into(),
+            },
+        )
+        .await;
+        drop(b);
+    });
+    drop(a);
+}
+
 #[test]
 fn a_killed_instance_s_users_are_announced_as_left_within_the_ttl() {
     let redis = Redis::start();

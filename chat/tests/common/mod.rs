@@ -1,6 +1,6 @@
 //! The chat tests' bed: a server in this process on any runtime, scripted
 //! binary and text clients, and deadlines on every wait.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_macros)]
 
 pub mod process;
 
@@ -330,6 +330,26 @@ pub fn on_tokio<F: Future<Output = ()>>(scenario: F) {
 pub fn on_smol<F: Future<Output = ()>>(scenario: F) {
     smol::block_on(scenario);
 }
+
+/// Two tests of one scenario that is generic over its runtime:
+/// `NAME::on_tokio` and `NAME::on_smol`.
+macro_rules! on_both_runtimes {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[test]
+            fn on_tokio() {
+                $crate::common::on_tokio(super::$scenario::<proto_tokio::Tokio>());
+            }
+
+            #[test]
+            fn on_smol() {
+                $crate::common::on_smol(super::$scenario::<proto_smol::Smol>());
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_runtimes;
 
 /// A frame for the binary door as a raw socket writes it: u32 LE length,
 /// the heartbeat prefix's data byte, the message.

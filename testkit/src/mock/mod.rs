@@ -16,7 +16,7 @@ mod transport;
 pub use clock::{Clock, MockTimer, Observer};
 pub use event::{Ev, ev, evs};
 pub use net::{Done, Net, Peer, spawn_drive};
-pub use transport::{FlushMode, IoCtl, IoState, MockIo, Op, WriteMode, mock_io};
+pub use transport::{FlushMode, IoCtl, IoState, MockIo, Op, WriteHook, WriteMode, mock_io};
 
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -96,9 +96,24 @@ pub struct IoState {
     pub shut: bool,
 }
 
+/// Run once, at a [`MockIo`]'s first write, before the write takes its
+/// bytes and outside the connection's lock (see [`MockIo::on_first_write`]).
+pub type WriteHook = Box<dyn FnOnce() + Send>;
+
 /// The driver's end of an in-memory connection.
-#[derive(Debug)]
-pub struct MockIo(pub(super) Arc<Mutex<IoState>>);
+pub struct MockIo {
+    state: Arc<Mutex<IoState>>,
+    first_write: Option<WriteHook>,
+}
+
+impl std::fmt::Debug for MockIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockIo")
+            .field("state", &self.state)
+            .field("first_write_hook", &self.first_write.is_some())
+            .finish()
+    }
+}
 
 /// The test's end of the same connection.
 #[derive(Debug, Clone)]
@@ -123,17 +138,29 @@ pub fn mock_io() -> (MockIo, IoCtl) {
         flush_waker: None,
         shut: false,
     }));
-    (MockIo(state.clone()), IoCtl(state))
+    let io = MockIo {
+        state: state.clone(),
+        first_write: None,
+    };
+    (io, IoCtl(state))
 }
 
 impl MockIo {
+    /// Runs `hook` at the first write, before it takes any bytes: what a
+    /// test does while the driver is inside a socket call (with no lock of
+    /// the mock held, so the hook may wait on other threads).
+    pub fn on_first_write(mut self, hook: WriteHook) -> Self {
+        self.first_write = Some(hook);
+        self
+    }
+
     fn read_into(
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
         into_buffer: bool,
     ) -> Poll<io::Result<usize>> {
-        let mut s = lock(&self.0);
+        let mut s = lock(&self.state);
         if let Some(kind) = s.read_error.take() {
             return Poll::Ready(Err(kind.into()));
         }
@@ -185,7 +212,10 @@ impl Transport for MockIo {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let mut s = lock(&self.0);
+        if let Some(hook) = self.first_write.take() {
+            hook();
+        }
+        let mut s = lock(&self.state);
         assert!(!s.shut, "write after the write side was shut down");
         let limit = match s.write_mode {
             WriteMode::All => usize::MAX,
@@ -215,7 +245,7 @@ impl Transport for MockIo {
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut s = lock(&self.0);
+        let mut s = lock(&self.state);
         if flush_buffered(&mut s, cx).is_pending() {
             return Poll::Pending;
         }
@@ -224,7 +254,7 @@ impl Transport for MockIo {
     }
 
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut s = lock(&self.0);
+        let mut s = lock(&self.state);
         // As `AsyncWrite::poll_shutdown` does: flush first.
         if flush_buffered(&mut s, cx).is_pending() {
             return Poll::Pending;
