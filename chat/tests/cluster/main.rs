@@ -85,16 +85,20 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
-fn two_instances(redis: &Redis, ttl: f64) -> (Instance, Instance) {
-    let options = |name| Options {
+/// Instance `name` of the service on `redis`, with presence TTL `ttl`.
+fn on_redis<'a>(redis: &'a Redis, name: &'a str, ttl: f64) -> Options<'a> {
+    Options {
         redis: Some(redis),
         name,
         presence_ttl: ttl,
         ..Options::default()
-    };
+    }
+}
+
+fn two_instances(redis: &Redis, ttl: f64) -> (Instance, Instance) {
     (
-        Instance::start(&options("a")),
-        Instance::start(&options("b")),
+        Instance::start(&on_redis(redis, "a", ttl)),
+        Instance::start(&on_redis(redis, "b", ttl)),
     )
 }
 
@@ -218,12 +222,7 @@ const SLOW_REFRESH_TTL: f64 = 120.0;
 #[test]
 fn a_new_instance_knows_the_others_users_at_once() {
     let redis = Redis::start();
-    let options = |name| Options {
-        redis: Some(&redis),
-        name,
-        presence_ttl: SLOW_REFRESH_TTL,
-        ..Options::default()
-    };
+    let options = |name| on_redis(&redis, name, SLOW_REFRESH_TTL);
     let a = Instance::start(&options("a"));
     on_tokio(async {
         let alice = join(a.binary, "alice").await;
@@ -300,12 +299,7 @@ fn a_frozen_instance_stalls_no_other() {
     // lapses; once B runs again, its user is announced as back and is in
     // the directory again.
     let redis = Redis::start();
-    let options = |name| Options {
-        redis: Some(&redis),
-        name,
-        presence_ttl: 2.0,
-        ..Options::default()
-    };
+    let options = |name| on_redis(&redis, name, 2.0);
     let (a, b, c) = (
         Instance::start(&options("a")),
         Instance::start(&options("b")),
