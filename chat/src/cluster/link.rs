@@ -28,14 +28,10 @@ use super::{ClusterConfig, Command, Incoming};
 
 /// Deletes a nickname key only if this instance holds it.
 const RELEASE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-/// How [`Link::refresh`] publishes this instance's users.
-#[derive(Debug, Clone, Copy)]
-enum Announce {
-    /// As a hello (the subscription just came up): the others answer.
-    Hello,
-    /// As a presence refresh, or the answer to a hello.
-    Presence,
-}
+/// Longest wait for a connect, a subscription or a command's reply.
+const IO_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most publishes sent in one pipeline.
+const MAX_PIPELINE: u64 = 256;
 
 /// What [`Link::deliver`] heard, as far as the link itself must act.
 #[derive(Debug, Clone, Copy)]
@@ -45,11 +41,6 @@ enum Heard {
     /// Anything else (or nothing usable): the room task's business.
     Other,
 }
-
-/// Longest wait for a connect, a subscription or a command's reply.
-const IO_TIMEOUT: Duration = Duration::from_secs(2);
-/// Most publishes sent in one pipeline.
-const MAX_PIPELINE: u64 = 256;
 
 /// Why the link stopped serving.
 enum Stopped {
@@ -198,7 +189,7 @@ impl Link {
                 tracing::warn!(%name, "nickname held by another instance after the outage; both keep it until one leaves");
             }
         }
-        self.refresh(&mut conn, Announce::Hello).await?;
+        self.refresh(&mut conn, Envelope::Hello).await?;
         Ok((conn, pubsub.into_on_message()))
     }
 
@@ -226,13 +217,13 @@ impl Link {
                             // Answered before anything this instance
                             // publishes next: the newcomer knows its users
                             // before it hears their lines.
-                            Heard::Hello => self.refresh(&mut conn, Announce::Presence).await,
+                            Heard::Hello => self.refresh(&mut conn, Envelope::Presence).await,
                             Heard::Other => Ok(()),
                         },
                         None => Err(Stopped::Lost("the subscription closed".into())),
                     },
                     _ = tick.tick() => {
-                        let refreshed = self.refresh(&mut conn, Announce::Presence).await;
+                        let refreshed = self.refresh(&mut conn, Envelope::Presence).await;
                         let _ = self.incoming.try_send(Incoming::Tick);
                         refreshed
                     }
@@ -339,11 +330,13 @@ impl Link {
     }
 
     /// Extends this instance's nickname keys by the presence TTL (claims
-    /// any that vanished) and publishes its users, as `announce`.
+    /// any that vanished) and publishes its users in the envelope `as_`
+    /// makes (`Envelope::Presence`, or `Envelope::Hello` when the
+    /// subscription just came up).
     async fn refresh(
         &self,
         conn: &mut MultiplexedConnection,
-        announce: Announce,
+        as_: fn(Vec<(String, String)>) -> Envelope,
     ) -> Result<(), Stopped> {
         let mut pipe = redis::pipe();
         for (name, _) in self.local.values() {
@@ -358,13 +351,9 @@ impl Link {
             pipe.cmd("PEXPIRE").arg(&key).arg(self.ttl_ms()).ignore();
         }
         let users = self.local.values().cloned().collect();
-        let envelope = match announce {
-            Announce::Hello => Envelope::Hello(users),
-            Announce::Presence => Envelope::Presence(users),
-        };
         pipe.publish(
             self.channel(),
-            envelope.encode(&self.config.instance).as_ref(),
+            as_(users).encode(&self.config.instance).as_ref(),
         )
         .ignore();
         pipe.exec_async(conn).await?;
